@@ -1,0 +1,34 @@
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** An error a client can act on: its status, a stable code and a message naming what was wrong. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "HttpError";
+  }
+}
+
+export class BadRequestError extends HttpError {
+  constructor(message: string, code = "invalid_request") {
+    super(400, code, message);
+  }
+}
+
+export class NotFoundError extends HttpError {
+  constructor(message: string) {
+    super(404, "not_found", message);
+  }
+}
+
+export function errorBody(code: string, message: string) {
+  return { error: { code, message } };
+}
+
+export function sendError(c: Context, err: HttpError) {
+  return c.json(errorBody(err.code, err.message), err.status);
+}

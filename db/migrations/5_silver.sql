@@ -1,0 +1,51 @@
+-- Small dimensions: trips carry integer ids, names live once.
+CREATE TABLE silver.regions (
+  id   integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  name text NOT NULL UNIQUE CHECK (name <> '')
+);
+
+CREATE TABLE silver.datasources (
+  id   integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  name text NOT NULL UNIQUE CHECK (name <> '')
+);
+
+-- silver.trips: one row per stored trip. The similarity key is kept at the finest supported level
+-- (level-12 cells, about 27 m, and the minute of the day) so that any coarser grouping can be derived.
+CREATE TABLE silver.trips (
+  ingestion_id     bigint    NOT NULL REFERENCES audit.ingestions (id),
+  line_no          bigint    NOT NULL,
+  region_id        integer   NOT NULL REFERENCES silver.regions (id),
+  datasource_id    integer   NOT NULL REFERENCES silver.datasources (id),
+  origin           geometry(Point, 4326) NOT NULL,
+  destination      geometry(Point, 4326) NOT NULL,
+  trip_time        timestamp NOT NULL,    -- as written in the file: the data carries no time zone
+  origin_cell      bigint    NOT NULL,    -- tripflow.cell(origin, 12)
+  destination_cell bigint    NOT NULL,    -- tripflow.cell(destination, 12)
+  tod_minute       smallint  NOT NULL CHECK (tod_minute BETWEEN 0 AND 1439),
+  PRIMARY KEY (ingestion_id, line_no)
+);
+
+CREATE INDEX trips_origin_gist      ON silver.trips USING gist (origin);
+CREATE INDEX trips_destination_gist ON silver.trips USING gist (destination);
+CREATE INDEX trips_region_time      ON silver.trips (region_id, trip_time);
+CREATE INDEX trips_time_brin        ON silver.trips USING brin (trip_time);
+
+-- silver.trip_groups: one row per group of similar trips at the default similarity: same region,
+-- origin in the same level-7 cell, destination in the same level-7 cell, time of day in the same
+-- 30-minute slot. Sums (not averages) are kept so that groups merge exactly when new files arrive and
+-- coarser groupings are sums of these rows.
+CREATE TABLE silver.trip_groups (
+  region_id        integer   NOT NULL REFERENCES silver.regions (id),
+  origin_cell      bigint    NOT NULL,
+  destination_cell bigint    NOT NULL,
+  slot             smallint  NOT NULL CHECK (slot BETWEEN 0 AND 47),
+  trips            bigint    NOT NULL CHECK (trips > 0),
+  sum_origin_lon   float8    NOT NULL,
+  sum_origin_lat   float8    NOT NULL,
+  sum_dest_lon     float8    NOT NULL,
+  sum_dest_lat     float8    NOT NULL,
+  first_trip_at    timestamp NOT NULL,
+  last_trip_at     timestamp NOT NULL,
+  PRIMARY KEY (region_id, origin_cell, destination_cell, slot)
+);
+CREATE INDEX trip_groups_size ON silver.trip_groups (trips DESC);

@@ -1,0 +1,26 @@
+-- Gold: weekly trip counts (ISO weeks, keyed by their Monday) per region and level-7 grid cell, once by
+-- the cell of the origin and once by the cell of the destination. Every silver trip is counted exactly
+-- once in each table, so both sum to the silver total.
+CREATE TABLE gold.weekly_origin_cells (
+  region_id integer NOT NULL REFERENCES silver.regions (id),
+  week      date    NOT NULL CHECK (extract(isodow FROM week) = 1),
+  cell      bigint  NOT NULL,
+  trips     bigint  NOT NULL CHECK (trips > 0),
+  PRIMARY KEY (region_id, week, cell)
+);
+
+CREATE TABLE gold.weekly_destination_cells (
+  region_id integer NOT NULL REFERENCES silver.regions (id),
+  week      date    NOT NULL CHECK (extract(isodow FROM week) = 1),
+  cell      bigint  NOT NULL,
+  trips     bigint  NOT NULL CHECK (trips > 0),
+  PRIMARY KEY (region_id, week, cell)
+);
+
+-- One row per region and week: region questions never touch the cell tables.
+CREATE TABLE gold.weekly_regions (
+  region_id integer NOT NULL REFERENCES silver.regions (id),
+  week      date    NOT NULL CHECK (extract(isodow FROM week) = 1),
+  trips     bigint  NOT NULL CHECK (trips > 0),
+  PRIMARY KEY (region_id, week)
+);

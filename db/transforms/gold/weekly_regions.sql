@@ -1,0 +1,18 @@
+-- Target: gold.weekly_regions, one row per (region, ISO week).
+-- Source: the silver.trips of one chunk ($1 ingestion id, lines $2..$3), read by primary key.
+-- Safe to run twice: the marker CTE records ('gold.weekly_regions', chunk $4) in audit.steps and the merge reads
+-- nothing when the marker was already there; a concurrent second run waits on the marker's key and
+-- then finds it. Rows merge in key order and gold jobs run one at a time (queue "gold"): no deadlock.
+WITH marker AS (
+  INSERT INTO audit.steps (ingestion_id, step, chunk) VALUES ($1::bigint, 'gold.weekly_regions', $4::int)
+  ON CONFLICT DO NOTHING
+  RETURNING 1
+)
+INSERT INTO gold.weekly_regions AS g (region_id, week, trips)
+SELECT t.region_id, tripflow.iso_week(t.trip_time), count(*)
+FROM silver.trips AS t
+WHERE t.ingestion_id = $1::bigint AND t.line_no BETWEEN $2::bigint AND $3::bigint
+  AND EXISTS (SELECT FROM marker)
+GROUP BY 1, 2
+ORDER BY 1, 2
+ON CONFLICT (region_id, week) DO UPDATE SET trips = g.trips + excluded.trips;

@@ -1,0 +1,47 @@
+import { fileURLToPath } from "node:url";
+import { runMigrations } from "graphile-worker";
+import pg from "pg";
+import { migrate as migrateSchema } from "postgres-migrations";
+import type { Logger } from "pino";
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL("../db/migrations", import.meta.url));
+
+// int8 (count(*), bigint ids) as JS numbers: every count here stays far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+// timestamp without time zone stays the text that was written: the data carries no zone.
+pg.types.setTypeParser(pg.types.builtins.TIMESTAMP, (v) => v);
+// date as 'YYYY-MM-DD'.
+pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
+
+/** A bounded pool; `application_name` shows each role in pg_stat_activity. */
+export function createPool(url: string, max: number, name = "tripflow"): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, application_name: name });
+  // An idle client whose server went away must not crash the process; the next query reconnects.
+  pool.on("error", () => {});
+  return pool;
+}
+
+/**
+ * Brings the schema up to date: tripflow's own migrations first (postgres-migrations mistakes
+ * graphile_worker.migrations for its own table if that exists first), then graphile-worker's.
+ */
+export async function migrate(pool: pg.Pool, logger: Logger): Promise<void> {
+  const client = await pool.connect();
+  try {
+    const applied = await migrateSchema({ client }, MIGRATIONS_DIR);
+    if (applied.length > 0) logger.info({ component: "migrate", applied: applied.map((m) => m.fileName) }, "migrations applied");
+  } finally {
+    client.release();
+  }
+  await runMigrations({ pgPool: pool, logger: graphileLogger(logger) });
+}
+
+/** graphile-worker's logger, forwarding to pino. */
+import { Logger as GraphileLogger } from "graphile-worker";
+export function graphileLogger(logger: Logger): GraphileLogger {
+  const child = logger.child({ component: "graphile-worker" });
+  return new GraphileLogger(() => (level, message, meta) => {
+    const fn = level === "error" ? child.error : level === "warning" ? child.warn : level === "info" ? child.debug : child.trace;
+    fn.call(child, meta ?? {}, message);
+  });
+}

@@ -1,0 +1,231 @@
+import { copyFile, mkdir, rename, unlink } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
+import type pg from "pg";
+import type { Logger } from "pino";
+import { failIngestion, getIngestion, inTransaction, recordEvent, type Ingestion } from "./audit.ts";
+import type { Config } from "./config.ts";
+import { inspectFile } from "./inspect.ts";
+import { attachChunk, bronzeTable, loadBronze } from "./loader.ts";
+import { completeIfDone, lockIngestion, queueSilverChunk, type ChunkPayload } from "./steps.ts";
+
+/** Progress events during a long load: at most one per interval. */
+const PROGRESS_INTERVAL_MS = 1000;
+
+export type OrchestratorDeps = {
+  pool: pg.Pool;
+  config: Pick<Config, "landingDir" | "archiveDir" | "chunkRows">;
+  logger: Logger;
+};
+
+/**
+ * Takes one landing file through registration and the bronze load, queueing the transform jobs as
+ * chunks arrive; archives files whose ingestion completed and moves refused files aside.
+ *
+ * @example const orchestrator = new Orchestrator({ pool, config, logger }); await orchestrator.ingestFile("landing/trips.csv");
+ */
+export class Orchestrator {
+  private readonly pool: pg.Pool;
+  private readonly config: OrchestratorDeps["config"];
+  private readonly logger: Logger;
+  /** Files this process loaded whose ingestion has not finished yet: path by ingestion id. */
+  private readonly inFlight = new Map<number, string>();
+
+  constructor(deps: OrchestratorDeps) {
+    this.pool = deps.pool;
+    this.config = deps.config;
+    this.logger = deps.logger.child({ component: "orchestrator" });
+  }
+
+  /**
+   * Registers and loads one file. Returns the ingestion id, or undefined when the file vanished. A
+   * file whose content was seen before is skipped (ingestion.skipped) or, if that earlier ingestion
+   * never finished (a crash), continued under the same ingestion row.
+   */
+  async ingestFile(path: string): Promise<number | undefined> {
+    if ([...this.inFlight.values()].includes(path)) return undefined; // loaded, transforms running
+    const fileName = basename(path);
+    const log = this.logger.child({ file: fileName });
+    let inspection;
+    try {
+      inspection = await inspectFile(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw err;
+    }
+    const { ingestion, action } = await this.register(fileName, inspection.sha256, inspection.sizeBytes);
+    const ilog = log.child({ ingestion: ingestion.id });
+
+    if (action === "skip") {
+      ilog.info({ duplicateOf: ingestion.duplicate_of }, "same content ingested before: skipped");
+      await this.moveAside(path, ingestion, "archive");
+      return ingestion.id;
+    }
+    if (action === "archive") {
+      await this.archive(ingestion.id, path);
+      return ingestion.id;
+    }
+    if (inspection.problem) {
+      await failIngestion(this.pool, ingestion.id, inspection.problem);
+      ilog.warn({ error: inspection.problem }, "file refused");
+      await this.moveAside(path, ingestion, "rejected");
+      return ingestion.id;
+    }
+    const started = Date.now();
+    this.inFlight.set(ingestion.id, path);
+    try {
+      await this.load(ingestion.id, path, inspection.columns!, inspection.headerBytes, inspection.sizeBytes);
+    } catch (err) {
+      this.inFlight.delete(ingestion.id);
+      ilog.error({ err }, "bronze load failed");
+      throw err;
+    }
+    ilog.info({ durationMs: Date.now() - started }, "bronze loaded");
+    // A file without data lines completes in the load's own transaction: no event will follow.
+    await this.settled(ingestion.id);
+    return ingestion.id;
+  }
+
+  private async register(
+    fileName: string,
+    sha256: string,
+    sizeBytes: number,
+  ): Promise<{ ingestion: Ingestion; action: "load" | "skip" | "archive" }> {
+    return inTransaction(this.pool, async (client) => {
+      // One registration at a time per content, across processes.
+      await client.query("SELECT pg_advisory_xact_lock(1953067372, hashtext($1::text))", [sha256]);
+      const { rows: live } = await client.query<Ingestion>(
+        "SELECT * FROM audit.ingestions WHERE sha256 = $1::text AND status NOT IN ('failed', 'skipped') FOR UPDATE",
+        [sha256],
+      );
+      const earlier = live[0];
+      if (earlier && earlier.status !== "completed") {
+        // A crash interrupted it: continue the same ingestion row.
+        await client.query("UPDATE audit.ingestions SET file_name = $2::text WHERE id = $1::bigint", [earlier.id, fileName]);
+        await recordEvent(client, earlier.id, "ingestion.resumed", "landing", { file: fileName, status: earlier.status });
+        return { ingestion: { ...earlier, file_name: fileName }, action: "load" as const };
+      }
+      if (earlier && earlier.archived_as === null && earlier.file_name === fileName) {
+        // Completed, but the process stopped before moving the file.
+        return { ingestion: earlier, action: "archive" as const };
+      }
+      const status = earlier ? "skipped" : "queued";
+      const { rows } = await client.query<Ingestion>(
+        `INSERT INTO audit.ingestions (file_name, sha256, size_bytes, status, duplicate_of, finished_at)
+         VALUES ($1::text, $2::text, $3::bigint, $4::text, $5::bigint, CASE WHEN $4::text = 'skipped' THEN clock_timestamp() END)
+         RETURNING *`,
+        [fileName, sha256, sizeBytes, status, earlier?.id ?? null],
+      );
+      const ingestion = rows[0]!;
+      if (earlier) {
+        await recordEvent(client, ingestion.id, "ingestion.skipped", "landing", {
+          file: fileName,
+          sha256,
+          duplicate_of: earlier.id,
+          reason: `the same content was ingested as #${earlier.id} (${earlier.file_name})`,
+        });
+        return { ingestion, action: "skip" as const };
+      }
+      await recordEvent(client, ingestion.id, "ingestion.discovered", "landing", { file: fileName, sha256, size_bytes: sizeBytes });
+      return { ingestion, action: "load" as const };
+    });
+  }
+
+  private async load(id: number, path: string, columns: string[], headerBytes: number, totalBytes: number): Promise<void> {
+    await this.pool.query(
+      "UPDATE audit.ingestions SET status = 'loading', columns = $2::text[], chunks = NULL, lines = NULL WHERE id = $1::bigint",
+      [id, columns],
+    );
+    let lastProgress = Date.now();
+    let lastChunk: ChunkPayload | undefined;
+    const client = await this.pool.connect();
+    try {
+      const result = await loadBronze(client, {
+        ingestionId: id,
+        path,
+        columns: columns as never,
+        headerBytes,
+        chunkRows: this.config.chunkRows,
+        onChunk: async (c, loaded) => {
+          // Each chunk is attached and its job queued as soon as it is in: transforms overlap the load.
+          // The last chunk is queued with the bronze.loaded event below, so that a small file's events
+          // read in their natural order.
+          if (lastChunk) await this.queueChunk(c, lastChunk);
+          await attachChunk(c, id, loaded);
+          lastChunk = { ingestion_id: id, chunk: loaded.chunk, first_line: loaded.firstLine, end_line: loaded.endLine };
+          if (Date.now() - lastProgress >= PROGRESS_INTERVAL_MS) {
+            lastProgress = Date.now();
+            await recordEvent(c, id, "bronze.progress", "bronze", {
+              rows: loaded.rowsSoFar,
+              bytes: loaded.bytesSoFar,
+              total_bytes: totalBytes,
+              chunks: loaded.chunk + 1,
+            });
+          }
+        },
+      });
+      await client.query("BEGIN");
+      await lockIngestion(client, id);
+      if (lastChunk) await queueSilverChunk(client, lastChunk);
+      await client.query(
+        "UPDATE audit.ingestions SET status = 'transforming', chunks = $2::int, lines = $3::bigint WHERE id = $1::bigint",
+        [id, result.chunks, result.rows],
+      );
+      await recordEvent(client, id, "bronze.loaded", "bronze", { rows: result.rows, bytes: result.bytes, chunks: result.chunks });
+      await completeIfDone(client, id); // a file with a header and no data lines completes here
+      await client.query("COMMIT");
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async queueChunk(client: pg.PoolClient, payload: ChunkPayload): Promise<void> {
+    await queueSilverChunk(client, payload);
+  }
+
+  /** Called when an ingestion ended: moves its file (if this process loaded it) out of landing. */
+  async settled(id: number): Promise<void> {
+    const path = this.inFlight.get(id);
+    if (path === undefined) return;
+    const ingestion = await getIngestion(this.pool, id);
+    if (!ingestion || (ingestion.status !== "completed" && ingestion.status !== "failed")) return;
+    this.inFlight.delete(id);
+    await this.moveAside(path, ingestion, ingestion.status === "completed" ? "archive" : "rejected");
+  }
+
+  /** Moves a completed ingestion's file to the archive and releases its bronze rows. */
+  async archive(id: number, path: string): Promise<void> {
+    const ingestion = await getIngestion(this.pool, id);
+    if (!ingestion || ingestion.status !== "completed") return;
+    await this.moveAside(path, ingestion, "archive");
+  }
+
+  /** Drops the bronze partition of an ingestion that no longer needs it. */
+  async releaseBronze(id: number): Promise<void> {
+    await this.pool.query(`DROP TABLE IF EXISTS ${bronzeTable(id)}`);
+  }
+
+  private async moveAside(path: string, ingestion: Ingestion, where: "archive" | "rejected"): Promise<void> {
+    const dir = where === "archive" ? resolve(this.config.archiveDir) : resolve(this.config.archiveDir, "..", "rejected");
+    await mkdir(dir, { recursive: true });
+    // The ingestion id makes the name unique; the original name follows it unchanged.
+    const target = join(dir, `${ingestion.id}-${ingestion.file_name}`);
+    try {
+      await rename(path, target);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return;
+      if (code !== "EXDEV") throw err;
+      await copyFile(path, target);
+      await unlink(path);
+    }
+    await this.releaseBronze(ingestion.id);
+    await inTransaction(this.pool, async (client) => {
+      await client.query("UPDATE audit.ingestions SET archived_as = $2::text WHERE id = $1::bigint", [ingestion.id, target]);
+      await recordEvent(client, ingestion.id, "file.archived", "archive", { path: target, folder: where });
+    });
+    this.logger.info({ ingestion: ingestion.id, file: ingestion.file_name, to: target }, "file moved");
+  }
+}

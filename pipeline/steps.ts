@@ -1,0 +1,102 @@
+import type pg from "pg";
+import { inTransaction, recordEvent, type Queryable } from "./audit.ts";
+import { AGGREGATE_TRANSFORMS, SQL } from "./sql.ts";
+
+/** What a chunk job carries: lines [first_line, end_line) of one ingestion's bronze partition. */
+export type ChunkPayload = { ingestion_id: number; chunk: number; first_line: number; end_line: number };
+
+export const SILVER_TASK = "promote_silver";
+export const GOLD_TASK = "merge_gold";
+const GOLD_QUEUE = "gold";
+
+/** Queues a job inside the caller's transaction: it exists if and only if the transaction commits. */
+export async function addJob(db: Queryable, task: string, payload: ChunkPayload, queue: string | null = null): Promise<void> {
+  await db.query(
+    "SELECT graphile_worker.add_job($1::text, $2::json, queue_name => $3::text, job_key => $4::text, max_attempts => 10)",
+    [task, JSON.stringify(payload), queue, `${task}:${payload.ingestion_id}:${payload.chunk}`],
+  );
+}
+
+export const queueSilverChunk = (db: Queryable, payload: ChunkPayload) => addJob(db, SILVER_TASK, payload);
+
+const transformArgs = (p: ChunkPayload) => [p.ingestion_id, p.first_line, p.end_line - 1, p.chunk];
+
+const LIVE = ["queued", "loading", "transforming"];
+
+/**
+ * bronze -> silver for one chunk, in one transaction: dimensions, trips and rejects, the step marker,
+ * the chunk's gold job and its event. Running it again (a retried job) changes nothing.
+ */
+export async function promoteSilverChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ applied: boolean; stored: number; rejected: number }> {
+  return inTransaction(pool, async (client) => {
+    const { rows: ing } = await client.query<{ status: string; columns: string[] }>(
+      "SELECT status, columns FROM audit.ingestions WHERE id = $1::bigint",
+      [p.ingestion_id],
+    );
+    if (!ing[0] || !LIVE.includes(ing[0].status)) return { applied: false, stored: 0, rejected: 0 };
+    await client.query(SQL.silverDimensions, transformArgs(p).slice(0, 3));
+    const { rows } = await client.query<{ applied: number; stored: number; rejected: number }>(SQL.silverTrips, [
+      ...transformArgs(p),
+      ing[0].columns,
+    ]);
+    const r = rows[0]!;
+    if (r.applied === 0) return { applied: false, stored: 0, rejected: 0 };
+    await client.query(
+      "UPDATE audit.steps SET rows = $3::bigint, rejected = $4::bigint WHERE ingestion_id = $1::bigint AND step = 'silver.trips' AND chunk = $2::int",
+      [p.ingestion_id, p.chunk, r.stored, r.rejected],
+    );
+    await addJob(client, GOLD_TASK, p, GOLD_QUEUE);
+    await recordEvent(client, p.ingestion_id, "silver.promoted", "silver", { chunk: p.chunk, rows: r.stored, rejected: r.rejected });
+    return { applied: true, stored: r.stored, rejected: r.rejected };
+  });
+}
+
+/**
+ * silver -> trip groups and gold for one chunk, in one transaction, then completes the ingestion
+ * when this was its last chunk. Runs on the serial "gold" queue. Running it again changes nothing.
+ */
+export async function mergeGoldChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ applied: boolean; completed: boolean }> {
+  return inTransaction(pool, async (client) => {
+    // The chunk's own marker: a second run (or a concurrent duplicate, once this one commits) finds it.
+    const marker = await client.query(
+      "INSERT INTO audit.steps (ingestion_id, step, chunk) VALUES ($1::bigint, 'gold', $2::int) ON CONFLICT DO NOTHING RETURNING 1",
+      [p.ingestion_id, p.chunk],
+    );
+    const applied = marker.rowCount === 1;
+    if (applied) for (const [, sql] of AGGREGATE_TRANSFORMS) await client.query(sql, transformArgs(p));
+    await lockIngestion(client, p.ingestion_id);
+    if (applied) await recordEvent(client, p.ingestion_id, "gold.refreshed", "gold", { chunk: p.chunk });
+    const completed = await completeIfDone(client, p.ingestion_id);
+    return { applied, completed };
+  });
+}
+
+/** Takes the ingestion's row lock: the loader and the gold jobs decide completion one at a time. */
+export async function lockIngestion(client: pg.PoolClient, id: number): Promise<void> {
+  await client.query("SELECT 1 FROM audit.ingestions WHERE id = $1::bigint FOR UPDATE", [id]);
+}
+
+/**
+ * Completes an ingestion whose chunks are all known (the file is fully loaded) and all merged into
+ * gold. The caller holds the ingestion's row lock. Writes ingestion.completed as its last statement.
+ */
+export async function completeIfDone(client: pg.PoolClient, id: number): Promise<boolean> {
+  const { rows } = await client.query<{ rows_loaded: number; rows_rejected: number; duration_ms: number }>(
+    `WITH done AS (
+       SELECT count(*) FILTER (WHERE step = 'gold') AS merged,
+              coalesce(sum(rows) FILTER (WHERE step = 'silver.trips'), 0) AS stored,
+              coalesce(sum(rejected) FILTER (WHERE step = 'silver.trips'), 0) AS rejected
+       FROM audit.steps WHERE ingestion_id = $1::bigint
+     )
+     UPDATE audit.ingestions AS i
+     SET status = 'completed', rows_loaded = done.stored, rows_rejected = done.rejected, finished_at = clock_timestamp()
+     FROM done
+     WHERE i.id = $1::bigint AND i.status IN ('loading', 'transforming') AND i.chunks IS NOT NULL AND done.merged = i.chunks
+     RETURNING i.rows_loaded, i.rows_rejected,
+               round(extract(epoch FROM i.finished_at - i.started_at) * 1000)::bigint AS duration_ms`,
+    [id],
+  );
+  if (rows.length === 0) return false;
+  await recordEvent(client, id, "ingestion.completed", "ingestion", rows[0]!);
+  return true;
+}
