@@ -26,7 +26,7 @@ async function probe(url: string): Promise<Probe> {
   }
 }
 
-function withDatabase(url: string, database: string): string {
+export function withDatabase(url: string, database: string): string {
   const u = new URL(url);
   u.pathname = `/${database}`;
   return u.toString();
@@ -173,6 +173,15 @@ export async function resolveDatabase(databaseUrl: string | undefined, dataDir: 
     await ensurePostgis(databaseUrl, p.version, logger);
     return databaseUrl;
   }
+  const adminUrl = await findLocalServer(dataDir, logger);
+  await createDatabaseIfMissing(adminUrl, DEFAULT_DATABASE);
+  const url = withDatabase(adminUrl, DEFAULT_DATABASE);
+  logger.info({ component: "bootstrap", database: redact(url) }, "using database");
+  return url;
+}
+
+/** The local server's maintenance database URL (127.0.0.1:5432, else the private cluster), with PostGIS. */
+export async function findLocalServer(dataDir: string, logger: Logger): Promise<string> {
   let adminUrl = "postgresql://postgres@127.0.0.1:5432/postgres";
   const local = await probe(adminUrl);
   if (local.ok) {
@@ -181,10 +190,7 @@ export async function resolveDatabase(databaseUrl: string | undefined, dataDir: 
     logger.info({ component: "bootstrap", reason: local.reason }, "no usable PostgreSQL on 127.0.0.1:5432");
     adminUrl = await startPrivateCluster(dataDir, logger);
   }
-  await createDatabaseIfMissing(adminUrl, DEFAULT_DATABASE);
-  const url = withDatabase(adminUrl, DEFAULT_DATABASE);
-  logger.info({ component: "bootstrap", database: redact(url) }, "using database");
-  return url;
+  return adminUrl;
 }
 
 /** The URL without its password, for logs and error messages. */

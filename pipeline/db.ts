@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { runMigrations } from "graphile-worker";
+import { Logger as GraphileLogger, runMigrations } from "graphile-worker";
 import pg from "pg";
 import { migrate as migrateSchema } from "postgres-migrations";
 import type { Logger } from "pino";
@@ -16,8 +16,9 @@ pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
 /** A bounded pool; `application_name` shows each role in pg_stat_activity. */
 export function createPool(url: string, max: number, name = "tripflow"): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max, application_name: name });
-  // An idle client whose server went away must not crash the process; the next query reconnects.
+  // A client whose server went away must not crash the process; the next query reconnects.
   pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   return pool;
 }
 
@@ -37,7 +38,6 @@ export async function migrate(pool: pg.Pool, logger: Logger): Promise<void> {
 }
 
 /** graphile-worker's logger, forwarding to pino. */
-import { Logger as GraphileLogger } from "graphile-worker";
 export function graphileLogger(logger: Logger): GraphileLogger {
   const child = logger.child({ component: "graphile-worker" });
   return new GraphileLogger(() => (level, message, meta) => {

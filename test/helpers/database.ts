@@ -1,0 +1,46 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import pino from "pino";
+import { findLocalServer, withDatabase } from "../../pipeline/bootstrap.ts";
+import { createPool } from "../../pipeline/db.ts";
+
+export const TEMPLATE_DB = "tripflow_test_template";
+export const quietLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+
+/** The server tests run on: TEST_DATABASE_URL's server, else what `npm start` would find. */
+export async function adminUrl(): Promise<string> {
+  const given = process.env.TEST_DATABASE_URL;
+  if (given) return withDatabase(given, "postgres");
+  return findLocalServer("./.data", quietLogger);
+}
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: await adminUrl() });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export type TestDatabase = { name: string; url: string; pool: pg.Pool; drop: () => Promise<void> };
+
+/** A fresh database cloned from the migrated template: one per test file. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `tripflow_test_${randomBytes(5).toString("hex")}`;
+  await admin((c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`));
+  const url = withDatabase(await adminUrl(), name);
+  const pool = createPool(url, 10, "tripflow-test");
+  return {
+    name,
+    url,
+    pool,
+    drop: async () => {
+      await pool.end();
+      await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    },
+  };
+}
+
+export { admin };

@@ -1,0 +1,41 @@
+import { mkdtemp, rename, copyFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig, type Config } from "../../pipeline/config.ts";
+import { startServices, type Role, type Services } from "../../pipeline/services.ts";
+import { quietLogger } from "./database.ts";
+
+export type Started = Services & { config: Config; landing: string; archive: string; baseUrl: string };
+
+/** Starts tripflow roles on a test database with private landing/archive folders and a free port. */
+export async function startTestServices(databaseUrl: string, roles: Role[] = ["api", "worker", "watch"], env: Record<string, string> = {}): Promise<Started> {
+  const root = await mkdtemp(join(tmpdir(), "tripflow-"));
+  const config = loadConfig({
+    DATABASE_URL: databaseUrl,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    LANDING_DIR: join(root, "landing"),
+    ARCHIVE_DIR: join(root, "archive"),
+    SETTLE_MS: "100",
+    SCAN_INTERVAL_MS: "300",
+    LOG_LEVEL: "silent",
+    ...env,
+  });
+  const services = await startServices(roles, config, quietLogger);
+  return {
+    ...services,
+    config,
+    landing: config.landingDir,
+    archive: config.archiveDir,
+    baseUrl: `http://127.0.0.1:${services.port ?? 0}`,
+  };
+}
+
+/** Drops a file into landing the way producers should: write elsewhere, then rename. */
+export async function dropFile(landing: string, source: string, name: string): Promise<string> {
+  const tmp = join(landing, `.${name}.tmp`);
+  await copyFile(source, tmp);
+  const target = join(landing, name);
+  await rename(tmp, target);
+  return target;
+}
