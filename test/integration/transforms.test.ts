@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type pg from "pg";
+import { SQL, AGGREGATE_TRANSFORMS } from "../../pipeline/sql.ts";
+import { mergeGoldChunk, promoteSilverChunk, type ChunkPayload } from "../../pipeline/steps.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+
+type Row = [region: string, origin: string, destination: string, datetime: string, datasource: string];
+
+/** Registers an ingestion and puts rows straight into its bronze partition (as the loader would). */
+async function bronzeIngestion(pool: pg.Pool, rows: Row[]): Promise<ChunkPayload> {
+  const { rows: ing } = await pool.query(
+    "INSERT INTO audit.ingestions (file_name, sha256, size_bytes, status, columns, chunks, lines) VALUES ('hand.csv', encode(sha256(random()::text::bytea), 'hex'), 0, 'transforming', $1, 1, $2) RETURNING id",
+    [["region", "origin_coord", "destination_coord", "datetime", "datasource"], rows.length],
+  );
+  const id = ing[0].id as number;
+  await pool.query(`CREATE TABLE bronze.trips_${id} PARTITION OF bronze.trips FOR VALUES IN (${id})`);
+  for (const [i, r] of rows.entries())
+    await pool.query(
+      "INSERT INTO bronze.trips (ingestion_id, line_no, region, origin_coord, destination_coord, datetime, datasource) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+      [id, i + 2, ...r],
+    );
+  return { ingestion_id: id, chunk: 0, first_line: 2, end_line: rows.length + 2 };
+}
+
+/** Everything the transforms write, as comparable text. */
+async function snapshot(pool: pg.Pool): Promise<string> {
+  const tables = [
+    "silver.trips", "silver.trip_groups", "silver.regions", "silver.datasources", "audit.rejects",
+    "gold.weekly_regions", "gold.weekly_origin_cells", "gold.weekly_destination_cells",
+  ];
+  const parts: string[] = [];
+  for (const t of tables) {
+    const { rows } = await pool.query(`SELECT * FROM ${t} AS x ORDER BY x::text`);
+    parts.push(t, JSON.stringify(rows));
+  }
+  return parts.join("\n");
+}
+
+describe("transforms", () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => db?.drop());
+
+  it("change nothing when run a second time, whether as tasks or as the bare SQL files", async () => {
+    const p = await bronzeIngestion(db.pool, [
+      ["Prague", "POINT (14.4 50.05)", "POINT (14.5 50.1)", "2018-05-28 09:03:40", "funny_car"],
+      ["Prague", "POINT (14.41 50.06)", "POINT (14.5 50.1)", "2018-05-29 09:10:00", "cheap_mobile"],
+      ["Turin", "POINT (7.6 45.0)", "POINT (7.7 45.1)", "2018-06-01 18:00:00", "baba_car"],
+    ]);
+    expect(await promoteSilverChunk(db.pool, p)).toEqual({ applied: true, stored: 3, rejected: 0 });
+    expect(await mergeGoldChunk(db.pool, p)).toEqual({ applied: true, completed: true });
+    const once = await snapshot(db.pool);
+
+    expect(await promoteSilverChunk(db.pool, p)).toEqual({ applied: false, stored: 0, rejected: 0 });
+    expect(await mergeGoldChunk(db.pool, p)).toEqual({ applied: false, completed: false });
+    const args = [p.ingestion_id, p.first_line, p.end_line - 1, p.chunk];
+    await db.pool.query(SQL.silverDimensions, args.slice(0, 3));
+    await db.pool.query(SQL.silverTrips, [...args, ["region", "origin_coord", "destination_coord", "datetime", "datasource"]]);
+    for (const [, sql] of AGGREGATE_TRANSFORMS) await db.pool.query(sql, args);
+    expect(await snapshot(db.pool)).toBe(once);
+
+    const { rows } = await db.pool.query("SELECT (SELECT sum(trips) FROM gold.weekly_regions)::int AS gold, (SELECT count(*) FROM silver.trips)::int AS silver");
+    expect(rows[0]).toEqual({ gold: 3, silver: 3 });
+  });
+
+  it("groups near-identical trips and keeps apart trips in other cells or other slots", async () => {
+    // Level-7 cells are 1/128 degree: [14.4140625, 14.421875) x [50.0546875, 50.0625) holds the first origins.
+    const base: Row = ["Groupville", "POINT (14.415 50.055)", "POINT (14.5 50.1)", "2019-03-04 08:05:00", "a"];
+    const p = await bronzeIngestion(db.pool, [
+      base,
+      ["Groupville", "POINT (14.4210 50.0620)", "POINT (14.5001 50.1001)", "2019-03-11 08:29:59", "b"], // same cells, same slot
+      ["Groupville", "POINT (14.4141 50.0547)", "POINT (14.5005 50.1002)", "2019-04-01 08:00:00", "a"], // same, slot start
+      ["Groupville", "POINT (14.421875 50.055)", "POINT (14.5 50.1)", "2019-03-04 08:05:00", "a"], // origin on the next cell's west edge
+      ["Groupville", "POINT (14.415 50.055)", "POINT (14.5 50.1)", "2019-03-04 08:30:00", "a"], // next 30-minute slot
+      ["Groupville", "POINT (14.415 50.055)", "POINT (14.5 50.0)", "2019-03-04 08:05:00", "a"], // other destination cell
+    ]);
+    await promoteSilverChunk(db.pool, p);
+    await mergeGoldChunk(db.pool, p);
+    const { rows } = await db.pool.query(
+      `SELECT g.trips::int, g.slot, g.first_trip_at, g.last_trip_at,
+              round((g.sum_origin_lon / g.trips)::numeric, 5)::float8 AS rep_lon
+       FROM silver.trip_groups g JOIN silver.regions r ON r.id = g.region_id
+       WHERE r.name = 'Groupville' ORDER BY g.trips DESC, g.slot, g.origin_cell, g.destination_cell`,
+    );
+    expect(rows.map((r) => r.trips)).toEqual([3, 1, 1, 1]);
+    expect(rows[0]).toMatchObject({ slot: 16, first_trip_at: "2019-03-04 08:05:00", last_trip_at: "2019-04-01 08:00:00" });
+    expect(rows[0].rep_lon).toBeCloseTo((14.415 + 14.421 + 14.4141) / 3, 5);
+    expect(rows.filter((r) => r.slot === 17)).toHaveLength(1);
+  });
+});
