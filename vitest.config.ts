@@ -3,7 +3,13 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: "unit", include: ["test/unit/**/*.test.ts", "api/**/*.test.ts", "pipeline/**/*.test.ts"] } },
+      {
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts", "api/**/*.test.ts", "pipeline/**/*.test.ts"],
+          sequence: { groupOrder: 0 },
+        },
+      },
       {
         test: {
           name: "integration",
@@ -13,6 +19,7 @@ export default defineConfig({
           hookTimeout: 120_000,
           // Each file has a database of its own; two at a time suits a 2-core machine.
           maxWorkers: 2,
+          sequence: { groupOrder: 1 },
         },
       },
     ],
