@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, chownSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import pg from "pg";
@@ -132,10 +133,17 @@ async function startPrivateCluster(dataDir: string, logger: Logger): Promise<str
   }
   const major = majors[0]!;
   const bin = `/usr/lib/postgresql/${major}/bin`;
-  const root = resolve(dataDir, "pg");
-  const pgdata = join(root, "data");
   const owner = postgresUser();
+  let root = resolve(dataDir, "pg");
   mkdirSync(root, { recursive: true });
+  if (owner && spawnSync("test", ["-w", root], { uid: owner.uid, gid: owner.gid }).status !== 0) {
+    // The checkout is not reachable by the postgres user (a root-only home): keep the cluster in its home.
+    const tag = createHash("sha256").update(root).digest("hex").slice(0, 12);
+    root = `/var/lib/postgresql/tripflow-${tag}`;
+    mkdirSync(root, { recursive: true });
+    logger.info({ component: "bootstrap", root }, "data folder not reachable by the postgres user; using its home");
+  }
+  const pgdata = join(root, "data");
   if (owner) chownSync(root, owner.uid, owner.gid);
   if (!existsSync(join(pgdata, "PG_VERSION"))) {
     logger.info({ component: "bootstrap", pgdata }, "creating a private PostgreSQL cluster");
