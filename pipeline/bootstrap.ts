@@ -136,15 +136,16 @@ async function startPrivateCluster(dataDir: string, logger: Logger): Promise<str
   const owner = postgresUser();
   let root = resolve(dataDir, "pg");
   mkdirSync(root, { recursive: true });
+  if (owner) chownSync(root, owner.uid, owner.gid);
   if (owner && spawnSync("test", ["-w", root], { uid: owner.uid, gid: owner.gid }).status !== 0) {
     // The checkout is not reachable by the postgres user (a root-only home): keep the cluster in its home.
     const tag = createHash("sha256").update(root).digest("hex").slice(0, 12);
     root = `/var/lib/postgresql/tripflow-${tag}`;
     mkdirSync(root, { recursive: true });
+    chownSync(root, owner.uid, owner.gid);
     logger.info({ component: "bootstrap", root }, "data folder not reachable by the postgres user; using its home");
   }
   const pgdata = join(root, "data");
-  if (owner) chownSync(root, owner.uid, owner.gid);
   if (!existsSync(join(pgdata, "PG_VERSION"))) {
     logger.info({ component: "bootstrap", pgdata }, "creating a private PostgreSQL cluster");
     runPgBinary(`${bin}/initdb`, ["-D", pgdata, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"], owner);
