@@ -26,6 +26,7 @@ const schema = z.object({
   CHUNK_ROWS: integer(1000, 10_000_000).default(250_000),
   SETTLE_MS: integer(0, 600_000).default(500),
   SCAN_INTERVAL_MS: integer(100, 3_600_000).default(2000),
+  PROGRESS_INTERVAL_MS: integer(0, 3_600_000).default(1000),
   DATA_DIR: z.string().trim().min(1).default("./.data"),
 });
 
@@ -42,6 +43,7 @@ export type Config = {
   chunkRows: number;
   settleMs: number;
   scanIntervalMs: number;
+  progressIntervalMs: number;
   dataDir: string;
 };
 
@@ -78,6 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     chunkRows: c.CHUNK_ROWS,
     settleMs: c.SETTLE_MS,
     scanIntervalMs: c.SCAN_INTERVAL_MS,
+    progressIntervalMs: c.PROGRESS_INTERVAL_MS,
     dataDir: c.DATA_DIR,
   };
 }

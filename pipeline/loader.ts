@@ -16,6 +16,8 @@ export type ChunkLoaded = {
   fallback: boolean;
   bytesSoFar: number;
   rowsSoFar: number;
+  /** true for the file's last chunk. */
+  last: boolean;
 };
 
 export type LoadOptions = {
@@ -71,7 +73,8 @@ export async function loadBronze(client: pg.PoolClient, options: LoadOptions): P
       rows = await loadLineByLine(client, id, chunk, path, columns, startByte, reader.position, firstLine);
     }
     rowsSoFar += rows;
-    await options.onChunk(client, { chunk, firstLine, endLine, rows, fallback, bytesSoFar: reader.position, rowsSoFar });
+    const last = await reader.atEnd();
+    await options.onChunk(client, { chunk, firstLine, endLine, rows, fallback, bytesSoFar: reader.position, rowsSoFar, last });
     chunk++;
     firstLine = endLine;
   }

@@ -8,12 +8,9 @@ import { inspectFile } from "./inspect.ts";
 import { attachChunk, bronzeTable, loadBronze } from "./loader.ts";
 import { completeIfDone, lockIngestion, queueSilverChunk, type ChunkPayload } from "./steps.ts";
 
-/** Progress events during a long load: at most one per interval. */
-const PROGRESS_INTERVAL_MS = 1000;
-
 export type OrchestratorDeps = {
   pool: pg.Pool;
-  config: Pick<Config, "landingDir" | "archiveDir" | "chunkRows">;
+  config: Pick<Config, "landingDir" | "archiveDir" | "chunkRows" | "progressIntervalMs">;
   logger: Logger;
 };
 
@@ -152,7 +149,7 @@ export class Orchestrator {
           if (lastChunk) await this.queueChunk(c, lastChunk);
           await attachChunk(c, id, loaded);
           lastChunk = { ingestion_id: id, chunk: loaded.chunk, first_line: loaded.firstLine, end_line: loaded.endLine };
-          if (Date.now() - lastProgress >= PROGRESS_INTERVAL_MS) {
+          if (!loaded.last && Date.now() - lastProgress >= this.config.progressIntervalMs) {
             lastProgress = Date.now();
             await recordEvent(c, id, "bronze.progress", "bronze", {
               rows: loaded.rowsSoFar,
