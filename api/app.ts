@@ -5,12 +5,15 @@ import type { EventBus } from "../pipeline/bus.ts";
 import { errorBody, HttpError } from "./errors.ts";
 import { newRouter } from "./router.ts";
 import { eventsRoutes } from "./routes/events.ts";
+import { groupsRoutes } from "./routes/groups.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { ingestionsRoutes } from "./routes/ingestions.ts";
 
 export type AppDeps = {
   pool: pg.Pool;
   bus: EventBus;
-  config: Pick<Config, "landingDir">;
+  // Optional only so that a single route can be built without them; createApp needs them (ingestions).
+  config: Pick<Config, "landingDir"> & Partial<Pick<Config, "archiveDir" | "uploadMaxBytes">>;
   logger: Logger;
 };
 
@@ -25,6 +28,8 @@ export function createApp(deps: AppDeps) {
 
   app.route("/", healthRoutes(deps));
   app.route("/", eventsRoutes(deps));
+  app.route("/", ingestionsRoutes(deps));
+  app.route("/", groupsRoutes(deps));
 
   app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c) => {

@@ -28,6 +28,7 @@ const schema = z.object({
   SCAN_INTERVAL_MS: integer(100, 3_600_000).default(2000),
   PROGRESS_INTERVAL_MS: integer(0, 3_600_000).default(1000),
   DATA_DIR: z.string().trim().min(1).default("./.data"),
+  UPLOAD_MAX_BYTES: integer(1, Number.MAX_SAFE_INTEGER).default(1024 ** 3),
 });
 
 export type Config = {
@@ -45,6 +46,8 @@ export type Config = {
   scanIntervalMs: number;
   progressIntervalMs: number;
   dataDir: string;
+  /** Largest body POST /ingestions accepts; a larger one answers 413. */
+  uploadMaxBytes: number;
 };
 
 export class ConfigError extends Error {
@@ -82,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     scanIntervalMs: c.SCAN_INTERVAL_MS,
     progressIntervalMs: c.PROGRESS_INTERVAL_MS,
     dataDir: c.DATA_DIR,
+    uploadMaxBytes: c.UPLOAD_MAX_BYTES,
   };
 }
 

@@ -6,6 +6,7 @@ import { failIngestion, getIngestion, inTransaction, recordEvent, type Ingestion
 import type { Config } from "./config.ts";
 import { inspectFile } from "./inspect.ts";
 import { attachChunk, bronzeTable, loadBronze } from "./loader.ts";
+import { registerIngestion } from "./registry.ts";
 import { completeIfDone, lockIngestion, queueSilverChunk, type ChunkPayload } from "./steps.ts";
 
 export type OrchestratorDeps = {
@@ -49,7 +50,7 @@ export class Orchestrator {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw err;
     }
-    const { ingestion, action } = await this.register(fileName, inspection.sha256, inspection.sizeBytes);
+    const { ingestion, action } = await registerIngestion(this.pool, fileName, inspection.sha256, inspection.sizeBytes);
     const ilog = log.child({ ingestion: ingestion.id });
 
     if (action === "skip") {
@@ -80,51 +81,6 @@ export class Orchestrator {
     // A file without data lines completes in the load's own transaction: no event will follow.
     await this.settled(ingestion.id);
     return ingestion.id;
-  }
-
-  private async register(
-    fileName: string,
-    sha256: string,
-    sizeBytes: number,
-  ): Promise<{ ingestion: Ingestion; action: "load" | "skip" | "archive" }> {
-    return inTransaction(this.pool, async (client) => {
-      // One registration at a time per content, across processes.
-      await client.query("SELECT pg_advisory_xact_lock(1953067372, hashtext($1::text))", [sha256]);
-      const { rows: live } = await client.query<Ingestion>(
-        "SELECT * FROM audit.ingestions WHERE sha256 = $1::text AND status NOT IN ('failed', 'skipped') FOR UPDATE",
-        [sha256],
-      );
-      const earlier = live[0];
-      if (earlier && earlier.status !== "completed") {
-        // A crash interrupted it: continue the same ingestion row.
-        await client.query("UPDATE audit.ingestions SET file_name = $2::text WHERE id = $1::bigint", [earlier.id, fileName]);
-        await recordEvent(client, earlier.id, "ingestion.resumed", "landing", { file: fileName, status: earlier.status });
-        return { ingestion: { ...earlier, file_name: fileName }, action: "load" as const };
-      }
-      if (earlier && earlier.archived_as === null && earlier.file_name === fileName) {
-        // Completed, but the process stopped before moving the file.
-        return { ingestion: earlier, action: "archive" as const };
-      }
-      const status = earlier ? "skipped" : "queued";
-      const { rows } = await client.query<Ingestion>(
-        `INSERT INTO audit.ingestions (file_name, sha256, size_bytes, status, duplicate_of, finished_at)
-         VALUES ($1::text, $2::text, $3::bigint, $4::text, $5::bigint, CASE WHEN $4::text = 'skipped' THEN clock_timestamp() END)
-         RETURNING *`,
-        [fileName, sha256, sizeBytes, status, earlier?.id ?? null],
-      );
-      const ingestion = rows[0]!;
-      if (earlier) {
-        await recordEvent(client, ingestion.id, "ingestion.skipped", "landing", {
-          file: fileName,
-          sha256,
-          duplicate_of: earlier.id,
-          reason: `the same content was ingested as #${earlier.id} (${earlier.file_name})`,
-        });
-        return { ingestion, action: "skip" as const };
-      }
-      await recordEvent(client, ingestion.id, "ingestion.discovered", "landing", { file: fileName, sha256, size_bytes: sizeBytes });
-      return { ingestion, action: "load" as const };
-    });
   }
 
   private async load(id: number, path: string, columns: string[], headerBytes: number, totalBytes: number): Promise<void> {

@@ -1,29 +1,33 @@
 -- Pure, inlinable helpers used by the transforms and the queries. None of them raises on bad input:
 -- they return NULL, so one bad row can never abort a set-based statement.
 
--- A WKT point 'POINT (lon lat)' (any case, optional spaces, optional sign, optional exponent) as
--- {lon, lat}. The integer part is limited to three digits so the cast can never overflow.
-CREATE FUNCTION tripflow.parse_point(wkt text) RETURNS float8[]
+-- A WKT point 'POINT (lon lat)' (any case, optional spaces, optional sign or exponent) as a
+-- geometry(Point, 4326); NULL when the text is anything else. A cheap pattern test guards PostGIS's own
+-- parser (which would raise on bad input); the integer part is limited to three digits so nothing can
+-- overflow. A single expression, so PostgreSQL inlines it (no per-row function call).
+CREATE FUNCTION tripflow.parse_point(wkt text) RETURNS geometry
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT CASE WHEN m IS NULL THEN NULL ELSE ARRAY[m[1]::float8, m[2]::float8] END
-  FROM regexp_match(
-    wkt,
-    '^\s*point\s*\(\s*([+-]?0*(?:\d{1,3}(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,2})?)\s+([+-]?0*(?:\d{1,3}(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,2})?)\s*\)\s*$',
-    'i') AS m
+  SELECT CASE
+    WHEN wkt ~* '^\s*point\s*\(\s*[+-]?0*(\d{1,3}(\.\d*)?|\.\d+)([eE][+-]?\d{1,2})?\s+[+-]?0*(\d{1,3}(\.\d*)?|\.\d+)([eE][+-]?\d{1,2})?\s*\)\s*$'
+    THEN ST_GeomFromText(replace(wkt, '+', ''), 4326)
+  END
 $$;
 
 -- 'YYYY-MM-DD HH:MM[:SS[.ffffff]]' (or with a T) as a timestamp without time zone, kept as written;
--- NULL when the text is not of that shape or names an impossible moment (2021-02-30, 25:00).
+-- NULL when the text is not of that shape or names an impossible moment (2021-02-29, 24:00). The
+-- checks are a CASE, evaluated in order, so the final cast only ever sees a valid moment.
 CREATE FUNCTION tripflow.parse_timestamp(t text) RETURNS timestamp
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT CASE
-    WHEN m IS NULL THEN NULL
-    WHEN m[1]::int < 1 OR m[2]::int NOT BETWEEN 1 AND 12 OR m[3]::int < 1
-      OR m[4]::int > 23 OR m[5]::int > 59 OR coalesce(m[6], '0')::numeric >= 60 THEN NULL
-    WHEN m[3]::int > extract(day FROM make_date(m[1]::int, m[2]::int, 1) + interval '1 month - 1 day') THEN NULL
-    ELSE make_timestamp(m[1]::int, m[2]::int, m[3]::int, m[4]::int, m[5]::int, coalesce(m[6], '0')::float8)
+    WHEN t !~ '^\s*\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[ T]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?\s*$' THEN NULL
+    WHEN substr(ltrim(t), 1, 4)::int < 1 THEN NULL
+    WHEN substr(ltrim(t), 9, 2)::int > CASE substr(ltrim(t), 6, 2)::int
+        WHEN 2 THEN 28 + (substr(ltrim(t), 1, 4)::int % 4 = 0
+                          AND (substr(ltrim(t), 1, 4)::int % 100 <> 0 OR substr(ltrim(t), 1, 4)::int % 400 = 0))::int
+        ELSE 30 + (substr(ltrim(t), 6, 2)::int + substr(ltrim(t), 6, 2)::int / 8) % 2
+      END THEN NULL
+    ELSE btrim(t)::timestamp
   END
-  FROM regexp_match(t, '^\s*(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}(?:\.\d{1,6})?))?\s*$') AS m
 $$;
 
 -- The grid. At level L (0..12) a cell is 2^-L degrees wide and high, aligned on multiples of 2^-L
@@ -64,6 +68,27 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     ((id & 2097151) - (90::bigint << (id >> 42)::int))::float8 / (1::bigint << (id >> 42)::int),
     (((id >> 21) & 2097151) + 1 - (180::bigint << (id >> 42)::int))::float8 / (1::bigint << (id >> 42)::int),
     ((id & 2097151) + 1 - (90::bigint << (id >> 42)::int))::float8 / (1::bigint << (id >> 42)::int)]
+$$;
+
+-- The level-12 cell ids under a cell, as one [lo, hi] id range per level-12 column: level-12 ids of one
+-- column are consecutive in y, so a btree on a level-12 cell column finds a cell's points with one
+-- range scan per column.
+CREATE FUNCTION tripflow.cell_ranges(id bigint) RETURNS TABLE (lo bigint, hi bigint)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT (12::bigint << 42) | (gx << 21) | (((id & 2097151)) << (12 - (id >> 42)::int)),
+         (12::bigint << 42) | (gx << 21) | ((((id & 2097151) + 1) << (12 - (id >> 42)::int)) - 1)
+  FROM generate_series(
+    ((id >> 21) & 2097151) << (12 - (id >> 42)::int),
+    ((((id >> 21) & 2097151) + 1) << (12 - (id >> 42)::int)) - 1) AS gx
+$$;
+
+-- The level-12 id ranges (one per column) of the level-12 cells that meet a box given in degrees.
+CREATE FUNCTION tripflow.box_ranges(west float8, south float8, east float8, north float8) RETURNS TABLE (lo bigint, hi bigint)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT (12::bigint << 42) | (gx << 21) | tripflow.cell_y(tripflow.cell(west, south, 12)),
+         (12::bigint << 42) | (gx << 21) | tripflow.cell_y(tripflow.cell(west, north, 12))
+  FROM generate_series(tripflow.cell_x(tripflow.cell(west, south, 12))::bigint,
+                       tripflow.cell_x(tripflow.cell(east, south, 12))::bigint) AS gx
 $$;
 
 -- The Monday that starts the ISO week of a timestamp.

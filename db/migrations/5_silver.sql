@@ -11,11 +11,14 @@ CREATE TABLE silver.datasources (
 
 -- silver.trips: one row per stored trip. The similarity key is kept at the finest supported level
 -- (level-12 cells, about 27 m, and the minute of the day) so that any coarser grouping can be derived.
+-- No foreign keys here on purpose: they cost three lookups per inserted row, and the only writer
+-- (db/transforms/silver/trips.sql) takes region and datasource ids from a join and the ingestion id
+-- from the ingestion it runs for.
 CREATE TABLE silver.trips (
-  ingestion_id     bigint    NOT NULL REFERENCES audit.ingestions (id),
+  ingestion_id     bigint    NOT NULL,
   line_no          bigint    NOT NULL,
-  region_id        integer   NOT NULL REFERENCES silver.regions (id),
-  datasource_id    integer   NOT NULL REFERENCES silver.datasources (id),
+  region_id        integer   NOT NULL,
+  datasource_id    integer   NOT NULL,
   origin           geometry(Point, 4326) NOT NULL,
   destination      geometry(Point, 4326) NOT NULL,
   trip_time        timestamp NOT NULL,    -- as written in the file: the data carries no time zone
@@ -25,9 +28,11 @@ CREATE TABLE silver.trips (
   PRIMARY KEY (ingestion_id, line_no)
 );
 
-CREATE INDEX trips_origin_gist      ON silver.trips USING gist (origin);
-CREATE INDEX trips_destination_gist ON silver.trips USING gist (destination);
-CREATE INDEX trips_region_time      ON silver.trips (region_id, trip_time);
+-- Spatial access goes through the level-12 cell ids (see tripflow.cell_ranges and box_ranges): a
+-- btree costs far less to maintain per inserted row than a GiST index and answers the box and cell
+-- lookups the API makes. Time: a BRIN index, since trips arrive roughly in time order.
+CREATE INDEX trips_origin_cell      ON silver.trips (origin_cell);
+CREATE INDEX trips_destination_cell ON silver.trips (destination_cell);
 CREATE INDEX trips_time_brin        ON silver.trips USING brin (trip_time);
 
 -- silver.trip_groups: one row per group of similar trips at the default similarity: same region,

@@ -15,6 +15,7 @@ describe("SQL helpers", () => {
       ["POINT (14.4973794438195 50.00136875782316)", [14.4973794438195, 50.00136875782316]],
       ["point(1 2)", [1, 2]],
       ["  POINT ( -7.5   -45.25 ) ", [-7.5, -45.25]],
+      ["POINT (+7.5 +1e+1)", [7.5, 10]],
       ["POINT (1e-5 -2.5E1)", [0.00001, -25]],
       ["POINT (1 2 3)", null],
       ["POINT (NaN 2)", null],
@@ -22,7 +23,8 @@ describe("SQL helpers", () => {
       ["LINESTRING (1 2, 3 4)", null],
       ["", null],
     ];
-    for (const [wkt, expected] of cases) expect(await one("SELECT tripflow.parse_point($1) AS v", [wkt]), wkt).toEqual(expected);
+    for (const [wkt, expected] of cases)
+      expect(await one("SELECT CASE WHEN p IS NOT NULL THEN ARRAY[ST_X(p), ST_Y(p), ST_SRID(p)] END AS v FROM (SELECT tripflow.parse_point($1) AS p) AS x", [wkt]), wkt).toEqual(expected && [...expected, 4326]);
   });
 
   it("parse_timestamp keeps the written time and refuses impossible dates", async () => {

@@ -17,7 +17,7 @@ source AS (
     AND EXISTS (SELECT FROM marker)
 ),
 
-parsed AS (
+parsed AS MATERIALIZED (
   SELECT
     s.*,
     btrim(s.region) AS region_name,
@@ -37,12 +37,12 @@ judged AS (
       WHEN coalesce(p.datasource_name, '') = '' THEN 'empty datasource'
       WHEN p.o IS NULL THEN 'unparseable origin point ' || quote_literal(coalesce(p.origin_coord, ''))
         || ' (expected POINT (lon lat))'
-      WHEN p.o[1] NOT BETWEEN -180 AND 180 THEN 'origin longitude ' || p.o[1] || ' outside -180..180'
-      WHEN p.o[2] NOT BETWEEN -90 AND 90 THEN 'origin latitude ' || p.o[2] || ' outside -90..90'
+      WHEN ST_X(p.o) NOT BETWEEN -180 AND 180 THEN 'origin longitude ' || ST_X(p.o) || ' outside -180..180'
+      WHEN ST_Y(p.o) NOT BETWEEN -90 AND 90 THEN 'origin latitude ' || ST_Y(p.o) || ' outside -90..90'
       WHEN p.d IS NULL THEN 'unparseable destination point ' || quote_literal(coalesce(p.destination_coord, ''))
         || ' (expected POINT (lon lat))'
-      WHEN p.d[1] NOT BETWEEN -180 AND 180 THEN 'destination longitude ' || p.d[1] || ' outside -180..180'
-      WHEN p.d[2] NOT BETWEEN -90 AND 90 THEN 'destination latitude ' || p.d[2] || ' outside -90..90'
+      WHEN ST_X(p.d) NOT BETWEEN -180 AND 180 THEN 'destination longitude ' || ST_X(p.d) || ' outside -180..180'
+      WHEN ST_Y(p.d) NOT BETWEEN -90 AND 90 THEN 'destination latitude ' || ST_Y(p.d) || ' outside -90..90'
       WHEN p.t IS NULL THEN 'unparseable or impossible datetime ' || quote_literal(coalesce(p.datetime, ''))
         || ' (expected YYYY-MM-DD HH:MM:SS)'
     END AS reason
@@ -78,11 +78,11 @@ stored AS (
     j.line_no,
     r.id,
     ds.id,
-    ST_SetSRID(ST_MakePoint(j.o[1], j.o[2]), 4326),
-    ST_SetSRID(ST_MakePoint(j.d[1], j.d[2]), 4326),
+    j.o,
+    j.d,
     j.t,
-    tripflow.cell(j.o[1], j.o[2], 12),
-    tripflow.cell(j.d[1], j.d[2], 12),
+    tripflow.cell(ST_X(j.o), ST_Y(j.o), 12),
+    tripflow.cell(ST_X(j.d), ST_Y(j.d), 12),
     (extract(hour FROM j.t) * 60 + extract(minute FROM j.t))::smallint
   FROM judged AS j
   JOIN silver.regions AS r ON r.name = j.region_name

@@ -1,0 +1,345 @@
+import { createHash, randomBytes } from "node:crypto";
+import { constants, createWriteStream } from "node:fs";
+import { copyFile, link, mkdir, rename, rm, unlink } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createRoute, z } from "@hono/zod-openapi";
+import type pg from "pg";
+import { failIngestion, inTransaction, recordEvent, type Ingestion, type IngestionStatus } from "../../pipeline/audit.ts";
+import { registerIngestion } from "../../pipeline/registry.ts";
+import type { AppDeps } from "../app.ts";
+import { BadRequestError, HttpError, NotFoundError } from "../errors.ts";
+import { newRouter } from "../router.ts";
+
+const STATUSES = ["queued", "loading", "transforming", "completed", "failed", "skipped"] as const satisfies IngestionStatus[];
+const UPLOAD_TYPES = ["text/csv", "text/plain", "application/octet-stream"];
+
+const RecordId = (what: string) =>
+  z.string().regex(/^\d{1,15}$/, `must be ${what} (a whole number)`).transform(Number);
+
+const wholeNumber = (min: number, max: number) => {
+  const message = `must be a whole number from ${min} to ${max}`;
+  return z.string().regex(/^\d{1,10}$/, message).transform(Number).refine((n) => n >= min && n <= max, message);
+};
+
+/** A plain file name for landing/: nothing that could name another folder, nothing hidden. */
+const FileName = z
+  .string()
+  .min(1, "must not be empty")
+  .max(200, "must be at most 200 characters")
+  .refine((s) => !/[/\\\x00-\x1f\x7f]/.test(s), "must be a plain file name: no /, \\ or control characters")
+  .refine((s) => !s.startsWith("."), "must not start with a dot")
+  .transform((s) => (/\.csv$/i.test(s) ? s : `${s}.csv`));
+
+const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+const errorResponse = (description: string) => ({ description, content: { "application/json": { schema: ErrorBody } } });
+
+const IngestionView = z.object({
+  id: z.number(),
+  file_name: z.string(),
+  sha256: z.string(),
+  size_bytes: z.number(),
+  status: z.enum(STATUSES),
+  rows_loaded: z.number(),
+  rows_rejected: z.number(),
+  error: z.string().nullable(),
+  started_at: z.string().openapi({ format: "date-time" }),
+  finished_at: z.string().nullable().openapi({ format: "date-time" }),
+  duration_ms: z.number().nullable().openapi({ description: "finished_at - started_at; null until finished" }),
+  duplicate_of: z.number().nullable(),
+  archived_as: z.string().nullable(),
+  last_event: z
+    .object({ id: z.number(), type: z.string(), stage: z.string(), payload: z.record(z.string(), z.unknown()), created_at: z.string() })
+    .nullable(),
+});
+
+const Upload = z.object({
+  ingestion_id: z.number(),
+  status: z.enum(["queued", "skipped"]),
+  file_name: z.string(),
+  sha256: z.string(),
+  size_bytes: z.number(),
+  duplicate_of: z.number().nullable(),
+  events: z.string().openapi({ description: "the ingestion's audit events as server-sent events, from the first" }),
+});
+
+const IdParam = z.object({ id: RecordId("an ingestion id").openapi({ param: { name: "id", in: "path" } }) });
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/ingestions",
+  summary: "Ingestions, newest first, with their last audit event; page with ?before=<next_before>",
+  request: {
+    query: z.object({
+      limit: wholeNumber(1, 500).default(50).openapi({ description: "at most this many (1..500, default 50)" }),
+      before: RecordId("an ingestion id").optional().openapi({ description: "only ingestions with a smaller id (the previous page's next_before)" }),
+    }),
+  },
+  responses: {
+    200: {
+      description: "a page of ingestions",
+      content: { "application/json": { schema: z.object({ ingestions: z.array(IngestionView), next_before: z.number().nullable() }) } },
+    },
+    400: errorResponse("invalid parameter"),
+  },
+});
+
+const oneRoute = createRoute({
+  method: "get",
+  path: "/ingestions/{id}",
+  summary: "One ingestion: status, file, sha256, rows loaded and rejected, timings, last event",
+  request: { params: IdParam },
+  responses: {
+    200: { description: "the ingestion", content: { "application/json": { schema: IngestionView } } },
+    400: errorResponse("invalid id"),
+    404: errorResponse("no such ingestion"),
+  },
+});
+
+const rejectsRoute = createRoute({
+  method: "get",
+  path: "/ingestions/{id}/rejects",
+  summary: "The lines of an ingestion that could not become trips, in line order; page with ?after=<next_after>",
+  request: {
+    params: IdParam,
+    query: z.object({
+      limit: wholeNumber(1, 1000).default(100).openapi({ description: "at most this many (1..1000, default 100)" }),
+      after: RecordId("a line number").optional().openapi({ description: "only lines after this one (the previous page's next_after)" }),
+    }),
+  },
+  responses: {
+    200: {
+      description: "a page of rejected lines",
+      content: {
+        "application/json": {
+          schema: z.object({
+            ingestion_id: z.number(),
+            rejects: z.array(z.object({ line_no: z.number(), raw: z.string(), reason: z.string() })),
+            next_after: z.number().nullable(),
+          }),
+        },
+      },
+    },
+    400: errorResponse("invalid parameter"),
+    404: errorResponse("no such ingestion"),
+  },
+});
+
+const uploadRoute = createRoute({
+  method: "post",
+  path: "/ingestions",
+  summary: "Upload a CSV file: it is streamed into the landing folder and ingested like a dropped file",
+  description:
+    "The body is the file (text/csv, text/plain or application/octet-stream), streamed to a hidden temporary file " +
+    "and renamed into the landing folder once complete. 202 with the new ingestion's id; 200 when the same content " +
+    "was ingested before (skipped); 413 beyond UPLOAD_MAX_BYTES.",
+  request: {
+    query: z.object({
+      name: FileName.optional().openapi({ description: "file name in landing/ (.csv appended when missing); default upload-<time>.csv" }),
+    }),
+    body: { content: { "text/csv": { schema: z.string().openapi({ format: "binary" }) } }, required: true },
+  },
+  responses: {
+    202: { description: "accepted: queued for ingestion", content: { "application/json": { schema: Upload } } },
+    200: { description: "the same content was ingested before: skipped", content: { "application/json": { schema: Upload } } },
+    400: errorResponse("invalid name or empty body"),
+    413: errorResponse("larger than UPLOAD_MAX_BYTES"),
+    415: errorResponse("not a CSV content type"),
+  },
+});
+
+type IngestionRow = Pick<
+  Ingestion,
+  | "id" | "file_name" | "sha256" | "size_bytes" | "status" | "rows_loaded" | "rows_rejected" | "error"
+  | "started_at" | "finished_at" | "duplicate_of" | "archived_as"
+> & {
+  duration_ms: number | null;
+  event_id: number | null;
+  event_type: string;
+  event_stage: string;
+  event_payload: Record<string, unknown>;
+  event_created_at: Date;
+};
+
+/** Ingestions newest first with their newest event (one LATERAL lookup on events_ingestion each). */
+async function selectIngestions(pool: pg.Pool, where: { id?: number; before?: number }, limit: number): Promise<IngestionRow[]> {
+  const { rows } = await pool.query<IngestionRow>(
+    `SELECT i.id, i.file_name, i.sha256, i.size_bytes, i.status, i.rows_loaded, i.rows_rejected, i.error,
+            i.started_at, i.finished_at, round(extract(epoch FROM i.finished_at - i.started_at) * 1000)::bigint AS duration_ms,
+            i.duplicate_of, i.archived_as,
+            e.id AS event_id, e.type AS event_type, e.stage AS event_stage, e.payload AS event_payload, e.created_at AS event_created_at
+     FROM audit.ingestions i
+     LEFT JOIN LATERAL (
+       SELECT id, type, stage, payload, created_at FROM audit.events WHERE ingestion_id = i.id ORDER BY id DESC LIMIT 1
+     ) e ON true
+     WHERE ($1::bigint IS NULL OR i.id = $1::bigint) AND ($2::bigint IS NULL OR i.id < $2::bigint)
+     ORDER BY i.id DESC
+     LIMIT $3::int`,
+    [where.id ?? null, where.before ?? null, limit],
+  );
+  return rows;
+}
+
+function view(r: IngestionRow): z.infer<typeof IngestionView> {
+  const { event_id, event_type, event_stage, event_payload, event_created_at, ...i } = r;
+  return {
+    ...i,
+    started_at: i.started_at.toISOString(),
+    finished_at: i.finished_at?.toISOString() ?? null,
+    last_event:
+      event_id === null ? null : { id: event_id, type: event_type, stage: event_stage, payload: event_payload, created_at: event_created_at.toISOString() },
+  };
+}
+
+const tooLarge = (max: number) =>
+  new HttpError(413, "payload_too_large", `the upload is larger than the limit of ${max} bytes (UPLOAD_MAX_BYTES)`);
+
+/** `name` inside `dir` (both resolved), or a 400: a file name never reaches another folder. */
+function inside(dir: string, name: string): string {
+  const path = resolve(dir, name);
+  if (dirname(path) !== dir) throw new BadRequestError("name: must be a plain file name", "invalid_parameter");
+  return path;
+}
+
+/** Streams the body to a hidden temporary file in `dir`, hashing and counting; never over `max` bytes. */
+async function receive(body: ReadableStream<Uint8Array>, dir: string, max: number) {
+  const tmp = inside(dir, `.upload-${randomBytes(8).toString("hex")}.tmp`); // ignored by the watcher
+  const hash = createHash("sha256");
+  let size = 0;
+  const count = new Transform({
+    transform(chunk: Uint8Array, _encoding, done) {
+      size += chunk.length;
+      if (size > max) return done(tooLarge(max));
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  try {
+    await pipeline(Readable.fromWeb(body as never), count, createWriteStream(tmp, { flags: "wx" }));
+    if (size === 0) throw new BadRequestError("the request body is empty: send the CSV file", "empty_body");
+  } catch (err) {
+    await rm(tmp, { force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOSPC" || code === "EDQUOT") throw new HttpError(507, "insufficient_storage", "no space left for the upload");
+    if (code === "ECONNRESET" || code === "ERR_STREAM_PREMATURE_CLOSE")
+      throw new BadRequestError("the upload was interrupted before its end", "upload_interrupted");
+    throw err;
+  }
+  return { tmp, sha256: hash.digest("hex"), size };
+}
+
+/** Links the finished upload into landing under the first free name (never overwriting), then drops the temp name. */
+async function place(tmp: string, dir: string, names: string[]): Promise<string> {
+  for (const name of names) {
+    try {
+      await link(tmp, inside(dir, name));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") continue;
+      throw err;
+    }
+    await unlink(tmp);
+    return name;
+  }
+  throw new HttpError(409, "conflict", `the landing folder already holds ${names.join(" and ")}`);
+}
+
+/** A duplicate upload goes where a duplicate landing file goes: ARCHIVE_DIR/<id>-<name>, with file.archived. */
+async function archiveDuplicate(pool: pg.Pool, tmp: string, archiveDir: string, ingestion: Ingestion): Promise<void> {
+  const dir = resolve(archiveDir);
+  await mkdir(dir, { recursive: true });
+  const target = inside(dir, `${ingestion.id}-${ingestion.file_name}`);
+  try {
+    await rename(tmp, target);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EXDEV") throw err;
+    await copyFile(tmp, target, constants.COPYFILE_EXCL);
+    await unlink(tmp);
+  }
+  await inTransaction(pool, async (client) => {
+    await client.query("UPDATE audit.ingestions SET archived_as = $2::text WHERE id = $1::bigint", [ingestion.id, target]);
+    await recordEvent(client, ingestion.id, "file.archived", "archive", { path: target, folder: "archive" });
+  });
+}
+
+export function ingestionsRoutes({ pool, config }: AppDeps) {
+  const { archiveDir, uploadMaxBytes: max } = config;
+  if (archiveDir === undefined || max === undefined) throw new Error("ingestionsRoutes needs config.archiveDir and config.uploadMaxBytes");
+  const landing = resolve(config.landingDir);
+
+  return newRouter()
+    .openapi(listRoute, async (c) => {
+      const { limit, before } = c.req.valid("query");
+      const rows = await selectIngestions(pool, { before }, limit + 1);
+      const page = rows.slice(0, limit).map(view);
+      return c.json({ ingestions: page, next_before: rows.length > limit ? page[limit - 1]!.id : null }, 200);
+    })
+    .openapi(oneRoute, async (c) => {
+      const { id } = c.req.valid("param");
+      const [row] = await selectIngestions(pool, { id }, 1);
+      if (!row) throw new NotFoundError(`no ingestion ${id}`);
+      return c.json(view(row), 200);
+    })
+    .openapi(rejectsRoute, async (c) => {
+      const { id } = c.req.valid("param");
+      const { limit, after } = c.req.valid("query");
+      const { rowCount } = await pool.query("SELECT 1 FROM audit.ingestions WHERE id = $1::bigint", [id]);
+      if (!rowCount) throw new NotFoundError(`no ingestion ${id}`);
+      const { rows } = await pool.query<{ line_no: number; raw: string; reason: string }>(
+        `SELECT line_no, raw, reason FROM audit.rejects
+         WHERE ingestion_id = $1::bigint AND ($2::bigint IS NULL OR line_no > $2::bigint)
+         ORDER BY line_no LIMIT $3::int`,
+        [id, after ?? null, limit + 1],
+      );
+      const page = rows.slice(0, limit);
+      return c.json({ ingestion_id: id, rejects: page, next_after: rows.length > limit ? page[limit - 1]!.line_no : null }, 200);
+    })
+    .openapi(uploadRoute, async (c) => {
+      const { name } = c.req.valid("query");
+      const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+      if (!UPLOAD_TYPES.includes(type))
+        throw new HttpError(415, "unsupported_media_type", `Content-Type must be ${UPLOAD_TYPES.join(", ")} (got ${type || "none"})`);
+      // Refused before a byte is read when the client announces its size.
+      if (Number(c.req.header("content-length") ?? 0) > max) throw tooLarge(max);
+      const body = c.req.raw.body;
+      if (!body) throw new BadRequestError("the request body is empty: send the CSV file", "empty_body");
+      const fileName = name ?? `upload-${new Date().toISOString().replace(/:/g, "-")}.csv`;
+
+      await mkdir(landing, { recursive: true });
+      const { tmp, sha256, size } = await receive(body, landing, max);
+      let registered;
+      try {
+        registered = await registerIngestion(pool, fileName, sha256, size, "upload");
+      } catch (err) {
+        await rm(tmp, { force: true });
+        throw err;
+      }
+      const { ingestion, action } = registered;
+      const answer = (status: "queued" | "skipped", file: string) => ({
+        ingestion_id: ingestion.id,
+        status,
+        file_name: file,
+        sha256,
+        size_bytes: size,
+        duplicate_of: ingestion.duplicate_of,
+        events: `/events?ingestion=${ingestion.id}&after=0`,
+      });
+
+      if (action !== "load") {
+        await archiveDuplicate(pool, tmp, archiveDir, ingestion).finally(() => rm(tmp, { force: true }));
+        return c.json(answer("skipped", fileName), 200);
+      }
+      // The watcher finds the file, computes the same sha256 and continues this queued row.
+      let placed;
+      try {
+        placed = await place(tmp, landing, [fileName, `${fileName.replace(/\.csv$/i, "")}-${ingestion.id}.csv`]);
+      } catch (err) {
+        await rm(tmp, { force: true });
+        await failIngestion(pool, ingestion.id, `the upload could not be placed in the landing folder: ${(err as Error).message}`);
+        throw err;
+      }
+      if (placed !== fileName)
+        await pool.query("UPDATE audit.ingestions SET file_name = $2::text WHERE id = $1::bigint AND status = 'queued'", [ingestion.id, placed]);
+      return c.json(answer("queued", placed), 202, { Location: `/ingestions/${ingestion.id}` });
+    });
+}

@@ -1,0 +1,64 @@
+import type pg from "pg";
+import { inTransaction, recordEvent, type Ingestion } from "./audit.ts";
+
+export type RegisterAction = "load" | "skip" | "archive";
+
+/**
+ * Registers a file's content as an ingestion, one registration per content at a time (across
+ * processes), and says what to do with the file:
+ * - `load`: a new ingestion (`queued`, ingestion.discovered), or an unfinished one continued under
+ *   the same row: a `queued` row (registered by an upload) silently, a `loading` or `transforming`
+ *   one (interrupted by a crash) with ingestion.resumed;
+ * - `skip`: the same content was ingested before: a `skipped` row (ingestion.skipped, duplicate_of);
+ * - `archive`: this very file completed, but the process stopped before moving it.
+ *
+ * An upload (`source: "upload"`) never continues an unfinished ingestion: that one reads its own
+ * landing file, so the upload is a duplicate of it and is skipped.
+ *
+ * @example const { ingestion, action } = await registerIngestion(pool, "trips.csv", sha256, 12839);
+ */
+export async function registerIngestion(
+  pool: pg.Pool,
+  fileName: string,
+  sha256: string,
+  sizeBytes: number,
+  source: "landing" | "upload" = "landing",
+): Promise<{ ingestion: Ingestion; action: RegisterAction }> {
+  return inTransaction(pool, async (client) => {
+    await client.query("SELECT pg_advisory_xact_lock(1953067372, hashtext($1::text))", [sha256]);
+    const { rows: live } = await client.query<Ingestion>(
+      "SELECT * FROM audit.ingestions WHERE sha256 = $1::text AND status NOT IN ('failed', 'skipped') FOR UPDATE",
+      [sha256],
+    );
+    const earlier = live[0];
+    if (earlier && earlier.status !== "completed" && source === "landing") {
+      await client.query("UPDATE audit.ingestions SET file_name = $2::text WHERE id = $1::bigint", [earlier.id, fileName]);
+      if (earlier.status === "loading" || earlier.status === "transforming")
+        await recordEvent(client, earlier.id, "ingestion.resumed", "landing", { file: fileName, status: earlier.status });
+      return { ingestion: { ...earlier, file_name: fileName }, action: "load" as const };
+    }
+    if (earlier && earlier.archived_as === null && earlier.file_name === fileName && source === "landing") {
+      return { ingestion: earlier, action: "archive" as const };
+    }
+    const status = earlier ? "skipped" : "queued";
+    const { rows } = await client.query<Ingestion>(
+      `INSERT INTO audit.ingestions (file_name, sha256, size_bytes, status, duplicate_of, finished_at)
+       VALUES ($1::text, $2::text, $3::bigint, $4::text, $5::bigint, CASE WHEN $4::text = 'skipped' THEN clock_timestamp() END)
+       RETURNING *`,
+      [fileName, sha256, sizeBytes, status, earlier?.id ?? null],
+    );
+    const ingestion = rows[0]!;
+    if (earlier) {
+      const was = earlier.status === "completed" ? "was ingested" : "is being ingested";
+      await recordEvent(client, ingestion.id, "ingestion.skipped", "landing", {
+        file: fileName,
+        sha256,
+        duplicate_of: earlier.id,
+        reason: `the same content ${was} as #${earlier.id} (${earlier.file_name})`,
+      });
+      return { ingestion, action: "skip" as const };
+    }
+    await recordEvent(client, ingestion.id, "ingestion.discovered", "landing", { file: fileName, sha256, size_bytes: sizeBytes });
+    return { ingestion, action: "load" as const };
+  });
+}
