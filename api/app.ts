@@ -7,6 +7,7 @@ import { newRouter } from "./router.ts";
 import { eventsRoutes } from "./routes/events.ts";
 import { groupsRoutes } from "./routes/groups.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { statsRoutes } from "./routes/stats.ts";
 import { ingestionsRoutes } from "./routes/ingestions.ts";
 
 export type AppDeps = {
@@ -30,6 +31,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", eventsRoutes(deps));
   app.route("/", ingestionsRoutes(deps));
   app.route("/", groupsRoutes(deps));
+  app.route("/", statsRoutes(deps));
 
   app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c) => {

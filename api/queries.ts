@@ -11,4 +11,7 @@ function load(name: string): string {
 export const QUERIES = {
   groups: load("groups.sql"),
   groupTrips: load("group_trips.sql"),
+  weeklyRegions: load("weekly_regions.sql"),
+  weeklyBox: load("weekly_box.sql"),
+  weeklyBoxBoth: load("weekly_box_both.sql"),
 } as const;

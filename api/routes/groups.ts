@@ -3,55 +3,21 @@ import type { AppDeps } from "../app.ts";
 import { NotFoundError } from "../errors.ts";
 import { QUERIES } from "../queries.ts";
 import { newRouter } from "../router.ts";
+import { Bbox, RegionName, unknownParameter, wholeNumber } from "../params.ts";
 
 // Stored groups are level-7 cells and 30-minute slots; coarser ones are sums of those.
 const FINEST_LEVEL = 7;
 const SLOT_MINUTES = [30, 60, 90, 120, 180, 240, 360, 480, 720, 1440] as const;
-
-function wholeNumber(min: number, max: number) {
-  const message = `must be a whole number from ${min} to ${max}`;
-  return z
-    .string()
-    .regex(/^\d{1,10}$/, message)
-    .transform(Number)
-    .refine((n) => n >= min && n <= max, message);
-}
-
-const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
-
-type Box = { west: number; south: number; east: number; north: number };
-
-const Bbox = z.string().transform((text, ctx): Box => {
-  const fail = (message: string) => {
-    ctx.addIssue({ code: "custom", message });
-    return z.NEVER;
-  };
-  const parts = text.split(",").map((s) => s.trim());
-  if (parts.length !== 4 || !parts.every((s) => DECIMAL.test(s)))
-    return fail("must be minLon,minLat,maxLon,maxLat: four decimal numbers separated by commas");
-  const [west, south, east, north] = parts.map(Number) as [number, number, number, number];
-  if (![west, east].every((v) => v >= -180 && v <= 180)) return fail("longitudes must be within -180..180");
-  if (![south, north].every((v) => v >= -90 && v <= 90)) return fail("latitudes must be within -90..90");
-  if (west > east || south > north) return fail("minLon must not exceed maxLon, nor minLat maxLat");
-  return { west, south, east, north };
-});
 
 const SlotMinutes = z
   .string()
   .refine((s) => (SLOT_MINUTES as readonly number[]).map(String).includes(s), `must be one of ${SLOT_MINUTES.join(", ")} (minutes)`)
   .transform(Number);
 
-const unknownParameter = {
-  error: (issue: { code?: string; keys?: string[] }) =>
-    issue.code === "unrecognized_keys" ? `unknown parameter ${issue.keys?.join(", ")}` : undefined,
-};
 
 const GroupsQuery = z.strictObject(
   {
-    // PostgreSQL text cannot hold NUL: such a name would fail in the query rather than find nothing.
-    region: z
-      .string()
-      .regex(/^[^\0]+$/, "must be a region name")
+    region: RegionName
       .optional()
       .openapi({ description: "only this region (by name); an unknown name answers 404" }),
     bbox: Bbox.optional().openapi({

@@ -1,12 +1,13 @@
 -- Gold: weekly trip counts (ISO weeks, keyed by their Monday) per region and level-7 grid cell, once by
 -- the cell of the origin and once by the cell of the destination. Every silver trip is counted exactly
--- once in each table, so both sum to the silver total.
+-- once in each table, so both sum to the silver total. The keys lead with the cell: a box query reads
+-- one id range per column of cells (see db/queries/weekly_box.sql).
 CREATE TABLE gold.weekly_origin_cells (
   region_id integer NOT NULL REFERENCES silver.regions (id),
   week      date    NOT NULL CHECK (extract(isodow FROM week) = 1),
   cell      bigint  NOT NULL,
   trips     bigint  NOT NULL CHECK (trips > 0),
-  PRIMARY KEY (region_id, week, cell)
+  PRIMARY KEY (cell, week, region_id)
 );
 
 CREATE TABLE gold.weekly_destination_cells (
@@ -14,7 +15,7 @@ CREATE TABLE gold.weekly_destination_cells (
   week      date    NOT NULL CHECK (extract(isodow FROM week) = 1),
   cell      bigint  NOT NULL,
   trips     bigint  NOT NULL CHECK (trips > 0),
-  PRIMARY KEY (region_id, week, cell)
+  PRIMARY KEY (cell, week, region_id)
 );
 
 -- One row per region and week: region questions never touch the cell tables.

@@ -84,6 +84,16 @@ describe("the sample file, landing to gold", () => {
     expect(completed).toMatchObject({ id: rows[4].id, type: "ingestion.completed", stage: "ingestion", payload: rows[4].payload });
   });
 
+  it("answers the weekly averages of the sample: Prague 6.8, Turin 7.6, Hamburg 5.6 over 5 ISO weeks", async () => {
+    for (const [region, trips, average] of [["Prague", 34, 6.8], ["Turin", 38, 7.6], ["Hamburg", 28, 5.6]] as const) {
+      const res = await fetch(`${tf.baseUrl}/stats/weekly-average?region=${region}`);
+      expect(res.status).toBe(200);
+      const body = await res.json();
+      expect(body).toMatchObject({ region, from: "2018-04-30", to: "2018-06-03", weeks: 5, trips, weekly_average: average });
+      expect(body.series.map((w: { week: string }) => w.week)).toEqual(["2018-04-30", "2018-05-07", "2018-05-14", "2018-05-21", "2018-05-28"]);
+    }
+  });
+
   it("answers /health with 200", async () => {
     const res = await fetch(`${tf.baseUrl}/health`);
     expect(res.status).toBe(200);

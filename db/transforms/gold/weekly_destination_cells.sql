@@ -14,5 +14,5 @@ FROM silver.trips AS t
 WHERE t.ingestion_id = $1::bigint AND t.line_no BETWEEN $2::bigint AND $3::bigint
   AND EXISTS (SELECT FROM marker)
 GROUP BY 1, 2, 3
-ORDER BY 1, 2, 3
-ON CONFLICT (region_id, week, cell) DO UPDATE SET trips = g.trips + excluded.trips;
+ORDER BY 3, 2, 1
+ON CONFLICT (cell, week, region_id) DO UPDATE SET trips = g.trips + excluded.trips;

@@ -1,0 +1,152 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type pg from "pg";
+import type { AppDeps } from "../app.ts";
+import { splitBox } from "../box.ts";
+import { BadRequestError, NotFoundError } from "../errors.ts";
+import { Bbox, RegionName, unknownParameter, type Box } from "../params.ts";
+import { QUERIES } from "../queries.ts";
+import { newRouter } from "../router.ts";
+
+const MATCH = ["origin", "destination", "both", "any"] as const;
+type Match = (typeof MATCH)[number];
+/** A period longer than this is refused: a series of a million zero weeks helps nobody. */
+const MAX_WEEKS = 5300;
+const DAY = 86_400_000;
+
+const IsoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD")
+  .refine((s) => {
+    const d = new Date(`${s}T00:00:00Z`);
+    return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(s) && s >= "0001-01-01";
+  }, "must be a real calendar date YYYY-MM-DD");
+
+const Query = z.strictObject(
+  {
+    region: RegionName.optional().openapi({ description: "region name; an unknown name answers 404", example: "Prague" }),
+    bbox: Bbox.optional().openapi({
+      description: "minLon,minLat,maxLon,maxLat in WGS84 degrees, edges inclusive",
+      example: "14.3,49.95,14.6,50.15",
+    }),
+    match: z.enum(MATCH).default("origin").openapi({
+      description: "which end of the trip must lie in the box: origin (default), destination, both or any",
+    }),
+    from: IsoDate.optional().openapi({ description: "the period starts with the ISO week of this date", example: "2018-05-01" }),
+    to: IsoDate.optional().openapi({ description: "the period ends with the ISO week of this date", example: "2018-05-31" }),
+  },
+  unknownParameter,
+);
+
+const Week = z.object({ week: z.string().openapi({ description: "Monday of the ISO week" }), trips: z.number().int() });
+const Answer = z
+  .object({
+    region: z.string().nullable(),
+    bbox: z.array(z.number()).length(4).nullable(),
+    match: z.enum(MATCH),
+    from: z.string().nullable().openapi({ description: "Monday of the first week" }),
+    to: z.string().nullable().openapi({ description: "Sunday of the last week" }),
+    weeks: z.number().int(),
+    trips: z.number().int(),
+    weekly_average: z.number(),
+    series: z.array(Week),
+  })
+  .openapi("WeeklyAverage");
+const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+const route = createRoute({
+  method: "get",
+  path: "/stats/weekly-average",
+  summary: "Average number of trips per week in a region, a bounding box, or both",
+  description:
+    "Weeks are ISO weeks, Monday to Sunday. The period runs from the week of `from` to the week of `to`, inclusive; " +
+    "by default from the week of the first to the week of the last trip of the given region (of all data when no " +
+    "region is given). `weeks` counts the weeks of the period, weeks without trips included; `trips` counts the " +
+    "trips in the period that match; `weekly_average = trips / weeks`. `series` has one entry per week, zeros " +
+    "included. With `bbox`, `match` says which end of the trip must lie in the box (edges inclusive). The answer " +
+    "is exact: cells wholly inside the box come from gold, trips near the box's edges are tested one by one.",
+  request: { query: Query },
+  responses: {
+    200: { description: "the weekly average", content: { "application/json": { schema: Answer } } },
+    400: { description: "invalid parameter", content: { "application/json": { schema: ErrorBody } } },
+    404: { description: "unknown region", content: { "application/json": { schema: ErrorBody } } },
+  },
+});
+
+/** Monday of the ISO week of a 'YYYY-MM-DD' date (UTC arithmetic: dates have no zone here). */
+export function mondayOf(date: string): string {
+  const t = Date.parse(`${date}T00:00:00Z`);
+  const dow = (new Date(t).getUTCDay() + 6) % 7; // Monday 0 .. Sunday 6
+  return new Date(t - dow * DAY).toISOString().slice(0, 10);
+}
+
+const addDays = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY).toISOString().slice(0, 10);
+
+type Series = { week: string; trips: number }[];
+
+async function boxSeries(pool: pg.Pool, regionId: number | null, first: string, last: string, box: Box, end: "origin" | "destination"): Promise<Series> {
+  const { inside, strips } = splitBox(box);
+  const { rows } = await pool.query<{ week: string; trips: number }>(QUERIES.weeklyBox, [
+    regionId, first, last, box.west, box.south, box.east, box.north,
+    inside?.colLo ?? 1, inside?.colHi ?? 0, inside?.rowLo ?? 1, inside?.rowHi ?? 0,
+    strips.map((r) => r.colLo), strips.map((r) => r.colHi), strips.map((r) => r.rowLo), strips.map((r) => r.rowHi),
+    end,
+  ]);
+  return rows;
+}
+
+async function series(pool: pg.Pool, regionId: number | null, first: string, last: string, box: Box | undefined, match: Match): Promise<Series> {
+  if (!box) return (await pool.query<{ week: string; trips: number }>(QUERIES.weeklyRegions, [regionId, first, last])).rows;
+  if (match === "origin" || match === "destination") return boxSeries(pool, regionId, first, last, box, match);
+  const both = (
+    await pool.query<{ week: string; trips: number }>(QUERIES.weeklyBoxBoth, [regionId, first, last, box.west, box.south, box.east, box.north])
+  ).rows;
+  if (match === "both") return both;
+  // any = origin + destination - both (inclusion-exclusion, week by week)
+  const [o, d] = await Promise.all([
+    boxSeries(pool, regionId, first, last, box, "origin"),
+    boxSeries(pool, regionId, first, last, box, "destination"),
+  ]);
+  return o.map((w, i) => ({ week: w.week, trips: w.trips + d[i]!.trips - both[i]!.trips }));
+}
+
+/**
+ * GET /stats/weekly-average, answered from gold (plus silver near the edges of a box).
+ *
+ * @example app.route("/", statsRoutes(deps)); await app.request("/stats/weekly-average?region=Prague");
+ */
+export function statsRoutes({ pool }: AppDeps) {
+  return newRouter().openapi(route, async (c) => {
+    const q = c.req.valid("query");
+    if (q.region === undefined && q.bbox === undefined)
+      throw new BadRequestError("region or bbox: give at least one of them", "invalid_parameter");
+    if (q.from !== undefined && q.to !== undefined && q.from > q.to)
+      throw new BadRequestError("from: must not be after to", "invalid_parameter");
+
+    let regionId: number | null = null;
+    if (q.region !== undefined) {
+      const { rows } = await pool.query<{ id: number }>("SELECT id FROM silver.regions WHERE name = $1::text", [q.region]);
+      if (!rows[0]) throw new NotFoundError(`unknown region ${JSON.stringify(q.region)}`);
+      regionId = rows[0].id;
+    }
+    const { rows: span } = await pool.query<{ first: string | null; last: string | null }>(
+      "SELECT min(week)::text AS first, max(week)::text AS last FROM gold.weekly_regions WHERE $1::int IS NULL OR region_id = $1::int",
+      [regionId],
+    );
+    let first = q.from !== undefined ? mondayOf(q.from) : span[0]!.first;
+    let last = q.to !== undefined ? mondayOf(q.to) : span[0]!.last;
+    // One bound given and the data's other bound on the wrong side of it: the period is that one week.
+    if (first !== null && last !== null && first > last) {
+      if (q.from !== undefined) last = first;
+      else first = last;
+    }
+    const base = { region: q.region ?? null, bbox: q.bbox ? [q.bbox.west, q.bbox.south, q.bbox.east, q.bbox.north] : null, match: q.match };
+    if (first === null || last === null)
+      return c.json({ ...base, from: null, to: null, weeks: 0, trips: 0, weekly_average: 0, series: [] }, 200);
+    const weeks = Math.round((Date.parse(last) - Date.parse(first)) / (7 * DAY)) + 1;
+    if (weeks > MAX_WEEKS) throw new BadRequestError(`from: the period may span at most ${MAX_WEEKS} weeks`, "invalid_parameter");
+
+    const rows = await series(pool, regionId, first, last, q.bbox, q.match);
+    const trips = rows.reduce((sum, w) => sum + w.trips, 0);
+    return c.json({ ...base, from: first, to: addDays(last, 6), weeks, trips, weekly_average: trips / weeks, series: rows }, 200);
+  });
+}
