@@ -10,6 +10,12 @@ export const KEEPALIVE_MS = 15_000;
 const MAX_QUEUED = 10_000;
 const REPLAY_BATCH = 500;
 
+let keepaliveInterval = KEEPALIVE_MS;
+/** Tests only: a shorter keepalive interval for the streams opened afterwards; no argument restores 15 s. */
+export function setKeepaliveInterval(ms: number = KEEPALIVE_MS): void {
+  keepaliveInterval = ms;
+}
+
 export type StreamOptions = {
   pool: pg.Pool;
   bus: EventBus;
@@ -55,6 +61,9 @@ export function auditEventStream(c: Context, options: StreamOptions): Response {
       queue.push(event);
       if (queue.length > MAX_QUEUED) {
         options.logger.warn({ component: "sse" }, "client too slow; closing its stream");
+        // abort, not just finish: the loop may be stuck in a write the client never reads.
+        queue.length = 0;
+        stream.abort();
         finish();
       }
       wake?.();
@@ -62,7 +71,7 @@ export function auditEventStream(c: Context, options: StreamOptions): Response {
     stream.onAbort(finish);
     const keepalive = setInterval(() => {
       if (!done) void stream.write(": keepalive\n\n").catch(finish);
-    }, options.keepaliveMs ?? KEEPALIVE_MS);
+    }, options.keepaliveMs ?? keepaliveInterval);
 
     const send = async (event: AuditEvent) => {
       if (event.id <= lastSent) return;

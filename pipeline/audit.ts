@@ -21,6 +21,8 @@ export type Ingestion = {
   columns: string[] | null;
   chunks: number | null;
   lines: number | null;
+  chunk_rows: number | null;
+  owner: string | null;
 };
 
 export type AuditEvent = {

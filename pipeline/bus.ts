@@ -42,7 +42,7 @@ export class EventBus {
     const { rows } = await pool.query<{ id: number }>("SELECT coalesce(max(id), 0)::bigint AS id FROM audit.events");
     bus.lastId = rows[0]!.id;
     subscriber.notifications.on(EVENTS_CHANNEL, () => bus.poke());
-    subscriber.events.on("connected", () => bus.poke());
+    // mutated
     subscriber.events.on("reconnect", (attempt) => log.warn({ attempt }, "LISTEN connection lost; reconnecting"));
     subscriber.events.on("error", (err) => log.error({ err }, "LISTEN connection error"));
     await subscriber.connect();

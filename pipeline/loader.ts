@@ -26,6 +26,8 @@ export type LoadOptions = {
   columns: Column[];
   headerBytes: number;
   chunkRows: number;
+  /** Aborting rolls back the chunk being copied and stops. */
+  signal?: AbortSignal;
   /** Called after each chunk is in its own table, before the next one is read. */
   onChunk: (client: pg.PoolClient, loaded: ChunkLoaded) => Promise<void>;
 };
@@ -55,6 +57,7 @@ export async function loadBronze(client: pg.PoolClient, options: LoadOptions): P
   let rowsSoFar = 0;
   let firstLine = 2; // line 1 is the header
   while (!(await reader.atEnd())) {
+    options.signal?.throwIfAborted();
     const endLine = firstLine + chunkRows;
     const startByte = reader.position;
     await createChunkTable(client, id, chunk, firstLine, endLine);
@@ -63,10 +66,10 @@ export async function loadBronze(client: pg.PoolClient, options: LoadOptions): P
     let fallback = false;
     const copy = client.query(copyFrom(copySql));
     try {
-      await pipeline(Readable.from(reader.take(chunkRows)), copy);
+      await pipeline(Readable.from(reader.take(chunkRows)), copy, { signal: options.signal });
       rows = copy.rowCount;
     } catch (err) {
-      if (!isDataError(err)) throw err;
+      if (options.signal?.aborted || !isDataError(err)) throw err;
       await reader.finishTake();
       fallback = true;
       await createChunkTable(client, id, chunk, firstLine, endLine);

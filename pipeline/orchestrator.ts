@@ -13,6 +13,7 @@ export type OrchestratorDeps = {
   pool: pg.Pool;
   config: Pick<Config, "landingDir" | "archiveDir" | "chunkRows" | "progressIntervalMs">;
   logger: Logger;
+  owner?: string;
 };
 
 /**
@@ -27,11 +28,15 @@ export class Orchestrator {
   private readonly logger: Logger;
   /** Files this process loaded whose ingestion has not finished yet: path by ingestion id. */
   private readonly inFlight = new Map<number, string>();
+  private readonly abort = new AbortController();
+  /** This process's application_name: the owner of the ingestions it loads. */
+  private readonly owner: string | null;
 
   constructor(deps: OrchestratorDeps) {
     this.pool = deps.pool;
     this.config = deps.config;
     this.logger = deps.logger.child({ component: "orchestrator" });
+    this.owner = deps.owner ?? null;
   }
 
   /**
@@ -50,7 +55,8 @@ export class Orchestrator {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw err;
     }
-    const { ingestion, action } = await registerIngestion(this.pool, fileName, inspection.sha256, inspection.sizeBytes);
+    if (this.abort.signal.aborted) return undefined;
+    const { ingestion, action } = await registerIngestion(this.pool, fileName, inspection.sha256, inspection.sizeBytes, "landing", this.owner);
     const ilog = log.child({ ingestion: ingestion.id });
 
     if (action === "skip") {
@@ -62,6 +68,7 @@ export class Orchestrator {
       await this.archive(ingestion.id, path);
       return ingestion.id;
     }
+    if (action === "busy") return undefined;
     if (inspection.problem) {
       await failIngestion(this.pool, ingestion.id, inspection.problem);
       ilog.warn({ error: inspection.problem }, "file refused");
@@ -71,9 +78,13 @@ export class Orchestrator {
     const started = Date.now();
     this.inFlight.set(ingestion.id, path);
     try {
-      await this.load(ingestion.id, path, inspection.columns!, inspection.headerBytes, inspection.sizeBytes);
+      await this.load(ingestion, path, inspection.columns!, inspection.headerBytes, inspection.sizeBytes);
     } catch (err) {
       this.inFlight.delete(ingestion.id);
+      if (this.abort.signal.aborted) {
+        ilog.info("load interrupted by shutdown; the next start continues it");
+        return ingestion.id;
+      }
       ilog.error({ err }, "bronze load failed");
       throw err;
     }
@@ -83,10 +94,13 @@ export class Orchestrator {
     return ingestion.id;
   }
 
-  private async load(id: number, path: string, columns: string[], headerBytes: number, totalBytes: number): Promise<void> {
+  private async load(ingestion: Ingestion, path: string, columns: string[], headerBytes: number, totalBytes: number): Promise<void> {
+    const id = ingestion.id;
+    // A resumed load cuts the file where the interrupted one did, whatever CHUNK_ROWS says now.
+    const chunkRows = ingestion.chunk_rows ?? this.config.chunkRows;
     await this.pool.query(
-      "UPDATE audit.ingestions SET status = 'loading', columns = $2::text[], chunks = NULL, lines = NULL WHERE id = $1::bigint",
-      [id, columns],
+      "UPDATE audit.ingestions SET status = 'loading', columns = $2::text[], chunks = NULL, lines = NULL, chunk_rows = $3::int WHERE id = $1::bigint",
+      [id, columns, chunkRows],
     );
     let lastProgress = Date.now();
     let lastChunk: ChunkPayload | undefined;
@@ -97,14 +111,22 @@ export class Orchestrator {
         path,
         columns: columns as never,
         headerBytes,
-        chunkRows: this.config.chunkRows,
+        chunkRows,
+        signal: this.abort.signal,
         onChunk: async (c, loaded) => {
-          // Each chunk is attached and its job queued as soon as it is in: transforms overlap the load.
-          // The last chunk is queued with the bronze.loaded event below, so that a small file's events
-          // read in their natural order.
-          if (lastChunk) await this.queueChunk(c, lastChunk);
+          // Each chunk is attached, counted and (but the last) queued as soon as it is in, so that
+          // transforms overlap the load; the last chunk is queued with bronze.loaded below, so that a
+          // small file's events read in their natural order.
+          const payload = { ingestion_id: id, chunk: loaded.chunk, first_line: loaded.firstLine, end_line: loaded.endLine };
+          await c.query("BEGIN");
           await attachChunk(c, id, loaded);
-          lastChunk = { ingestion_id: id, chunk: loaded.chunk, first_line: loaded.firstLine, end_line: loaded.endLine };
+          await c.query(
+            `INSERT INTO audit.steps (ingestion_id, step, chunk, rows) VALUES ($1::bigint, 'bronze', $2::int, $3::bigint)
+             ON CONFLICT (ingestion_id, step, chunk) DO UPDATE SET rows = excluded.rows, finished_at = clock_timestamp()`,
+            [id, loaded.chunk, loaded.rows],
+          );
+          if (!loaded.last) await queueSilverChunk(c, payload);
+          await c.query("COMMIT");
           if (!loaded.last && Date.now() - lastProgress >= this.config.progressIntervalMs) {
             lastProgress = Date.now();
             await recordEvent(c, id, "bronze.progress", "bronze", {
@@ -114,6 +136,7 @@ export class Orchestrator {
               chunks: loaded.chunk + 1,
             });
           }
+          if (loaded.last) lastChunk = payload;
         },
       });
       await client.query("BEGIN");
@@ -134,8 +157,12 @@ export class Orchestrator {
     }
   }
 
-  private async queueChunk(client: pg.PoolClient, payload: ChunkPayload): Promise<void> {
-    await queueSilverChunk(client, payload);
+  /**
+   * Stops loading (SIGTERM): the chunk being copied is rolled back, the ingestion stays `loading` and
+   * the next start continues it. Transforms already queued are left to the workers.
+   */
+  stop(): void {
+    this.abort.abort();
   }
 
   /** Called when an ingestion ended: moves its file (if this process loaded it) out of landing. */

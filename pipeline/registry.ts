@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { inTransaction, recordEvent, type Ingestion } from "./audit.ts";
 
-export type RegisterAction = "load" | "skip" | "archive";
+export type RegisterAction = "load" | "skip" | "archive" | "busy";
 
 /**
  * Registers a file's content as an ingestion, one registration per content at a time (across
@@ -10,10 +10,12 @@ export type RegisterAction = "load" | "skip" | "archive";
  *   the same row: a `queued` row (registered by an upload) silently, a `loading` or `transforming`
  *   one (interrupted by a crash) with ingestion.resumed;
  * - `skip`: the same content was ingested before: a `skipped` row (ingestion.skipped, duplicate_of);
- * - `archive`: this very file completed, but the process stopped before moving it.
+ * - `archive`: this very file completed, but the process stopped before moving it;
+ * - `busy`: this very file is being ingested by another live process: leave it alone.
  *
  * An upload (`source: "upload"`) never continues an unfinished ingestion: that one reads its own
- * landing file, so the upload is a duplicate of it and is skipped.
+ * landing file, so the upload is a duplicate of it and is skipped. Neither does a second landing file
+ * with the same content while the first one's process (`owner`, its application_name) is alive.
  *
  * @example const { ingestion, action } = await registerIngestion(pool, "trips.csv", sha256, 12839);
  */
@@ -23,6 +25,7 @@ export async function registerIngestion(
   sha256: string,
   sizeBytes: number,
   source: "landing" | "upload" = "landing",
+  owner: string | null = null,
 ): Promise<{ ingestion: Ingestion; action: RegisterAction }> {
   return inTransaction(pool, async (client) => {
     await client.query("SELECT pg_advisory_xact_lock(1953067372, hashtext($1::text))", [sha256]);
@@ -31,21 +34,35 @@ export async function registerIngestion(
       [sha256],
     );
     const earlier = live[0];
-    if (earlier && earlier.status !== "completed" && source === "landing") {
-      await client.query("UPDATE audit.ingestions SET file_name = $2::text WHERE id = $1::bigint", [earlier.id, fileName]);
+    // An unfinished ingestion is taken over only when nobody is working on it: its owner process has
+    // no session left (it crashed) or it was never started (an upload waiting in landing).
+    const { rows: alive } = await client.query<{ alive: boolean }>(
+      "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = $1::text) AS alive",
+      [earlier?.owner ?? ""],
+    );
+    const orphan = earlier !== undefined && (earlier.owner === null || (earlier.owner !== owner && !alive[0]!.alive));
+    if (earlier && earlier.status !== "completed" && source === "landing" && orphan) {
+      await client.query("UPDATE audit.ingestions SET file_name = $2::text, owner = $3::text WHERE id = $1::bigint", [
+        earlier.id,
+        fileName,
+        owner,
+      ]);
       if (earlier.status === "loading" || earlier.status === "transforming")
         await recordEvent(client, earlier.id, "ingestion.resumed", "landing", { file: fileName, status: earlier.status });
-      return { ingestion: { ...earlier, file_name: fileName }, action: "load" as const };
+      return { ingestion: { ...earlier, file_name: fileName, owner }, action: "load" as const };
+    }
+    if (earlier && earlier.status !== "completed" && earlier.file_name === fileName && source === "landing") {
+      return { ingestion: earlier, action: "busy" as const }; // this very file, in another live process's hands
     }
     if (earlier && earlier.archived_as === null && earlier.file_name === fileName && source === "landing") {
       return { ingestion: earlier, action: "archive" as const };
     }
     const status = earlier ? "skipped" : "queued";
     const { rows } = await client.query<Ingestion>(
-      `INSERT INTO audit.ingestions (file_name, sha256, size_bytes, status, duplicate_of, finished_at)
-       VALUES ($1::text, $2::text, $3::bigint, $4::text, $5::bigint, CASE WHEN $4::text = 'skipped' THEN clock_timestamp() END)
+      `INSERT INTO audit.ingestions (file_name, sha256, size_bytes, status, duplicate_of, finished_at, owner)
+       VALUES ($1::text, $2::text, $3::bigint, $4::text, $5::bigint, CASE WHEN $4::text = 'skipped' THEN clock_timestamp() END, $6::text)
        RETURNING *`,
-      [fileName, sha256, sizeBytes, status, earlier?.id ?? null],
+      [fileName, sha256, sizeBytes, status, earlier?.id ?? null, status === "queued" && source === "landing" ? owner : null],
     );
     const ingestion = rows[0]!;
     if (earlier) {

@@ -1,5 +1,5 @@
 import type { ServerType } from "@hono/node-server";
-import type { Runner } from "graphile-worker";
+import { randomBytes } from "node:crypto";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { createApp } from "../api/app.ts";
@@ -10,18 +10,19 @@ import type { Config } from "./config.ts";
 import { createPool, migrate } from "./db.ts";
 import { Orchestrator } from "./orchestrator.ts";
 import { startWatcher } from "./watcher.ts";
-import { startWorker } from "./worker.ts";
+import { startWorker, type WorkerHandle } from "./worker.ts";
 
 export type Role = "api" | "worker" | "watch";
 
 export type Services = {
   databaseUrl: string;
+  processName: string;
   pool: pg.Pool;
   bus?: EventBus;
   app?: ReturnType<typeof createApp>;
   server?: ServerType;
   port?: number;
-  runner?: Runner;
+  worker?: WorkerHandle;
   orchestrator?: Orchestrator;
   stop: () => Promise<void>;
 };
@@ -34,10 +35,14 @@ export type Services = {
  */
 export async function startServices(roles: Role[], config: Config, logger: Logger): Promise<Services> {
   const databaseUrl = await resolveDatabase(config.databaseUrl, config.dataDir, logger);
-  const pool = createPool(databaseUrl, config.dbPoolSize, `tripflow-${roles.join("+")}`);
+  // The process's name in pg_stat_activity: while a session of that name exists, the process is alive
+  // (it owns the ingestions it loads and the jobs its workers hold).
+  const processName = `tripflow-${roles.join("+")}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const pool = createPool(databaseUrl, config.dbPoolSize, processName);
   const stops: (() => Promise<unknown>)[] = [];
   const services: Services = {
     databaseUrl,
+    processName,
     pool,
     stop: async () => {
       for (const stop of stops.reverse()) await stop().catch((err) => logger.error({ err }, "error while stopping"));
@@ -52,12 +57,12 @@ export async function startServices(roles: Role[], config: Config, logger: Logge
       stops.push(() => bus.close());
     }
     if (roles.includes("worker")) {
-      const runner = await startWorker({ pool, concurrency: config.workerConcurrency, logger });
-      services.runner = runner;
-      stops.push(() => runner.stop());
+      const worker = await startWorker({ pool, concurrency: config.workerConcurrency, logger, processName });
+      services.worker = worker;
+      stops.push(() => worker.stop());
     }
     if (roles.includes("watch")) {
-      const orchestrator = new Orchestrator({ pool, config, logger });
+      const orchestrator = new Orchestrator({ pool, config, logger, owner: processName });
       services.orchestrator = orchestrator;
       const unsubscribe = services.bus!.subscribe((event) => {
         if (event.ingestion_id !== null && (event.type === "ingestion.completed" || event.type === "ingestion.failed"))
@@ -74,6 +79,7 @@ export async function startServices(roles: Role[], config: Config, logger: Logge
       });
       stops.push(async () => {
         unsubscribe();
+        orchestrator.stop(); // a load in progress rolls back its current chunk; the next start continues
         await watcher.close();
       });
     }
@@ -84,7 +90,7 @@ export async function startServices(roles: Role[], config: Config, logger: Logge
       services.server = server;
       const address = server.address();
       services.port = typeof address === "object" && address ? address.port : config.port;
-      stops.unshift(
+      stops.push(
         () =>
           new Promise<void>((resolve) => {
             server.close(() => resolve());

@@ -34,6 +34,7 @@ export async function promoteSilverChunk(pool: pg.Pool, p: ChunkPayload): Promis
       [p.ingestion_id],
     );
     if (!ing[0] || !LIVE.includes(ing[0].status)) return { applied: false, stored: 0, rejected: 0 };
+    await assertBronzeChunk(client, p);
     await client.query(SQL.silverDimensions, transformArgs(p).slice(0, 3));
     const { rows } = await client.query<{ applied: number; stored: number; rejected: number }>(SQL.silverTrips, [
       ...transformArgs(p),
@@ -49,6 +50,28 @@ export async function promoteSilverChunk(pool: pg.Pool, p: ChunkPayload): Promis
     await recordEvent(client, p.ingestion_id, "silver.promoted", "silver", { chunk: p.chunk, rows: r.stored, rejected: r.rejected });
     return { applied: true, stored: r.stored, rejected: r.rejected };
   });
+}
+
+export class BronzeChunkMissingError extends Error {
+  override name = "BronzeChunkMissingError";
+}
+
+/**
+ * A chunk is promoted only when its bronze rows are all there: attached, and as many as the loader
+ * counted (a reload after a crash may be re-creating it; PostgreSQL empties unlogged tables after its
+ * own crash). Otherwise the job fails and graphile-worker retries it later: nothing is marked done.
+ */
+async function assertBronzeChunk(client: pg.PoolClient, p: ChunkPayload): Promise<void> {
+  const { rows } = await client.query<{ expected: number | null; present: number }>(
+    `SELECT (SELECT rows FROM audit.steps WHERE ingestion_id = $1::bigint AND step = 'bronze' AND chunk = $2::int) AS expected,
+            (SELECT count(*) FROM bronze.trips WHERE ingestion_id = $1::bigint AND line_no >= $3::bigint AND line_no < $4::bigint) AS present`,
+    [p.ingestion_id, p.chunk, p.first_line, p.end_line],
+  );
+  const { expected, present } = rows[0]!;
+  if (expected === null || expected !== present)
+    throw new BronzeChunkMissingError(
+      `bronze chunk ${p.chunk} of ingestion ${p.ingestion_id} is not fully loaded (${present} of ${expected ?? "?"} rows); will retry`,
+    );
 }
 
 /**

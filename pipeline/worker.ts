@@ -1,4 +1,5 @@
-import { run, type Runner } from "graphile-worker";
+import { EventEmitter } from "node:events";
+import { run, type Runner, type WorkerEvents } from "graphile-worker";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { graphileLogger } from "./db.ts";
@@ -6,22 +7,80 @@ import { GOLD_TASK, SILVER_TASK } from "./steps.ts";
 import { mergeGold } from "./tasks/merge_gold.ts";
 import { promoteSilver } from "./tasks/promote_silver.ts";
 
+const RECOVERY_INTERVAL_MS = 15_000;
+
 /**
- * Runs the graphile-worker runner with tripflow's tasks. Signals are left to the caller (main.ts).
- *
- * @example const runner = await startWorker({ pool, concurrency: 2, logger }); await runner.stop();
+ * Unlocks the jobs (and named queues) of workers whose process died: a worker registered in
+ * audit.workers whose process has no session left in pg_stat_activity, or a lock older than two
+ * minutes held by a worker nobody registered (killed between taking a job and registering). The
+ * tasks are safe to run twice, so a job unlocked too eagerly costs a no-op run, never a double count.
  */
-export async function startWorker(options: { pool: pg.Pool; concurrency: number; logger: Logger }): Promise<Runner> {
+export async function recoverAbandonedJobs(pool: pg.Pool): Promise<string[]> {
+  const { rows } = await pool.query<{ ids: string[] | null }>(`
+    WITH dead AS (
+      SELECT w.worker_id FROM audit.workers AS w
+      WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity AS a WHERE a.application_name = w.process)
+    ),
+    stray AS (
+      SELECT DISTINCT j.locked_by AS worker_id FROM graphile_worker.jobs AS j
+      WHERE j.locked_by IS NOT NULL AND j.locked_at < now() - interval '2 minutes'
+        AND NOT EXISTS (SELECT 1 FROM audit.workers AS w WHERE w.worker_id = j.locked_by)
+    )
+    SELECT array_agg(worker_id) AS ids FROM (SELECT worker_id FROM dead UNION SELECT worker_id FROM stray) AS x`);
+  const ids = rows[0]?.ids ?? [];
+  if (ids.length > 0) {
+    await pool.query("SELECT graphile_worker.force_unlock_workers($1::text[])", [ids]);
+    await pool.query("DELETE FROM audit.workers WHERE worker_id = ANY($1::text[])", [ids]);
+  }
+  return ids;
+}
+
+export type WorkerHandle = { runner: Runner; stop: () => Promise<void> };
+
+/**
+ * Runs the graphile-worker runner with tripflow's tasks, registers its workers under this process's
+ * application_name (`processName`) and frees the jobs of dead workers at start and every 15 s.
+ * Signals are left to the caller (main.ts).
+ *
+ * @example const worker = await startWorker({ pool, concurrency: 2, logger, processName }); await worker.stop();
+ */
+export async function startWorker(options: { pool: pg.Pool; concurrency: number; logger: Logger; processName: string }): Promise<WorkerHandle> {
+  const { pool } = options;
   const logger = options.logger.child({ component: "worker" });
-  return run({
-    pgPool: options.pool,
+  const recover = async () => {
+    const ids = await recoverAbandonedJobs(pool);
+    if (ids.length > 0) logger.warn({ workers: ids }, "unlocked the jobs of workers whose process died");
+  };
+  await recover();
+  const events: WorkerEvents = new EventEmitter();
+  events.on("worker:create", ({ worker }) => {
+    pool
+      .query("INSERT INTO audit.workers (worker_id, process) VALUES ($1::text, $2::text) ON CONFLICT DO NOTHING", [
+        worker.workerId,
+        options.processName,
+      ])
+      .catch((err) => logger.error({ err }, "could not register a worker"));
+  });
+  const runner = await run({
+    pgPool: pool,
     concurrency: options.concurrency,
     noHandleSignals: true,
     pollInterval: 1000,
+    events,
     logger: graphileLogger(logger),
     taskList: {
-      [SILVER_TASK]: promoteSilver(options.pool, logger),
-      [GOLD_TASK]: mergeGold(options.pool, logger),
+      [SILVER_TASK]: promoteSilver(pool, logger),
+      [GOLD_TASK]: mergeGold(pool, logger),
     },
   });
+  const timer = setInterval(() => void recover().catch((err) => logger.warn({ err }, "job recovery failed")), RECOVERY_INTERVAL_MS);
+  timer.unref();
+  return {
+    runner,
+    stop: async () => {
+      clearInterval(timer);
+      await runner.stop(); // lets running jobs finish
+      await pool.query("DELETE FROM audit.workers WHERE process = $1::text", [options.processName]).catch(() => {});
+    },
+  };
 }

@@ -16,7 +16,11 @@ CREATE TABLE audit.ingestions (
   archived_as   text,             -- path of the file in ARCHIVE_DIR (or the rejected folder) once moved
   columns       text[],           -- the header's column names, in file order
   chunks        integer,          -- number of bronze chunks, known once the whole file is loaded
-  lines         bigint            -- data lines read from the file, known once the whole file is loaded
+  lines         bigint,           -- data lines read from the file, known once the whole file is loaded
+  chunk_rows    integer,          -- lines per chunk, fixed at the first load so that a resumed load
+                                -- cuts the file at the same lines as the interrupted one
+  owner         text              -- application_name of the process loading it; another process may
+                                -- take the ingestion over only once no session of that name is left
 );
 
 -- At most one live (not failed, not skipped) ingestion per content: the same bytes are stored once.
@@ -83,4 +87,13 @@ CREATE TABLE audit.rejects (
   raw          text   NOT NULL,
   reason       text   NOT NULL,
   PRIMARY KEY (ingestion_id, line_no)
+);
+
+-- graphile-worker worker ids by the process (application_name) that runs them: a worker whose process
+-- has no session left died without unlocking its jobs, which are then unlocked for others at once
+-- (graphile-worker alone would wait four hours). See pipeline/worker.ts.
+CREATE TABLE audit.workers (
+  worker_id  text        PRIMARY KEY,
+  process    text        NOT NULL,
+  started_at timestamptz NOT NULL DEFAULT now()
 );

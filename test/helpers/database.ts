@@ -4,7 +4,10 @@ import pino from "pino";
 import { findLocalServer, withDatabase } from "../../pipeline/bootstrap.ts";
 import { createPool } from "../../pipeline/db.ts";
 
-export const TEMPLATE_DB = "tripflow_test_template";
+/** This run's template database (see global-setup.ts); every test database of the run shares its prefix. */
+export function templateDb(): string {
+  return `tripflow_test_${process.env.TRIPFLOW_TEST_RUN ?? "local"}_template`;
+}
 export const quietLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
 
 /** The server tests run on: TEST_DATABASE_URL's server, else what `npm start` would find. */
@@ -28,8 +31,8 @@ export type TestDatabase = { name: string; url: string; pool: pg.Pool; drop: () 
 
 /** A fresh database cloned from the migrated template: one per test file. */
 export async function createTestDatabase(): Promise<TestDatabase> {
-  const name = `tripflow_test_${randomBytes(5).toString("hex")}`;
-  await admin((c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`));
+  const name = templateDb().replace(/_template$/, `_${randomBytes(4).toString("hex")}`);
+  await admin((c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${templateDb()}`));
   const url = withDatabase(await adminUrl(), name);
   const pool = createPool(url, 10, "tripflow-test");
   return {

@@ -1,19 +1,31 @@
 import { createPool, migrate } from "../../pipeline/db.ts";
 import { withDatabase } from "../../pipeline/bootstrap.ts";
-import { admin, adminUrl, quietLogger, TEMPLATE_DB } from "./database.ts";
+import { randomBytes } from "node:crypto";
+import { admin, adminUrl, quietLogger, templateDb } from "./database.ts";
 
-/** Builds the migrated template database that every integration test file clones. */
+/**
+ * Builds the migrated template database that every integration test file of this run clones. Each
+ * run has its own names, so two runs on one server do not disturb each other; databases of earlier
+ * runs are dropped only when nobody is connected to them (an interrupted run).
+ */
 export default async function setup(): Promise<() => Promise<void>> {
+  process.env.TRIPFLOW_TEST_RUN = randomBytes(3).toString("hex"); // inherited by the test workers
+  const template = templateDb();
   await admin(async (c) => {
-    // Databases left by an interrupted earlier run.
-    const { rows } = await c.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'tripflow_test_%'");
-    for (const { datname } of rows) await c.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
-    await c.query(`CREATE DATABASE ${TEMPLATE_DB}`);
+    const { rows } = await c.query<{ datname: string }>(
+      `SELECT datname FROM pg_database d WHERE datname LIKE 'tripflow\_test\_%'
+       AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)`,
+    );
+    for (const { datname } of rows) await c.query(`DROP DATABASE IF EXISTS ${datname}`).catch(() => {});
+    await c.query(`CREATE DATABASE ${template}`);
   });
-  const pool = createPool(withDatabase(await adminUrl(), TEMPLATE_DB), 2, "tripflow-test-setup");
+  const pool = createPool(withDatabase(await adminUrl(), template), 2, "tripflow-test-setup");
   await migrate(pool, quietLogger);
   await pool.end();
   return async () => {
-    await admin((c) => c.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DB} WITH (FORCE)`));
+    await admin(async (c) => {
+      const { rows } = await c.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE $1", [`${template.replace(/_template$/, "")}%`]);
+      for (const { datname } of rows) await c.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
+    });
   };
 }

@@ -3,7 +3,8 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mergeGoldChunk, promoteSilverChunk, type ChunkPayload } from "../../pipeline/steps.ts";
+import { mergeGoldChunk, promoteSilverChunk } from "../../pipeline/steps.ts";
+import { bronzeChunk } from "../helpers/bronze.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { dropFile, startTestServices, type Started } from "../helpers/services.ts";
 import { readSse } from "../helpers/sse.ts";
@@ -149,24 +150,6 @@ describe("bonus.sql on the sample file", () => {
   });
 });
 
-type Row = [region: string, origin: string, destination: string, datetime: string, datasource: string];
-
-/** Puts hand-made rows into a fresh ingestion's bronze partition (as the loader would), lines 2.. */
-async function bronzeIngestion(pool: pg.Pool, rows: Row[]): Promise<ChunkPayload> {
-  const { rows: ing } = await pool.query(
-    "INSERT INTO audit.ingestions (file_name, sha256, size_bytes, status, columns, chunks, lines) VALUES ('ties.csv', encode(sha256(random()::text::bytea), 'hex'), 0, 'transforming', $1, 1, $2) RETURNING id",
-    [["region", "origin_coord", "destination_coord", "datetime", "datasource"], rows.length],
-  );
-  const id = ing[0].id as number;
-  await pool.query(`CREATE TABLE bronze.trips_${id} PARTITION OF bronze.trips FOR VALUES IN (${id})`);
-  for (const [i, r] of rows.entries())
-    await pool.query(
-      "INSERT INTO bronze.trips (ingestion_id, line_no, region, origin_coord, destination_coord, datetime, datasource) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-      [id, i + 2, ...r],
-    );
-  return { ingestion_id: id, chunk: 0, first_line: 2, end_line: rows.length + 2 };
-}
-
 describe("bonus.sql tie-breaks, on hand-made trips", () => {
   let db: TestDatabase;
   let got: Answers;
@@ -178,7 +161,7 @@ describe("bonus.sql tie-breaks, on hand-made trips", () => {
     // Three regions with two trips each: the two taken are Aachen and Bonn, by name. Cologne's trips
     // are the latest of all and must not count. Four trips share the latest time of Aachen and Bonn:
     // datasource alpha wins over beta and zeta by name, then line 3 (Bonn) over line 5 (Aachen).
-    const p = await bronzeIngestion(db.pool, [
+    const p = await bronzeChunk(db.pool, [
       ["Bonn", o, d, "2018-06-01 10:00:00", "beta"], // line 2
       ["Bonn", o, d, "2018-06-01 10:00:00", "alpha"], // line 3
       ["Aachen", o, d, "2018-06-01 10:00:00", "zeta"], // line 4

@@ -2,27 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type pg from "pg";
 import { createApp } from "../../api/app.ts";
 import { mergeGoldChunk, promoteSilverChunk } from "../../pipeline/steps.ts";
+import { bronzeChunk, type Row } from "../helpers/bronze.ts";
 import { createTestDatabase, quietLogger, type TestDatabase } from "../helpers/database.ts";
-
-type Row = [region: string, origin: string, destination: string, datetime: string, datasource: string];
 
 /** One ingestion's rows through bronze, silver and the groups, as the pipeline would put them. */
 async function ingest(pool: pg.Pool, rows: Row[]): Promise<number> {
-  const { rows: ing } = await pool.query(
-    "INSERT INTO audit.ingestions (file_name, sha256, size_bytes, status, columns, chunks, lines) VALUES ('hand.csv', encode(sha256(random()::text::bytea), 'hex'), 0, 'transforming', $1, 1, $2) RETURNING id",
-    [["region", "origin_coord", "destination_coord", "datetime", "datasource"], rows.length],
-  );
-  const id = ing[0].id as number;
-  await pool.query(`CREATE TABLE bronze.trips_${id} PARTITION OF bronze.trips FOR VALUES IN (${id})`);
-  for (const [i, r] of rows.entries())
-    await pool.query(
-      "INSERT INTO bronze.trips (ingestion_id, line_no, region, origin_coord, destination_coord, datetime, datasource) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-      [id, i + 2, ...r],
-    );
-  const p = { ingestion_id: id, chunk: 0, first_line: 2, end_line: rows.length + 2 };
+  const p = await bronzeChunk(pool, rows);
   expect(await promoteSilverChunk(pool, p)).toMatchObject({ stored: rows.length, rejected: 0 });
   await mergeGoldChunk(pool, p);
-  return id;
+  return p.ingestion_id;
 }
 
 // Level-7 cells are 1/128 degree. A7 = [14.4140625, 14.421875) x [50.0546875, 50.0625) and its west

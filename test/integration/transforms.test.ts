@@ -1,26 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type pg from "pg";
 import { SQL, AGGREGATE_TRANSFORMS } from "../../pipeline/sql.ts";
-import { mergeGoldChunk, promoteSilverChunk, type ChunkPayload } from "../../pipeline/steps.ts";
+import { mergeGoldChunk, promoteSilverChunk } from "../../pipeline/steps.ts";
+import { bronzeChunk, type Row } from "../helpers/bronze.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
-
-type Row = [region: string, origin: string, destination: string, datetime: string, datasource: string];
-
-/** Registers an ingestion and puts rows straight into its bronze partition (as the loader would). */
-async function bronzeIngestion(pool: pg.Pool, rows: Row[]): Promise<ChunkPayload> {
-  const { rows: ing } = await pool.query(
-    "INSERT INTO audit.ingestions (file_name, sha256, size_bytes, status, columns, chunks, lines) VALUES ('hand.csv', encode(sha256(random()::text::bytea), 'hex'), 0, 'transforming', $1, 1, $2) RETURNING id",
-    [["region", "origin_coord", "destination_coord", "datetime", "datasource"], rows.length],
-  );
-  const id = ing[0].id as number;
-  await pool.query(`CREATE TABLE bronze.trips_${id} PARTITION OF bronze.trips FOR VALUES IN (${id})`);
-  for (const [i, r] of rows.entries())
-    await pool.query(
-      "INSERT INTO bronze.trips (ingestion_id, line_no, region, origin_coord, destination_coord, datetime, datasource) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-      [id, i + 2, ...r],
-    );
-  return { ingestion_id: id, chunk: 0, first_line: 2, end_line: rows.length + 2 };
-}
 
 /** Everything the transforms write, as comparable text. */
 async function snapshot(pool: pg.Pool): Promise<string> {
@@ -44,7 +27,7 @@ describe("transforms", () => {
   afterAll(async () => db?.drop());
 
   it("change nothing when run a second time, whether as tasks or as the bare SQL files", async () => {
-    const p = await bronzeIngestion(db.pool, [
+    const p = await bronzeChunk(db.pool, [
       ["Prague", "POINT (14.4 50.05)", "POINT (14.5 50.1)", "2018-05-28 09:03:40", "funny_car"],
       ["Prague", "POINT (14.41 50.06)", "POINT (14.5 50.1)", "2018-05-29 09:10:00", "cheap_mobile"],
       ["Turin", "POINT (7.6 45.0)", "POINT (7.7 45.1)", "2018-06-01 18:00:00", "baba_car"],
@@ -68,7 +51,7 @@ describe("transforms", () => {
   it("groups near-identical trips and keeps apart trips in other cells or other slots", async () => {
     // Level-7 cells are 1/128 degree: [14.4140625, 14.421875) x [50.0546875, 50.0625) holds the first origins.
     const base: Row = ["Groupville", "POINT (14.415 50.055)", "POINT (14.5 50.1)", "2019-03-04 08:05:00", "a"];
-    const p = await bronzeIngestion(db.pool, [
+    const p = await bronzeChunk(db.pool, [
       base,
       ["Groupville", "POINT (14.4210 50.0620)", "POINT (14.5001 50.1001)", "2019-03-11 08:29:59", "b"], // same cells, same slot
       ["Groupville", "POINT (14.4141 50.0547)", "POINT (14.5005 50.1002)", "2019-04-01 08:00:00", "a"], // same, slot start

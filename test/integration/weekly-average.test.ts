@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pino from "pino";
 import { createApp } from "../../api/app.ts";
 import { mergeGoldChunk, promoteSilverChunk } from "../../pipeline/steps.ts";
+import { bronzeChunk, type Row } from "../helpers/bronze.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { rng } from "../helpers/random.ts";
 
@@ -45,18 +46,7 @@ describe("GET /stats/weekly-average", () => {
     db = await createTestDatabase();
     app = createApp({ pool: db.pool, bus: undefined as never, config: { landingDir: ".", archiveDir: ".", uploadMaxBytes: 1 }, logger });
     const rows = makeTrips(7, 3000);
-    const { rows: ing } = await db.pool.query(
-      "INSERT INTO audit.ingestions (file_name, sha256, size_bytes, status, columns, chunks, lines) VALUES ('gen.csv', repeat('b', 64), 0, 'transforming', $1, 1, $2) RETURNING id",
-      [["region", "origin_coord", "destination_coord", "datetime", "datasource"], rows.length],
-    );
-    const id = ing[0].id as number;
-    await db.pool.query(`CREATE TABLE bronze.trips_${id} PARTITION OF bronze.trips FOR VALUES IN (${id})`);
-    await db.pool.query(
-      `INSERT INTO bronze.trips (ingestion_id, line_no, region, origin_coord, destination_coord, datetime, datasource)
-       SELECT $1, n + 1, r, o, d, t, s FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS u (r, o, d, t, s, n)`,
-      [id, ...[0, 1, 2, 3, 4].map((k) => rows.map((r) => r[k]))],
-    );
-    const payload = { ingestion_id: id, chunk: 0, first_line: 2, end_line: rows.length + 2 };
+    const payload = await bronzeChunk(db.pool, rows as Row[]);
     expect((await promoteSilverChunk(db.pool, payload)).stored).toBe(3000);
     await mergeGoldChunk(db.pool, payload);
   });
