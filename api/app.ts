@@ -4,6 +4,7 @@ import type { Config } from "../pipeline/config.ts";
 import type { EventBus } from "../pipeline/bus.ts";
 import { errorBody, HttpError } from "./errors.ts";
 import { newRouter } from "./router.ts";
+import { docsRoutes } from "./routes/docs.ts";
 import { eventsRoutes } from "./routes/events.ts";
 import { groupsRoutes } from "./routes/groups.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -32,6 +33,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", ingestionsRoutes(deps));
   app.route("/", groupsRoutes(deps));
   app.route("/", statsRoutes(deps));
+  app.route("/", docsRoutes(app)); // last: documents the routes above
 
   app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c) => {

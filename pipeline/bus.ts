@@ -42,11 +42,13 @@ export class EventBus {
     const { rows } = await pool.query<{ id: number }>("SELECT coalesce(max(id), 0)::bigint AS id FROM audit.events");
     bus.lastId = rows[0]!.id;
     subscriber.notifications.on(EVENTS_CHANNEL, () => bus.poke());
-    // mutated
+    subscriber.events.on("connected", () => bus.poke());
     subscriber.events.on("reconnect", (attempt) => log.warn({ attempt }, "LISTEN connection lost; reconnecting"));
     subscriber.events.on("error", (err) => log.error({ err }, "LISTEN connection error"));
     await subscriber.connect();
     await subscriber.listenTo(EVENTS_CHANNEL);
+    // "connected" fired before LISTEN took effect: an event committed in between sent no notification to us.
+    void bus.poke();
     return bus;
   }
 

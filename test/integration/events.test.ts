@@ -181,6 +181,24 @@ describe("GET /events", () => {
     expect(sse.frames).toEqual(expected);
   });
 
+  it("sends events committed while a slow client's replay is under way once: from the table, not again from the bus", async () => {
+    const start = await maxId();
+    await insertBatch(ingB, 700);
+    // The replay cannot finish before this client reads: every event below commits during it, is
+    // queued live by the bus, and is also found in the table by the replay's later batches.
+    const res = await app.request("/events", { headers: { "Last-Event-ID": String(start) } });
+    expect(res.status).toBe(200);
+    const during = await insertConcurrently(100, 4, [ingA, ingB]);
+    await bus.poke(); // the bus has handed them to the stream's queue
+    const sse = readSse(res.body!);
+    streams.push(sse);
+    const last = await fence(sse, ingA);
+    const expected = await expectedFrames(start, last);
+    expect(expected).toHaveLength(700 + 100 + 1);
+    expect(expected.slice(700, 800).map((f) => Number(f.id))).toEqual(during);
+    expect(sse.frames).toEqual(expected);
+  });
+
   it("?after= resumes like Last-Event-ID; when both are given the header wins (it is the browser's newer position)", async () => {
     const start = await maxId();
     await insertBatch(ingA, 10);

@@ -1,0 +1,131 @@
+import { mkdtemp, readdir, rename } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generate } from "../bench/generate.ts";
+import { kill, startChild, type Child } from "../helpers/child.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+
+const LINES = 12_000;
+
+describe("exactly once under SIGKILL, SIGTERM and concurrent workers (real child processes)", () => {
+  let db: TestDatabase;
+  let root: string;
+  let env: Record<string, string>;
+  const children: Child[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    root = await mkdtemp(join(tmpdir(), "tripflow-crash-"));
+    env = {
+      DATABASE_URL: db.url,
+      PORT: "0",
+      LANDING_DIR: join(root, "landing"),
+      ARCHIVE_DIR: join(root, "archive"),
+      CHUNK_ROWS: "1000",
+      PROGRESS_INTERVAL_MS: "0",
+      SETTLE_MS: "100",
+      SCAN_INTERVAL_MS: "300",
+      WORKER_CONCURRENCY: "2",
+    };
+  });
+  afterAll(async () => {
+    for (const c of children) if (c.process.exitCode === null) await kill(c);
+    await db?.drop();
+  });
+
+  const start = async (mode = "all") => {
+    const c = await startChild(mode, env);
+    children.push(c);
+    return c;
+  };
+
+  async function drop(seed: number, name: string): Promise<void> {
+    const tmp = join(env.LANDING_DIR!, `.${name}.tmp`);
+    await generate(LINES, seed, tmp);
+    await rename(tmp, join(env.LANDING_DIR!, name));
+  }
+
+  /** Resolves when an audit event of this type exists for the file (polls the table: the child writes it). */
+  async function eventSeen(file: string, type: string, nth = 1, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { rows } = await db.pool.query(
+        `SELECT count(*)::int AS n FROM audit.events e JOIN audit.ingestions i ON i.id = e.ingestion_id
+         WHERE i.file_name = $1 AND e.type = $2`,
+        [file, type],
+      );
+      if (rows[0].n >= nth) return;
+      if (Date.now() > deadline) throw new Error(`no ${type} for ${file}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  async function expectExact(files: string[]): Promise<void> {
+    const { rows } = await db.pool.query(
+      "SELECT file_name, status, rows_loaded, rows_rejected, archived_as IS NOT NULL AS archived FROM audit.ingestions WHERE file_name = ANY($1) ORDER BY file_name",
+      [files],
+    );
+    expect(rows).toEqual(files.sort().map((f) => ({ file_name: f, status: "completed", rows_loaded: LINES, rows_rejected: 0, archived: true })));
+    const { rows: totals } = await db.pool.query(`
+      SELECT (SELECT count(*) FROM silver.trips)::int AS silver,
+             (SELECT count(DISTINCT (ingestion_id, line_no)) FROM silver.trips)::int AS distinct_lines,
+             (SELECT sum(trips) FROM gold.weekly_regions)::int AS gold_regions,
+             (SELECT sum(trips) FROM gold.weekly_origin_cells)::int AS gold_origins,
+             (SELECT sum(trips) FROM silver.trip_groups)::int AS groups,
+             (SELECT count(*) FROM audit.ingestions WHERE status <> 'completed')::int AS unfinished`);
+    const n = (await db.pool.query("SELECT count(*)::int AS n FROM audit.ingestions WHERE status = 'completed'")).rows[0].n * LINES;
+    expect(totals[0]).toEqual({ silver: n, distinct_lines: n, gold_regions: n, gold_origins: n, groups: n, unfinished: 0 });
+  }
+
+  async function waitArchived(file: string): Promise<void> {
+    await eventSeen(file, "file.archived", 1, 120_000);
+  }
+
+  for (const [i, point] of (["bronze.progress", "silver.promoted", "gold.refreshed", "ingestion.completed"] as const).entries()) {
+    it(`continues after SIGKILL at the first ${point}: one completed ingestion, every line once`, async () => {
+      const file = `kill-${i}.csv`;
+      const first = await start();
+      await drop(100 + i, file);
+      await eventSeen(file, point);
+      await kill(first);
+      const second = await start();
+      await waitArchived(file);
+      await expectExact([file]);
+      expect(await readdir(env.LANDING_DIR!)).toEqual([]);
+      second.process.kill("SIGTERM");
+      expect(await second.exited).toBe(0);
+    });
+  }
+
+  it("drains on SIGTERM in the middle of a load and the next start finishes the file", async () => {
+    const file = "term.csv";
+    const first = await start();
+    await drop(200, file);
+    await eventSeen(file, "bronze.progress", 3);
+    first.process.kill("SIGTERM");
+    expect(await first.exited).toBe(0);
+    const { rows } = await db.pool.query("SELECT status FROM audit.ingestions WHERE file_name = $1", [file]);
+    expect(rows[0].status).not.toBe("completed");
+    const second = await start();
+    await waitArchived(file);
+    await expectExact([file]);
+    second.process.kill("SIGTERM");
+    await second.exited;
+  });
+
+  it("keeps totals exact with two worker processes and several files at once, one worker killed", async () => {
+    const watcher = await start("watch");
+    const w1 = await start("worker");
+    const w2 = await start("worker");
+    const files = ["multi-a.csv", "multi-b.csv", "multi-c.csv"];
+    await Promise.all(files.map((f, k) => drop(300 + k, f)));
+    await eventSeen(files[0]!, "silver.promoted");
+    await kill(w1);
+    const w3 = await start("worker");
+    for (const f of files) await waitArchived(f);
+    await expectExact(files);
+    for (const c of [watcher, w2, w3]) c.process.kill("SIGTERM");
+    for (const c of [watcher, w2, w3]) expect(await c.exited).toBe(0);
+  });
+}, 600_000);

@@ -1,0 +1,141 @@
+import { z } from "@hono/zod-openapi";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../../api/app.ts";
+import { EventBus } from "../../pipeline/bus.ts";
+import { createTestDatabase, quietLogger, type TestDatabase } from "../helpers/database.ts";
+
+type Parameter = { name: string; in: string; required?: boolean; description?: string; schema?: Record<string, unknown> };
+type Operation = { summary?: string; description?: string; parameters?: Parameter[]; requestBody?: { content: Record<string, unknown> }; responses: Record<string, { description: string }> };
+type Document = { openapi: string; info: { title: string; version: string; description?: string }; paths: Record<string, Record<string, Operation>> };
+
+let db: TestDatabase;
+let bus: EventBus;
+let app: ReturnType<typeof createApp>;
+let doc: Document;
+
+/** "GET /groups/{id}/trips" for every route the app answers, except the two that describe the others. */
+function appRoutes(): string[] {
+  const names = app.routes
+    .filter((r) => r.method !== "ALL" && r.path !== "/openapi.json" && r.path !== "/docs")
+    .map((r) => `${r.method} ${r.path.replace(/:([^/]+)/g, "{$1}")}`);
+  return [...new Set(names)].sort();
+}
+
+function documented(): string[] {
+  return Object.entries(doc.paths)
+    .flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`))
+    .sort();
+}
+
+const op = (method: string, path: string) => doc.paths[path]?.[method] ?? expect.fail(`${method} ${path} is not documented`);
+const params = (o: Operation, where: string) => (o.parameters ?? []).filter((p) => p.in === where).map((p) => p.name).sort();
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  bus = await EventBus.start(db.url, db.pool, quietLogger);
+  app = createApp({ pool: db.pool, bus, config: { landingDir: ".", archiveDir: ".", uploadMaxBytes: 1 }, logger: quietLogger });
+  const res = await app.request("/openapi.json");
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toContain("application/json");
+  doc = JSON.parse(await res.text());
+});
+
+afterAll(async () => {
+  await bus?.close();
+  await db?.drop();
+});
+
+describe("GET /openapi.json", () => {
+  it("is an OpenAPI 3.1.0 document titled tripflow", () => {
+    expect(doc.openapi).toBe("3.1.0");
+    expect(doc.info).toMatchObject({ title: "tripflow", version: "0.1.0" });
+    expect(doc.info.description).toBeTruthy();
+  });
+
+  it("documents exactly the routes the app answers", () => {
+    const routes = appRoutes();
+    for (const known of [
+      "GET /health",
+      "GET /events",
+      "GET /groups",
+      "GET /groups/{id}/trips",
+      "GET /ingestions",
+      "POST /ingestions",
+      "GET /ingestions/{id}",
+      "GET /ingestions/{id}/rejects",
+    ])
+      expect(routes).toContain(known);
+    expect(documented()).toEqual(routes);
+  });
+
+  it("gives every operation a summary and every response a description", () => {
+    for (const [path, item] of Object.entries(doc.paths))
+      for (const [method, o] of Object.entries(item)) {
+        expect(o.summary, `${method} ${path}`).toBeTruthy();
+        expect(Object.keys(o.responses).length, `${method} ${path}`).toBeGreaterThan(0);
+        for (const r of Object.values(o.responses)) expect(r.description, `${method} ${path}`).toBeTruthy();
+      }
+  });
+
+  it("documents each path's {parameters} as required path parameters", () => {
+    for (const [path, item] of Object.entries(doc.paths)) {
+      const names = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!).sort();
+      for (const o of Object.values(item)) {
+        expect(params(o, "path"), path).toEqual(names);
+        for (const p of (o.parameters ?? []).filter((p) => p.in === "path")) expect(p.required, `${path} ${p.name}`).toBe(true);
+      }
+    }
+  });
+
+  it("documents every query parameter of every route's zod schema", () => {
+    let checked = 0;
+    for (const def of app.openAPIRegistry.definitions) {
+      if (def.type !== "route") continue;
+      const query = def.route.request?.query;
+      const expected = query instanceof z.ZodObject ? Object.keys(query.shape).sort() : [];
+      expect(params(op(def.route.method, def.route.path.replace(/:([^/]+)/g, "{$1}")), "query"), `${def.route.method} ${def.route.path}`).toEqual(expected);
+      checked++;
+    }
+    expect(checked).toBe(appRoutes().length);
+  });
+
+  it("has the parameters, descriptions and bodies of the routes as written", () => {
+    expect(params(op("get", "/health"), "query")).toEqual([]);
+    const events = op("get", "/events");
+    expect(params(events, "query")).toEqual(["after", "ingestion"]);
+    expect(events.description).toContain("Last-Event-ID");
+    expect(events.parameters!.find((p) => p.name === "after")).toMatchObject({
+      required: false,
+      description: "replay events after this id (as Last-Event-ID)",
+      schema: { type: "string", pattern: "^\\d{1,15}$" },
+    });
+    expect(params(op("get", "/groups"), "query")).toEqual(["bbox", "cell", "limit", "min_trips", "region", "slot"]);
+    expect(params(op("get", "/groups/{id}/trips"), "query")).toEqual(["cursor", "limit"]);
+    expect(params(op("get", "/ingestions"), "query")).toEqual(["before", "limit"]);
+    expect(params(op("get", "/ingestions/{id}/rejects"), "query")).toEqual(["after", "limit"]);
+    const upload = op("post", "/ingestions");
+    expect(params(upload, "query")).toEqual(["name"]);
+    expect(Object.keys(upload.requestBody!.content)).toEqual(["text/csv"]);
+    expect(Object.keys(upload.responses).sort()).toEqual(["200", "202", "400", "413", "415"]);
+  });
+});
+
+describe("GET /docs", () => {
+  it("is a self-contained HTML page listing every route with its summary and parameters", async () => {
+    const res = await app.request("/docs");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/html; charset=UTF-8");
+    const html = await res.text();
+    expect(html.startsWith("<!doctype html>")).toBe(true);
+    expect(html).not.toMatch(/<script|<link|src=|https?:\/\//i); // nothing from the network
+    expect(html).toContain('<a href="/openapi.json">/openapi.json</a>');
+    const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+    for (const [path, item] of Object.entries(doc.paths))
+      for (const [method, o] of Object.entries(item)) {
+        expect(html).toContain(`<h2><span class="m ${method}">${method.toUpperCase()}</span> <code>${escape(path)}</code></h2>`);
+        expect(html).toContain(escape(o.summary!));
+        if (o.description) expect(html).toContain(escape(o.description));
+        for (const p of o.parameters ?? []) expect(html).toContain(`<tr><td><code>${escape(p.name)}</code></td><td>${p.in}`);
+      }
+  });
+});
