@@ -33,8 +33,8 @@ export async function inspectFile(path: string): Promise<FileInspection> {
   let size = 0;
   let head = Buffer.alloc(0);
   let headDone = false;
-  let quotes = 0;
-  let line = 1;
+  const quotes = new QuoteScan();
+  let tail = Buffer.alloc(0); // the previous chunk's last bytes, where a character may have begun
   let problem: string | null = null;
 
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
@@ -46,17 +46,17 @@ export async function inspectFile(path: string): Promise<FileInspection> {
     }
     if (problem) continue; // keep hashing: the sha256 is recorded even for a rejected file
     if (chunk.includes(0)) {
-      problem = `binary data (a NUL byte) near line ${line + countNewlines(chunk, chunk.indexOf(0))}: not a CSV text file`;
+      problem = `binary data (a NUL byte) near line ${quotes.line + countNewlines(chunk, chunk.indexOf(0))}: not a CSV text file`;
       continue;
     }
     try {
       decoder.decode(chunk, { stream: true });
     } catch {
-      problem = `not valid UTF-8 ${badUtf8Where(chunk, line)}: save the file as UTF-8`;
+      problem = `not valid UTF-8 ${badUtf8Where(tail, chunk, quotes.line)}: save the file as UTF-8`;
       continue;
     }
-    quotes += countByte(chunk, 34);
-    line += countNewlines(chunk, chunk.length);
+    quotes.feed(chunk);
+    tail = Buffer.from(chunk.subarray(Math.max(0, chunk.length - 3)));
   }
   if (!problem) {
     try {
@@ -68,7 +68,9 @@ export async function inspectFile(path: string): Promise<FileInspection> {
 
   const header = readHeader(head, size);
   if (!problem && header.problem) problem = header.problem;
-  if (!problem && quotes % 2 === 1) problem = "an unterminated quoted field (the file has an odd number of \" characters)";
+  const oddLine = quotes.end();
+  if (!problem && oddLine !== null)
+    problem = `an unterminated quoted field (the file has an odd number of " characters; the first line with an odd number is line ${oddLine})`;
   return {
     sha256: hash.digest("hex"),
     sizeBytes: size,
@@ -94,6 +96,8 @@ function readHeader(head: Buffer, size: number): { columns: Column[]; bytes: num
   }
   names = names.map((n) => n.trim().toLowerCase());
   const missing = REQUIRED_COLUMNS.filter((c) => !names.includes(c));
+  if (missing.length === REQUIRED_COLUMNS.length && names.some((n) => /^point\s*\(|^\d{4}-\d\d-\d\d/.test(n)))
+    return fail(`no header line: line 1 looks like data, not column names: expected a first line ${REQUIRED_COLUMNS.join(",")} (in any order)`);
   const unexpected = names.filter((n) => !(REQUIRED_COLUMNS as readonly string[]).includes(n));
   const repeated = names.filter((n, i) => names.indexOf(n) !== i);
   if (missing.length || unexpected.length || repeated.length) {
@@ -107,10 +111,40 @@ function readHeader(head: Buffer, size: number): { columns: Column[]; bytes: num
   return { columns: names as Column[], bytes, problem: null };
 }
 
-function countByte(buf: Buffer, byte: number): number {
-  let n = 0;
-  for (let i = buf.indexOf(byte); i >= 0; i = buf.indexOf(byte, i + 1)) n++;
-  return n;
+/**
+ * Counts '"' characters line by line across chunks. A file with an odd number of them has an
+ * unterminated quoted field; the first line with an odd number of its own is where to look.
+ */
+class QuoteScan {
+  line = 1;
+  private total = 0;
+  private inLine = 0;
+  private firstOdd: number | null = null;
+
+  feed(buf: Buffer): void {
+    let q = buf.indexOf(34);
+    let n = buf.indexOf(10);
+    while (n >= 0) {
+      while (q >= 0 && q < n) {
+        this.inLine++;
+        q = buf.indexOf(34, q + 1);
+      }
+      if (this.inLine % 2 === 1 && this.firstOdd === null) this.firstOdd = this.line;
+      this.total += this.inLine;
+      this.inLine = 0;
+      this.line++;
+      n = buf.indexOf(10, n + 1);
+    }
+    for (; q >= 0; q = buf.indexOf(34, q + 1)) this.inLine++;
+  }
+
+  /** The first line with an odd number of quotes when the file's total is odd, else null. */
+  end(): number | null {
+    this.total += this.inLine;
+    if (this.inLine % 2 === 1 && this.firstOdd === null) this.firstOdd = this.line;
+    this.inLine = 0;
+    return this.total % 2 === 1 ? this.firstOdd : null;
+  }
 }
 
 function countNewlines(buf: Buffer, end: number): number {
@@ -119,20 +153,36 @@ function countNewlines(buf: Buffer, end: number): number {
   return n;
 }
 
-function badUtf8Where(chunk: Buffer, firstLine: number): string {
-  // Find the first offset where the chunk stops decoding, to name the line.
-  const strict = new TextDecoder("utf-8", { fatal: true });
-  let lo = 0;
-  let hi = chunk.length;
-  while (hi - lo > 4) {
-    const mid = (lo + hi) >> 1;
-    try {
-      strict.decode(chunk.subarray(0, mid), { stream: true });
-      lo = mid;
-    } catch {
-      hi = mid;
+/** Names the line of the first byte that is not UTF-8 in `chunk` (`tail`: the previous chunk's last bytes). */
+function badUtf8Where(tail: Buffer, chunk: Buffer, firstLine: number): string {
+  // Start at a character boundary: a character begun in the previous chunk starts within its tail.
+  let skip = 0;
+  while (skip < tail.length && (tail[skip]! & 0xc0) === 0x80) skip++;
+  const from = tail.subarray(skip);
+  const at = firstInvalidUtf8(Buffer.concat([from, chunk]));
+  const offset = at < 0 ? chunk.length : Math.max(0, at - from.length);
+  return `near line ${firstLine + countNewlines(chunk, offset)}`;
+}
+
+/** Offset of the first byte sequence that is not UTF-8, or -1 (a character cut off at the end is not an error here). */
+function firstInvalidUtf8(buf: Buffer): number {
+  for (let i = 0; i < buf.length; ) {
+    const b = buf[i]!;
+    if (b < 0x80) {
+      i++;
+      continue;
     }
-    strict.decode(); // reset
+    const need = b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : 0;
+    if (need === 0) return i;
+    // The second byte's range excludes overlong forms, surrogates and code points above U+10FFFF.
+    const lo = b === 0xe0 ? 0xa0 : b === 0xf0 ? 0x90 : 0x80;
+    const hi = b === 0xed ? 0x9f : b === 0xf4 ? 0x8f : 0xbf;
+    for (let k = 1; k <= need; k++) {
+      if (i + k >= buf.length) return -1;
+      const c = buf[i + k]!;
+      if (k === 1 ? c < lo || c > hi : (c & 0xc0) !== 0x80) return i;
+    }
+    i += need + 1;
   }
-  return `near line ${firstLine + countNewlines(chunk, hi)}`;
+  return -1;
 }

@@ -39,9 +39,11 @@ export const bronzeTable = (id: number) => ident(id);
 
 /**
  * Streams a file into bronze, chunk by chunk: each chunk of `chunkRows` lines is COPYed as it is into
- * an UNLOGGED table of its own (fast path); when COPY refuses it (a malformed line), the chunk is read
- * again and split line by line, so that good lines load and bad ones keep their text and the reason.
- * The file is never held in memory; `onChunk` runs after every chunk (attach it, queue its job).
+ * an UNLOGGED table of its own (fast path). PostgreSQL 15's COPY stops at the first line it refuses (a
+ * wrong number of fields, a blank line, a broken quote) and names that line: the lines before it are
+ * COPYed again, the refused line is split by hand (so it keeps its text and the reason), and COPY
+ * resumes after it; past MAX_RESUMES refusals in one chunk, the rest of the chunk is split line by
+ * line. The file is never held in memory; `onChunk` runs after every chunk (attach it, queue its job).
  *
  * @example await loadBronze(pool, { ingestionId: 7, path, columns, headerBytes, chunkRows: 250_000, onChunk });
  */
@@ -62,18 +64,25 @@ export async function loadBronze(client: pg.PoolClient, options: LoadOptions): P
     const startByte = reader.position;
     await createChunkTable(client, id, chunk, firstLine, endLine);
     const copySql = `COPY ${ident(id, chunk)} (${columns.join(", ")}) FROM STDIN WITH (FORMAT csv)`;
-    let rows: number;
-    let fallback = false;
+    let rows = 0;
+    let refused: { at: number | null } | null = null;
     const copy = client.query(copyFrom(copySql));
     try {
       await pipeline(Readable.from(reader.take(chunkRows)), copy, { signal: options.signal });
       rows = copy.rowCount;
+      // COPY reads a quoted line break as part of a field (two lines with a stray quote each become
+      // one record) and silently stops at a line `\.`: both give fewer records than lines, and line
+      // numbers that no longer match the file. Such a chunk is loaded again, line by line.
+      if (rows !== reader.linesTaken) refused = { at: null };
     } catch (err) {
       if (options.signal?.aborted || !isDataError(err)) throw err;
       await reader.finishTake();
-      fallback = true;
-      await createChunkTable(client, id, chunk, firstLine, endLine);
-      rows = await loadLineByLine(client, id, chunk, path, columns, startByte, reader.position, firstLine);
+      refused = { at: refusedLine(err, firstLine) };
+    }
+    const fallback = refused !== null;
+    if (refused) {
+      const range = { id, chunk, path, columns, start: startByte, end: reader.position, firstLine, endLine, lines: reader.linesTaken };
+      rows = await loadRefusedChunk(client, range, refused.at, options.signal);
     }
     rowsSoFar += rows;
     const last = await reader.atEnd();
@@ -104,6 +113,97 @@ export async function attachChunk(client: pg.PoolClient, id: number, loaded: Chu
 function isDataError(err: unknown): boolean {
   const code = (err as { code?: string }).code;
   return typeof code === "string" && (code.startsWith("22") || code.startsWith("23"));
+}
+
+/** The file line COPY refused, from its error context ("COPY trips_7_0, line 1500: ..."), or null. */
+function refusedLine(err: unknown, firstLine: number): number | null {
+  const m = /^COPY [^,]+, line (\d+)/.exec((err as { where?: string }).where ?? "");
+  return m ? firstLine + Number(m[1]) - 1 : null;
+}
+
+/** Where the lines of one chunk are: file bytes [start, end) hold `lines` lines from `firstLine`. */
+type ChunkRange = {
+  id: number;
+  chunk: number;
+  path: string;
+  columns: Column[];
+  start: number;
+  end: number;
+  firstLine: number;
+  /** The chunk table's upper line bound (exclusive). */
+  endLine: number;
+  lines: number;
+};
+
+/** Refused COPYs allowed per chunk before the rest of it is split line by line (each costs a re-read). */
+const MAX_RESUMES = 16;
+
+/**
+ * Loads a chunk that COPY refused at line `refusedAt` (null: unknown): COPY again up to that line, the
+ * line itself split by hand, COPY again from the next one, until the chunk is in. Every COPY must give
+ * exactly one record per line, or what it loaded is removed and those lines are split by hand, so line
+ * numbers always match the file.
+ */
+async function loadRefusedChunk(client: pg.PoolClient, c: ChunkRange, refusedAt: number | null, signal?: AbortSignal): Promise<number> {
+  await createChunkTable(client, c.id, c.chunk, c.firstLine, c.endLine);
+  const stop = c.firstLine + c.lines; // one past the chunk's last line
+  const byHand = (from: number, to: number, line: number) => loadLineByLine(client, c.id, c.chunk, c.path, c.columns, from, to, line);
+  let pos = c.start;
+  let line = c.firstLine;
+  let bad = refusedAt;
+  let rows = 0;
+  for (let resumes = 0; ; resumes++) {
+    if (bad === null || bad < line || bad >= stop || resumes >= MAX_RESUMES) return rows + (await byHand(pos, c.end, line));
+    const badStart = await skipLines(c.path, pos, c.end, bad - line);
+    if (bad > line) {
+      const before = await copyRange(client, c, pos, badStart, line, bad - line, signal);
+      if (!("rows" in before)) return rows + (await byHand(pos, c.end, line));
+      rows += before.rows;
+    }
+    const badEnd = await skipLines(c.path, badStart, c.end, 1);
+    rows += await byHand(badStart, badEnd, bad);
+    pos = badEnd;
+    line = bad + 1;
+    if (line >= stop) return rows;
+    const after = await copyRange(client, c, pos, c.end, line, stop - line, signal);
+    if ("rows" in after) return rows + after.rows;
+    bad = after.refusedAt;
+  }
+}
+
+/** COPYs file bytes [start, end), `lines` lines from line `first`: their row count, or the line refused. */
+async function copyRange(
+  client: pg.PoolClient,
+  c: ChunkRange,
+  start: number,
+  end: number,
+  first: number,
+  lines: number,
+  signal?: AbortSignal,
+): Promise<{ rows: number } | { refusedAt: number | null }> {
+  const table = ident(c.id, c.chunk);
+  await client.query(`ALTER TABLE ${table} ALTER COLUMN line_no RESTART WITH ${first}`);
+  const copy = client.query(copyFrom(`COPY ${table} (${c.columns.join(", ")}) FROM STDIN WITH (FORMAT csv)`));
+  try {
+    await pipeline(createReadStream(c.path, { start, end: end - 1, highWaterMark: 1 << 20 }), copy, { signal });
+  } catch (err) {
+    if (signal?.aborted || !isDataError(err)) throw err;
+    return { refusedAt: refusedLine(err, first) }; // a refused COPY stored nothing
+  }
+  if (copy.rowCount === lines) return { rows: lines };
+  await client.query(`DELETE FROM ${table} WHERE line_no >= ${first}`); // records and lines differ (see loadBronze)
+  return { refusedAt: null };
+}
+
+/** The file offset just after `count` more line breaks from `from` (or `end`). */
+async function skipLines(file: string, from: number, end: number, count: number): Promise<number> {
+  if (count <= 0 || from >= end) return from;
+  let pos = from;
+  for await (const buf of createReadStream(file, { start: from, end: end - 1, highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) if (--count === 0) return pos + i + 1;
+    pos += buf.length;
+  }
+  return end;
 }
 
 /** Reads a chunk's bytes again and loads it line by line: fields where a line splits, raw text where not. */
@@ -172,6 +272,9 @@ class ChunkReader {
   private pending: Buffer | null = null;
   private ended = false;
   private remaining = 0;
+  private requested = 0;
+  private takenBytes = 0;
+  private lastByte = 10;
 
   constructor(stream: AsyncIterable<Buffer>, startOffset: number) {
     this.source = stream[Symbol.asyncIterator]();
@@ -209,11 +312,21 @@ class ChunkReader {
     const out = buf.subarray(0, end);
     this.pending = buf.subarray(end);
     this.position += out.length;
+    this.takenBytes += out.length;
+    if (out.length > 0) this.lastByte = out[out.length - 1]!;
     return out;
+  }
+
+  /** Lines in the current (or last) `take`, counting a last line without a line break. */
+  get linesTaken(): number {
+    return this.requested - this.remaining + (this.takenBytes > 0 && this.lastByte !== 10 ? 1 : 0);
   }
 
   async *take(lines: number): AsyncGenerator<Buffer> {
     this.remaining = lines;
+    this.requested = lines;
+    this.takenBytes = 0;
+    this.lastByte = 10;
     for (let p = await this.piece(); p; p = await this.piece()) yield p;
   }
 

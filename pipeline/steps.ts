@@ -12,7 +12,7 @@ const GOLD_QUEUE = "gold";
 /** Queues a job inside the caller's transaction: it exists if and only if the transaction commits. */
 export async function addJob(db: Queryable, task: string, payload: ChunkPayload, queue: string | null = null): Promise<void> {
   await db.query(
-    "SELECT graphile_worker.add_job($1::text, $2::json, queue_name => $3::text, job_key => $4::text, max_attempts => 10)",
+    "SELECT graphile_worker.add_job($1::text, $2::json, queue_name => $3::text, job_key => $4::text, max_attempts => 25)",
     [task, JSON.stringify(payload), queue, `${task}:${payload.ingestion_id}:${payload.chunk}`],
   );
 }
@@ -94,9 +94,13 @@ export async function mergeGoldChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ 
   });
 }
 
-/** Takes the ingestion's row lock: the loader and the gold jobs decide completion one at a time. */
+/**
+ * Takes the ingestion's row lock: the loader and the gold jobs decide completion one at a time. NO KEY
+ * UPDATE, so that other transactions' foreign-key checks on the row (inserting events, steps) never
+ * wait for it: such a wait, while holding the event-id lock, could close a cycle with this transaction.
+ */
 export async function lockIngestion(client: pg.PoolClient, id: number): Promise<void> {
-  await client.query("SELECT 1 FROM audit.ingestions WHERE id = $1::bigint FOR UPDATE", [id]);
+  await client.query("SELECT 1 FROM audit.ingestions WHERE id = $1::bigint FOR NO KEY UPDATE", [id]);
 }
 
 /**

@@ -53,14 +53,13 @@ export async function startWorker(options: { pool: pg.Pool; concurrency: number;
   };
   await recover();
   const events: WorkerEvents = new EventEmitter();
-  events.on("worker:create", ({ worker }) => {
+  // graphile-worker 0.17 locks jobs under the pool's id, and under a worker's id in places: register both.
+  const register = (id: string) =>
     pool
-      .query("INSERT INTO audit.workers (worker_id, process) VALUES ($1::text, $2::text) ON CONFLICT DO NOTHING", [
-        worker.workerId,
-        options.processName,
-      ])
+      .query("INSERT INTO audit.workers (worker_id, process) VALUES ($1::text, $2::text) ON CONFLICT DO NOTHING", [id, options.processName])
       .catch((err) => logger.error({ err }, "could not register a worker"));
-  });
+  events.on("pool:create", ({ workerPool }) => void register(workerPool.id));
+  events.on("worker:create", ({ worker }) => void register(worker.workerId));
   const runner = await run({
     pgPool: pool,
     concurrency: options.concurrency,
