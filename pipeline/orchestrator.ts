@@ -1,4 +1,4 @@
-import { copyFile, mkdir, rename, unlink } from "node:fs/promises";
+import { copyFile, mkdir, rename, stat, unlink } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import type pg from "pg";
 import type { Logger } from "pino";
@@ -187,11 +187,18 @@ export class Orchestrator {
     await this.pool.query(`DROP TABLE IF EXISTS ${bronzeTable(id)}`);
   }
 
+  private folder(where: "archive" | "rejected"): string {
+    return where === "archive" ? resolve(this.config.archiveDir) : resolve(this.config.archiveDir, "..", "rejected");
+  }
+
+  /** Where an ingestion's file goes: the id makes the name unique, the original name follows unchanged. */
+  private target(ingestion: Pick<Ingestion, "id" | "file_name">, where: "archive" | "rejected"): string {
+    return join(this.folder(where), `${ingestion.id}-${ingestion.file_name}`);
+  }
+
   private async moveAside(path: string, ingestion: Ingestion, where: "archive" | "rejected"): Promise<void> {
-    const dir = where === "archive" ? resolve(this.config.archiveDir) : resolve(this.config.archiveDir, "..", "rejected");
-    await mkdir(dir, { recursive: true });
-    // The ingestion id makes the name unique; the original name follows it unchanged.
-    const target = join(dir, `${ingestion.id}-${ingestion.file_name}`);
+    await mkdir(this.folder(where), { recursive: true });
+    const target = this.target(ingestion, where);
     try {
       await rename(path, target);
     } catch (err) {
@@ -201,11 +208,36 @@ export class Orchestrator {
       await copyFile(path, target);
       await unlink(path);
     }
-    await this.releaseBronze(ingestion.id);
+    await this.recordMoved(ingestion.id, target, where);
+  }
+
+  private async recordMoved(id: number, target: string, where: "archive" | "rejected"): Promise<void> {
+    await this.releaseBronze(id);
     await inTransaction(this.pool, async (client) => {
-      await client.query("UPDATE audit.ingestions SET archived_as = $2::text WHERE id = $1::bigint", [ingestion.id, target]);
-      await recordEvent(client, ingestion.id, "file.archived", "archive", { path: target, folder: where });
+      await client.query("UPDATE audit.ingestions SET archived_as = $2::text WHERE id = $1::bigint", [id, target]);
+      await recordEvent(client, id, "file.archived", "archive", { path: target, folder: where });
     });
-    this.logger.info({ ingestion: ingestion.id, file: ingestion.file_name, to: target }, "file moved");
+    this.logger.info({ ingestion: id, to: target }, "file moved");
+  }
+
+  /**
+   * At start: finishes what a crash interrupted between moving a file and recording it (the file is
+   * in the archive or rejected folder, audit.ingestions does not say so), and drops bronze partitions
+   * that ended ingestions left behind.
+   */
+  async reconcile(): Promise<void> {
+    const { rows } = await this.pool.query<Pick<Ingestion, "id" | "file_name" | "status">>(
+      "SELECT id, file_name, status FROM audit.ingestions WHERE archived_as IS NULL AND status IN ('completed', 'failed', 'skipped') ORDER BY id",
+    );
+    for (const ingestion of rows) {
+      const where = ingestion.status === "failed" ? "rejected" : "archive";
+      const target = this.target(ingestion, where);
+      if (await stat(target).then(() => true, () => false)) await this.recordMoved(ingestion.id, target, where);
+    }
+    const { rows: stale } = await this.pool.query<{ id: number }>(
+      `SELECT i.id FROM pg_inherits AS h JOIN audit.ingestions AS i ON h.inhrelid::regclass::text = 'bronze.trips_' || i.id
+       WHERE h.inhparent = 'bronze.trips'::regclass AND i.status IN ('completed', 'failed', 'skipped') AND i.archived_as IS NOT NULL`,
+    );
+    for (const { id } of stale) await this.releaseBronze(id);
   }
 }

@@ -68,6 +68,7 @@ export async function startServices(roles: Role[], config: Config, logger: Logge
         if (event.ingestion_id !== null && (event.type === "ingestion.completed" || event.type === "ingestion.failed"))
           void orchestrator.settled(event.ingestion_id).catch((err) => logger.error({ err }, "archiving failed"));
       });
+      await orchestrator.reconcile();
       const watcher = await startWatcher({
         landingDir: config.landingDir,
         settleMs: config.settleMs,

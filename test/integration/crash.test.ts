@@ -90,11 +90,14 @@ describe("exactly once under SIGKILL, SIGTERM and concurrent workers (real child
       await eventSeen(file, point);
       await kill(first);
       const second = await start();
-      await waitArchived(file);
-      await expectExact([file]);
-      expect(await readdir(env.LANDING_DIR!)).toEqual([]);
-      second.process.kill("SIGTERM");
-      expect(await second.exited).toBe(0);
+      try {
+        await waitArchived(file);
+        await expectExact([file]);
+        expect(await readdir(env.LANDING_DIR!)).toEqual([]);
+      } finally {
+        second.process.kill("SIGTERM");
+        expect(await second.exited).toBe(0);
+      }
     });
   }
 
@@ -108,10 +111,13 @@ describe("exactly once under SIGKILL, SIGTERM and concurrent workers (real child
     const { rows } = await db.pool.query("SELECT status FROM audit.ingestions WHERE file_name = $1", [file]);
     expect(rows[0].status).not.toBe("completed");
     const second = await start();
-    await waitArchived(file);
-    await expectExact([file]);
-    second.process.kill("SIGTERM");
-    await second.exited;
+    try {
+      await waitArchived(file);
+      await expectExact([file]);
+    } finally {
+      second.process.kill("SIGTERM");
+      await second.exited;
+    }
   });
 
   it("keeps totals exact with two worker processes and several files at once, one worker killed", async () => {
@@ -123,9 +129,12 @@ describe("exactly once under SIGKILL, SIGTERM and concurrent workers (real child
     await eventSeen(files[0]!, "silver.promoted");
     await kill(w1);
     const w3 = await start("worker");
-    for (const f of files) await waitArchived(f);
-    await expectExact(files);
-    for (const c of [watcher, w2, w3]) c.process.kill("SIGTERM");
-    for (const c of [watcher, w2, w3]) expect(await c.exited).toBe(0);
+    try {
+      for (const f of files) await waitArchived(f);
+      await expectExact(files);
+    } finally {
+      for (const c of [watcher, w2, w3]) c.process.kill("SIGTERM");
+      for (const c of [watcher, w2, w3]) expect(await c.exited).toBe(0);
+    }
   });
 }, 600_000);
