@@ -24,16 +24,24 @@ const transformArgs = (p: ChunkPayload) => [p.ingestion_id, p.first_line, p.end_
 const LIVE = ["queued", "loading", "transforming"];
 
 /**
+ * For the transform transactions only: a chunk's sorts and aggregates fit in memory (a 250,000-row
+ * chunk needs about 20 MB; the default 4 MB spills to disk).
+ */
+const TRANSFORM_SETTINGS = "SET LOCAL work_mem = '64MB'";
+
+/**
  * bronze -> silver for one chunk, in one transaction: dimensions, trips and rejects, the step marker,
  * the chunk's gold job and its event. Running it again (a retried job) changes nothing.
  */
 export async function promoteSilverChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ applied: boolean; stored: number; rejected: number }> {
+  const started = Date.now();
   return inTransaction(pool, async (client) => {
     const { rows: ing } = await client.query<{ status: string; columns: string[] }>(
       "SELECT status, columns FROM audit.ingestions WHERE id = $1::bigint",
       [p.ingestion_id],
     );
     if (!ing[0] || !LIVE.includes(ing[0].status)) return { applied: false, stored: 0, rejected: 0 };
+    await client.query(TRANSFORM_SETTINGS);
     await assertBronzeChunk(client, p);
     await client.query(SQL.silverDimensions, transformArgs(p).slice(0, 3));
     const { rows } = await client.query<{ applied: number; stored: number; rejected: number }>(SQL.silverTrips, [
@@ -47,7 +55,12 @@ export async function promoteSilverChunk(pool: pg.Pool, p: ChunkPayload): Promis
       [p.ingestion_id, p.chunk, r.stored, r.rejected],
     );
     await addJob(client, GOLD_TASK, p, GOLD_QUEUE);
-    await recordEvent(client, p.ingestion_id, "silver.promoted", "silver", { chunk: p.chunk, rows: r.stored, rejected: r.rejected });
+    await recordEvent(client, p.ingestion_id, "silver.promoted", "silver", {
+      chunk: p.chunk,
+      rows: r.stored,
+      rejected: r.rejected,
+      ms: Date.now() - started,
+    });
     return { applied: true, stored: r.stored, rejected: r.rejected };
   });
 }
@@ -79,6 +92,7 @@ async function assertBronzeChunk(client: pg.PoolClient, p: ChunkPayload): Promis
  * when this was its last chunk. Runs on the serial "gold" queue. Running it again changes nothing.
  */
 export async function mergeGoldChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ applied: boolean; completed: boolean }> {
+  const started = Date.now();
   return inTransaction(pool, async (client) => {
     // The chunk's own marker: a second run (or a concurrent duplicate, once this one commits) finds it.
     const marker = await client.query(
@@ -86,9 +100,10 @@ export async function mergeGoldChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ 
       [p.ingestion_id, p.chunk],
     );
     const applied = marker.rowCount === 1;
+    await client.query(TRANSFORM_SETTINGS);
     if (applied) for (const [, sql] of AGGREGATE_TRANSFORMS) await client.query(sql, transformArgs(p));
     await lockIngestion(client, p.ingestion_id);
-    if (applied) await recordEvent(client, p.ingestion_id, "gold.refreshed", "gold", { chunk: p.chunk });
+    if (applied) await recordEvent(client, p.ingestion_id, "gold.refreshed", "gold", { chunk: p.chunk, ms: Date.now() - started });
     const completed = await completeIfDone(client, p.ingestion_id);
     return { applied, completed };
   });

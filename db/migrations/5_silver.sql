@@ -25,7 +25,10 @@ CREATE TABLE silver.trips (
   origin_cell      bigint    NOT NULL,    -- tripflow.cell(origin, 12)
   destination_cell bigint    NOT NULL,    -- tripflow.cell(destination, 12)
   tod_minute       smallint  NOT NULL CHECK (tod_minute BETWEEN 0 AND 1439),
-  PRIMARY KEY (ingestion_id, line_no)
+  -- A line of a file is one trip: (ingestion_id, line_no) identifies it. region_id rides along so that
+  -- the key includes the column silver would be distributed on across machines (docs/scaling.md); a
+  -- line always has the same region, so a second copy of a line is still refused.
+  PRIMARY KEY (ingestion_id, line_no, region_id)
 );
 
 -- Spatial access goes through the level-12 cell ids (see tripflow.cell_ranges and box_ranges): a
@@ -40,7 +43,7 @@ CREATE INDEX trips_time_brin        ON silver.trips USING brin (trip_time);
 -- 30-minute slot. Sums (not averages) are kept so that groups merge exactly when new files arrive and
 -- coarser groupings are sums of these rows.
 CREATE TABLE silver.trip_groups (
-  region_id        integer   NOT NULL REFERENCES silver.regions (id),
+  region_id        integer   NOT NULL,   -- silver.regions (no foreign key: see silver.trips)
   origin_cell      bigint    NOT NULL,
   destination_cell bigint    NOT NULL,
   slot             smallint  NOT NULL CHECK (slot BETWEEN 0 AND 47),

@@ -29,7 +29,9 @@ LEFT JOIN LATERAL (
     ST_Y(t.destination) AS dest_lat,
     t.trip_time
   FROM tripflow.cell_ranges($2::bigint) AS cr
-  JOIN silver.trips AS t ON t.origin_cell BETWEEN cr.lo AND cr.hi
+  CROSS JOIN LATERAL ( -- one index range scan per column of the cell, whatever the statistics say
+    SELECT t.* FROM silver.trips AS t WHERE t.origin_cell BETWEEN cr.lo AND cr.hi AND t.region_id = $1::int OFFSET 0
+  ) AS t
   JOIN silver.regions AS r ON r.id = t.region_id
   JOIN silver.datasources AS ds ON ds.id = t.datasource_id
   WHERE t.region_id = $1::int

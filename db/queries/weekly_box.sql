@@ -5,7 +5,9 @@
 --   edges:  the four strips of the box outside those cells (disjoint rectangles of level-12 cells),
 --           read from silver.trips through the btree on the level-12 cell, one id range per column,
 --           each point tested against the box itself.
--- The TypeScript caller (api/routes/stats.ts) computes the cell rectangles from the box.
+-- The TypeScript caller (api/routes/stats.ts) computes the cell rectangles from the box. Each id range
+-- is a LATERAL subquery fenced with OFFSET 0, so that it is always one index range scan, whatever the
+-- table statistics say (a plain range join let the planner pick a nested loop over a sequential scan).
 -- $1 region id or NULL, $2 / $3 Mondays of the first / last week, $4..$7 west, south, east, north,
 -- $8..$11 inside level-7 columns x0..x1 and rows y0..y1 (x0 > x1 when none), $12..$15 the strips as
 -- arrays of level-12 column and row bounds, $16 'origin' or 'destination'.
@@ -24,40 +26,56 @@ strips AS (
 inside_origin AS (
   SELECT g.week, sum(g.trips) AS trips
   FROM generate_series($8::bigint, $9::bigint) AS gx
-  JOIN gold.weekly_origin_cells AS g
-    ON g.cell BETWEEN (7::bigint << 42) | (gx << 21) | $10::bigint AND (7::bigint << 42) | (gx << 21) | $11::bigint
-  WHERE $16::text = 'origin' AND g.week BETWEEN $2::date AND $3::date AND ($1::int IS NULL OR g.region_id = $1::int)
+  CROSS JOIN LATERAL (
+    SELECT g.week, g.trips FROM gold.weekly_origin_cells AS g
+    WHERE g.cell BETWEEN (7::bigint << 42) | (gx << 21) | $10::bigint AND (7::bigint << 42) | (gx << 21) | $11::bigint
+      AND g.week BETWEEN $2::date AND $3::date AND ($1::int IS NULL OR g.region_id = $1::int)
+    OFFSET 0
+  ) AS g
+  WHERE $16::text = 'origin'
   GROUP BY g.week
 ),
 
 inside_destination AS (
   SELECT g.week, sum(g.trips) AS trips
   FROM generate_series($8::bigint, $9::bigint) AS gx
-  JOIN gold.weekly_destination_cells AS g
-    ON g.cell BETWEEN (7::bigint << 42) | (gx << 21) | $10::bigint AND (7::bigint << 42) | (gx << 21) | $11::bigint
-  WHERE $16::text = 'destination' AND g.week BETWEEN $2::date AND $3::date AND ($1::int IS NULL OR g.region_id = $1::int)
+  CROSS JOIN LATERAL (
+    SELECT g.week, g.trips FROM gold.weekly_destination_cells AS g
+    WHERE g.cell BETWEEN (7::bigint << 42) | (gx << 21) | $10::bigint AND (7::bigint << 42) | (gx << 21) | $11::bigint
+      AND g.week BETWEEN $2::date AND $3::date AND ($1::int IS NULL OR g.region_id = $1::int)
+    OFFSET 0
+  ) AS g
+  WHERE $16::text = 'destination'
   GROUP BY g.week
 ),
 
 edge_origin AS (
   SELECT tripflow.iso_week(t.trip_time) AS week, count(*) AS trips
   FROM strips AS s
-  JOIN silver.trips AS t ON t.origin_cell BETWEEN s.lo AND s.hi
+  CROSS JOIN LATERAL (
+    SELECT t.trip_time FROM silver.trips AS t
+    WHERE t.origin_cell BETWEEN s.lo AND s.hi
+      AND ST_X(t.origin) BETWEEN $4::float8 AND $6::float8 AND ST_Y(t.origin) BETWEEN $5::float8 AND $7::float8
+      AND t.trip_time >= $2::date AND t.trip_time < $3::date + 7
+      AND ($1::int IS NULL OR t.region_id = $1::int)
+    OFFSET 0
+  ) AS t
   WHERE $16::text = 'origin'
-    AND ST_X(t.origin) BETWEEN $4::float8 AND $6::float8 AND ST_Y(t.origin) BETWEEN $5::float8 AND $7::float8
-    AND t.trip_time >= $2::date AND t.trip_time < $3::date + 7
-    AND ($1::int IS NULL OR t.region_id = $1::int)
   GROUP BY 1
 ),
 
 edge_destination AS (
   SELECT tripflow.iso_week(t.trip_time) AS week, count(*) AS trips
   FROM strips AS s
-  JOIN silver.trips AS t ON t.destination_cell BETWEEN s.lo AND s.hi
+  CROSS JOIN LATERAL (
+    SELECT t.trip_time FROM silver.trips AS t
+    WHERE t.destination_cell BETWEEN s.lo AND s.hi
+      AND ST_X(t.destination) BETWEEN $4::float8 AND $6::float8 AND ST_Y(t.destination) BETWEEN $5::float8 AND $7::float8
+      AND t.trip_time >= $2::date AND t.trip_time < $3::date + 7
+      AND ($1::int IS NULL OR t.region_id = $1::int)
+    OFFSET 0
+  ) AS t
   WHERE $16::text = 'destination'
-    AND ST_X(t.destination) BETWEEN $4::float8 AND $6::float8 AND ST_Y(t.destination) BETWEEN $5::float8 AND $7::float8
-    AND t.trip_time >= $2::date AND t.trip_time < $3::date + 7
-    AND ($1::int IS NULL OR t.region_id = $1::int)
   GROUP BY 1
 )
 

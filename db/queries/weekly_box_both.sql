@@ -10,11 +10,15 @@ WITH period AS (
 matched AS (
   SELECT tripflow.iso_week(t.trip_time) AS week, count(*) AS trips
   FROM tripflow.box_ranges($4::float8, $5::float8, $6::float8, $7::float8) AS r
-  JOIN silver.trips AS t ON t.origin_cell BETWEEN r.lo AND r.hi
-  WHERE ST_X(t.origin) BETWEEN $4::float8 AND $6::float8 AND ST_Y(t.origin) BETWEEN $5::float8 AND $7::float8
-    AND ST_X(t.destination) BETWEEN $4::float8 AND $6::float8 AND ST_Y(t.destination) BETWEEN $5::float8 AND $7::float8
-    AND t.trip_time >= $2::date AND t.trip_time < $3::date + 7
-    AND ($1::int IS NULL OR t.region_id = $1::int)
+  CROSS JOIN LATERAL (
+    SELECT t.trip_time FROM silver.trips AS t
+    WHERE t.origin_cell BETWEEN r.lo AND r.hi
+      AND ST_X(t.origin) BETWEEN $4::float8 AND $6::float8 AND ST_Y(t.origin) BETWEEN $5::float8 AND $7::float8
+      AND ST_X(t.destination) BETWEEN $4::float8 AND $6::float8 AND ST_Y(t.destination) BETWEEN $5::float8 AND $7::float8
+      AND t.trip_time >= $2::date AND t.trip_time < $3::date + 7
+      AND ($1::int IS NULL OR t.region_id = $1::int)
+    OFFSET 0 -- one index range scan per column, whatever the statistics say
+  ) AS t
   GROUP BY 1
 )
 

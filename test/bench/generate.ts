@@ -19,7 +19,9 @@ export const REGIONS: Region[] = [
   { name: "Santiago", lon: -70.65, lat: -33.45, spread: 0.15 },
 ];
 const DATASOURCES = ["funny_car", "baba_car", "cheap_mobile", "bad_diesel_vehicles", "pt_search_app"];
-const HOTSPOTS_PER_REGION = 40;
+const HOTSPOTS_PER_REGION = 24;
+/** Spread of trips around a hotspot, in degrees (about 170 m): a hotspot covers a few level-7 cells. */
+const HOTSPOT_SIGMA = 0.0015;
 const START = Date.UTC(2019, 0, 7); // a Monday
 const DAYS = 728; // two years: 104 ISO weeks
 
@@ -38,10 +40,10 @@ export async function generate(rows: number, seed: number, out: string): Promise
     const hs = hotspots[ri]!;
     const o = hs[Math.floor(random() * random() * HOTSPOTS_PER_REGION)]!; // some hotspots much busier
     const d = hs[Math.floor(random() * HOTSPOTS_PER_REGION)]!;
-    const olon = o[0] + gauss() * 0.004;
-    const olat = o[1] + gauss() * 0.004;
-    const dlon = d[0] + gauss() * 0.004;
-    const dlat = d[1] + gauss() * 0.004;
+    const olon = o[0] + gauss() * HOTSPOT_SIGMA;
+    const olat = o[1] + gauss() * HOTSPOT_SIGMA;
+    const dlon = d[0] + gauss() * HOTSPOT_SIGMA;
+    const dlat = d[1] + gauss() * HOTSPOT_SIGMA;
     // Rush hours around 08:00 and 17:30, the rest spread over the day.
     const u = random();
     const minute = u < 0.35 ? 480 + gauss() * 45 : u < 0.7 ? 1050 + gauss() * 50 : random() * 1440;

@@ -5,18 +5,24 @@ import { admin, adminUrl, quietLogger, templateDb } from "./database.ts";
 
 /**
  * Builds the migrated template database that every integration test file of this run clones. Each
- * run has its own names, so two runs on one server do not disturb each other; databases of earlier
- * runs are dropped only when nobody is connected to them (an interrupted run).
+ * run has its own names, so two runs on one server do not disturb each other. A run's names carry its
+ * start time: databases of runs that started over three hours ago and that nobody is connected to are
+ * left over from an interrupted run and are dropped; a run still going on beside this one is left alone.
  */
 export default async function setup(): Promise<() => Promise<void>> {
-  process.env.TRIPFLOW_TEST_RUN = randomBytes(3).toString("hex"); // inherited by the test workers
+  const now = Math.floor(Date.now() / 1000);
+  process.env.TRIPFLOW_TEST_RUN = `${now.toString(36)}_${randomBytes(3).toString("hex")}`; // inherited by the test workers
   const template = templateDb();
   await admin(async (c) => {
     const { rows } = await c.query<{ datname: string }>(
       `SELECT datname FROM pg_database d WHERE datname LIKE 'tripflow\_test\_%'
        AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)`,
     );
-    for (const { datname } of rows) await c.query(`DROP DATABASE IF EXISTS ${datname}`).catch(() => {});
+    for (const { datname } of rows) {
+      const started = /^tripflow_test_([0-9a-z]+)_[0-9a-f]{6}_/.exec(datname);
+      if (started && now - parseInt(started[1]!, 36) < 3 * 3600) continue;
+      await c.query(`DROP DATABASE IF EXISTS ${datname}`).catch(() => {});
+    }
     await c.query(`CREATE DATABASE ${template}`);
   });
   const pool = createPool(withDatabase(await adminUrl(), template), 2, "tripflow-test-setup");

@@ -17,7 +17,7 @@ source AS (
     AND EXISTS (SELECT FROM marker)
 ),
 
-parsed AS MATERIALIZED (
+points AS MATERIALIZED (
   SELECT
     s.*,
     btrim(s.region) AS region_name,
@@ -26,6 +26,12 @@ parsed AS MATERIALIZED (
     tripflow.parse_point(s.destination_coord) AS d,
     tripflow.parse_timestamp(s.datetime) AS t
   FROM source AS s
+),
+
+-- Coordinates read once per point (every later use is a plain float8).
+parsed AS MATERIALIZED (
+  SELECT p.*, ST_X(p.o) AS olon, ST_Y(p.o) AS olat, ST_X(p.d) AS dlon, ST_Y(p.d) AS dlat
+  FROM points AS p
 ),
 
 judged AS (
@@ -37,12 +43,12 @@ judged AS (
       WHEN coalesce(p.datasource_name, '') = '' THEN 'empty datasource'
       WHEN p.o IS NULL THEN 'unparseable origin point ' || quote_literal(coalesce(p.origin_coord, ''))
         || ' (expected POINT (lon lat))'
-      WHEN ST_X(p.o) NOT BETWEEN -180 AND 180 THEN 'origin longitude ' || ST_X(p.o) || ' outside -180..180'
-      WHEN ST_Y(p.o) NOT BETWEEN -90 AND 90 THEN 'origin latitude ' || ST_Y(p.o) || ' outside -90..90'
+      WHEN p.olon NOT BETWEEN -180 AND 180 THEN 'origin longitude ' || p.olon || ' outside -180..180'
+      WHEN p.olat NOT BETWEEN -90 AND 90 THEN 'origin latitude ' || p.olat || ' outside -90..90'
       WHEN p.d IS NULL THEN 'unparseable destination point ' || quote_literal(coalesce(p.destination_coord, ''))
         || ' (expected POINT (lon lat))'
-      WHEN ST_X(p.d) NOT BETWEEN -180 AND 180 THEN 'destination longitude ' || ST_X(p.d) || ' outside -180..180'
-      WHEN ST_Y(p.d) NOT BETWEEN -90 AND 90 THEN 'destination latitude ' || ST_Y(p.d) || ' outside -90..90'
+      WHEN p.dlon NOT BETWEEN -180 AND 180 THEN 'destination longitude ' || p.dlon || ' outside -180..180'
+      WHEN p.dlat NOT BETWEEN -90 AND 90 THEN 'destination latitude ' || p.dlat || ' outside -90..90'
       WHEN p.t IS NULL THEN 'unparseable or impossible datetime ' || quote_literal(coalesce(p.datetime, ''))
         || ' (expected YYYY-MM-DD HH:MM:SS)'
     END AS reason
@@ -81,8 +87,8 @@ stored AS (
     j.o,
     j.d,
     j.t,
-    tripflow.cell(ST_X(j.o), ST_Y(j.o), 12),
-    tripflow.cell(ST_X(j.d), ST_Y(j.d), 12),
+    tripflow.cell(j.olon, j.olat, 12),
+    tripflow.cell(j.dlon, j.dlat, 12),
     (extract(hour FROM j.t) * 60 + extract(minute FROM j.t))::smallint
   FROM judged AS j
   JOIN silver.regions AS r ON r.name = j.region_name

@@ -1,0 +1,585 @@
+/**
+ * The benchmark: `npm run bench -- --rows N [--seed S] [--requests R] [--out DIR]`.
+ *
+ * 1. generates N trips with the seeded generator (test/bench/generate.ts), streamed to a file (kept in
+ *    DIR and reused by later runs with the same N and seed);
+ * 2. times the reference: a plain COPY of that file into a logged table of text columns;
+ * 3. starts the real service (`pipeline/main.ts all`) as a child process on a fresh database, drops the
+ *    file into its landing folder and times the ingestion until `ingestion.completed`, stage by stage
+ *    from the audit events;
+ * 4. records the service's peak memory, the database size per trip and the number of gold rows;
+ * 5. fires R random region and bounding-box weekly-average requests at the HTTP API, computes the same
+ *    answers by a direct count over silver, and checks that every answer is equal;
+ * 6. prints a table and writes it as JSON and Markdown to DIR.
+ *
+ * The database is `tripflow_bench` (or --database) on DATABASE_URL's server, else on the server
+ * `npm start` would find; it is dropped and created again at the start of every run.
+ */
+import { spawn } from "node:child_process";
+import { createReadStream, existsSync, readFileSync } from "node:fs";
+import { copyFile, link, mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { pipeline } from "node:stream/promises";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+import pino from "pino";
+import { findLocalServer, withDatabase } from "../../pipeline/bootstrap.ts";
+import { rng } from "../helpers/random.ts";
+import { generate, REGIONS } from "./generate.ts";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const MAIN = path.join(ROOT, "pipeline/main.ts");
+const MATCHES = ["origin", "destination", "both", "any"] as const;
+
+export type BenchOptions = {
+  rows: number;
+  seed: number;
+  requests: number;
+  out: string;
+  database: string;
+  referenceRuns: number;
+  quiet?: boolean;
+  /** The server's maintenance database URL; by default DATABASE_URL's server, else what `npm start` finds. */
+  server?: string;
+};
+
+/** '1000000', '1e6', '250k', '10M' -> a whole number. */
+export function parseCount(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(?:e(\d+)|([kKmM]))?$/.exec(text.trim());
+  if (!m) throw new Error(`not a count: ${JSON.stringify(text)} (try 1000000, 1e6, 250k or 10M)`);
+  const base = Number(m[1]);
+  const factor = m[2] ? 10 ** Number(m[2]) : m[3] ? (m[3].toLowerCase() === "k" ? 1e3 : 1e6) : 1;
+  const n = Math.round(base * factor);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`not a positive count: ${text}`);
+  return n;
+}
+
+const median = (xs: number[]) => quantile(xs, 0.5);
+function quantile(xs: number[], q: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const i = Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1));
+  return s[i]!;
+}
+const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url, application_name: "tripflow-bench" });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** The generated file for (rows, seed), made once and reused: the same seed always gives the same bytes. */
+async function dataFile(o: BenchOptions, log: (s: string) => void): Promise<{ file: string; seconds: number | null }> {
+  const file = path.join(o.out, `trips-${o.rows}-s${o.seed}.csv`);
+  if (existsSync(`${file}.done`)) return { file, seconds: null };
+  log(`generating ${o.rows.toLocaleString("en")} trips (seed ${o.seed}) into ${file}`);
+  const t = performance.now();
+  await generate(o.rows, o.seed, `${file}.part`);
+  await rename(`${file}.part`, file);
+  await writeFile(`${file}.done`, "");
+  return { file, seconds: (performance.now() - t) / 1000 };
+}
+
+/** Step 2: COPY the file as it is into a logged table of text columns; the median of the runs. */
+async function referenceCopy(url: string, file: string, runs: number): Promise<number[]> {
+  const seconds: number[] = [];
+  await withClient(url, async (c) => {
+    for (let i = 0; i < runs; i++) {
+      await c.query("DROP TABLE IF EXISTS public.bench_reference");
+      await c.query(
+        "CREATE TABLE public.bench_reference (region text, origin_coord text, destination_coord text, datetime text, datasource text)",
+      );
+      await c.query("CHECKPOINT");
+      const t = performance.now();
+      await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), c.query(copyFrom("COPY public.bench_reference FROM STDIN WITH (FORMAT csv, HEADER true)")));
+      seconds.push((performance.now() - t) / 1000);
+    }
+    await c.query("DROP TABLE public.bench_reference");
+    await c.query("CHECKPOINT");
+  });
+  return seconds;
+}
+
+type Service = { pid: number; port: number; stop: () => Promise<void>; peakRssMb: () => number; exited: () => boolean; log: string };
+
+/** Step 3: the real service, as `npm start` runs it, in a child process whose memory is sampled. */
+async function startService(url: string, dir: string): Promise<Service> {
+  const port = await freePort();
+  const logFile = path.join(dir, "service.log");
+  const { openSync } = await import("node:fs");
+  const fd = openSync(logFile, "w");
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "all"], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      DATABASE_URL: url,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      LANDING_DIR: path.join(dir, "landing"),
+      ARCHIVE_DIR: path.join(dir, "archive"),
+      DATA_DIR: path.join(dir, "data"),
+      LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+    },
+    stdio: ["ignore", fd, fd],
+  });
+  let peak = 0;
+  const sample = () => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
+      if (m) peak = Math.max(peak, Number(m[1]) / 1024);
+    } catch {
+      /* exited */
+    }
+  };
+  const sampler = setInterval(sample, 500);
+  const exit = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the service exited at start; see ${logFile}:\n${readFileSync(logFile, "utf8").slice(-2000)}`);
+    if (Date.now() > deadline) throw new Error(`the service did not start in 120 s; see ${logFile}`);
+    const ok = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    pid: child.pid!,
+    port,
+    log: logFile,
+    peakRssMb: () => (sample(), peak),
+    exited: () => child.exitCode !== null,
+    stop: async () => {
+      sample();
+      clearInterval(sampler);
+      child.kill("SIGTERM");
+      await exit;
+    },
+  };
+}
+
+type Stages = {
+  wall_seconds: number;
+  to_discovered: number;
+  to_bronze_loaded: number;
+  to_last_silver: number;
+  to_completed: number;
+  silver_busy_seconds: number;
+  gold_busy_seconds: number;
+  chunks: number;
+  rows_loaded: number;
+  rows_rejected: number;
+};
+
+/** Drops the file into the landing folder (a hard link: instant and atomic) and waits for the end. */
+async function ingest(url: string, svc: Service, file: string, dir: string, timeoutMs: number): Promise<Stages> {
+  const landing = path.join(dir, "landing");
+  await mkdir(landing, { recursive: true });
+  const name = path.basename(file);
+  const t0 = Date.now();
+  try {
+    await link(file, path.join(landing, name));
+  } catch {
+    await copyFile(file, path.join(landing, `.${name}.tmp`));
+    await rename(path.join(landing, `.${name}.tmp`), path.join(landing, name));
+  }
+  return withClient(url, async (c) => {
+    for (;;) {
+      if (svc.exited()) throw new Error(`the service died during the ingestion; see ${svc.log}`);
+      if (Date.now() - t0 > timeoutMs) throw new Error(`no ingestion.completed after ${timeoutMs / 1000} s; see ${svc.log}`);
+      const { rows } = await c.query<{ id: string; status: string; error: string | null }>(
+        "SELECT id, status, error FROM audit.ingestions WHERE file_name = $1 ORDER BY id DESC LIMIT 1",
+        [name],
+      );
+      const r = rows[0];
+      if (r?.status === "failed") throw new Error(`ingestion ${r.id} failed: ${r.error}`);
+      if (r?.status === "completed") break;
+      await new Promise((res) => setTimeout(res, 250));
+    }
+    const wall = (Date.now() - t0) / 1000;
+    const { rows } = await c.query(
+      `WITH i AS (SELECT * FROM audit.ingestions WHERE file_name = $1 ORDER BY id DESC LIMIT 1),
+            e AS (SELECT e.* FROM audit.events e JOIN i ON e.ingestion_id = i.id)
+       SELECT
+         extract(epoch FROM (SELECT min(created_at) FROM e WHERE type = 'ingestion.discovered')) AS discovered,
+         extract(epoch FROM (SELECT max(created_at) FROM e WHERE type = 'bronze.loaded')) AS bronze_loaded,
+         extract(epoch FROM (SELECT max(created_at) FROM e WHERE type = 'silver.promoted')) AS last_silver,
+         extract(epoch FROM (SELECT max(created_at) FROM e WHERE type = 'ingestion.completed')) AS completed,
+         (SELECT coalesce(sum((payload->>'ms')::numeric), 0) FROM e WHERE type = 'silver.promoted') / 1000 AS silver_busy,
+         (SELECT coalesce(sum((payload->>'ms')::numeric), 0) FROM e WHERE type = 'gold.refreshed') / 1000 AS gold_busy,
+         (SELECT chunks FROM i) AS chunks, (SELECT rows_loaded FROM i) AS rows_loaded, (SELECT rows_rejected FROM i) AS rows_rejected`,
+      [name],
+    );
+    const e = rows[0];
+    const since = (x: string | null) => (x === null ? NaN : round(Number(x) - t0 / 1000, 2));
+    return {
+      wall_seconds: round(wall, 2),
+      to_discovered: since(e.discovered),
+      to_bronze_loaded: since(e.bronze_loaded),
+      to_last_silver: since(e.last_silver),
+      to_completed: since(e.completed),
+      silver_busy_seconds: round(Number(e.silver_busy), 2),
+      gold_busy_seconds: round(Number(e.gold_busy), 2),
+      chunks: Number(e.chunks),
+      rows_loaded: Number(e.rows_loaded),
+      rows_rejected: Number(e.rows_rejected),
+    };
+  });
+}
+
+/** Step 4: sizes, row counts and the gold = silver invariant. */
+async function storage(url: string) {
+  return withClient(url, async (c) => {
+    const size = async (rel: string) => {
+      const { rows } = await c.query(
+        "SELECT pg_table_size($1::regclass)::bigint AS t, pg_indexes_size($1::regclass)::bigint AS i",
+        [rel],
+      );
+      return { table: Number(rows[0].t), indexes: Number(rows[0].i) };
+    };
+    const silver = await size("silver.trips");
+    const groups = await size("silver.trip_groups");
+    const goldTables = ["gold.weekly_regions", "gold.weekly_origin_cells", "gold.weekly_destination_cells"];
+    let goldBytes = 0;
+    for (const t of goldTables) {
+      const s = await size(t);
+      goldBytes += s.table + s.indexes;
+    }
+    const { rows } = await c.query(`SELECT
+        (SELECT count(*) FROM silver.trips) AS silver_rows,
+        (SELECT count(*) FROM silver.trip_groups) AS groups,
+        (SELECT coalesce(sum(trips), 0) FROM silver.trip_groups) AS group_trips,
+        (SELECT count(*) FROM gold.weekly_regions) AS gold_regions,
+        (SELECT count(*) FROM gold.weekly_origin_cells) AS gold_origin,
+        (SELECT count(*) FROM gold.weekly_destination_cells) AS gold_destination,
+        (SELECT coalesce(sum(trips), 0) FROM gold.weekly_regions) AS sum_regions,
+        (SELECT coalesce(sum(trips), 0) FROM gold.weekly_origin_cells) AS sum_origin,
+        (SELECT coalesce(sum(trips), 0) FROM gold.weekly_destination_cells) AS sum_destination,
+        (SELECT count(*) FROM bronze.trips) AS bronze_rows,
+        pg_database_size(current_database()) AS database_bytes`);
+    const r = Object.fromEntries(Object.entries(rows[0]).map(([k, v]) => [k, Number(v)]));
+    const { rows: vac } = await c.query(
+      `SELECT relname, n_live_tup, n_dead_tup, last_autovacuum, last_autoanalyze, autovacuum_count, autoanalyze_count
+       FROM pg_stat_user_tables WHERE schemaname IN ('silver', 'gold') ORDER BY schemaname, relname`,
+    );
+    const goldRows = r.gold_regions! + r.gold_origin! + r.gold_destination!;
+    return {
+      silver_rows: r.silver_rows!,
+      silver_table_bytes: silver.table,
+      silver_index_bytes: silver.indexes,
+      groups: r.groups!,
+      groups_bytes: groups.table + groups.indexes,
+      gold_rows: goldRows,
+      gold_rows_per_silver_row: goldRows / Math.max(1, r.silver_rows!),
+      gold_bytes: goldBytes,
+      database_bytes: r.database_bytes!,
+      bytes_per_trip: {
+        silver: (silver.table + silver.indexes) / Math.max(1, r.silver_rows!),
+        groups: (groups.table + groups.indexes) / Math.max(1, r.silver_rows!),
+        gold: goldBytes / Math.max(1, r.silver_rows!),
+      },
+      bronze_rows_left: r.bronze_rows!,
+      gold_equals_silver:
+        r.sum_regions === r.silver_rows && r.sum_origin === r.silver_rows && r.sum_destination === r.silver_rows && r.group_trips === r.silver_rows,
+      autovacuum: vac,
+    };
+  });
+}
+
+type Request = { kind: "region" | "bbox"; region?: string; bbox?: [number, number, number, number]; match: (typeof MATCHES)[number]; from?: string; to?: string };
+
+/** Seeded random requests: a third by region, the rest by box (sometimes with a region), some with a period. */
+export function randomRequests(n: number, seed: number): Request[] {
+  const random = rng(seed * 7919 + 17);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
+  const date = () => new Date(Date.UTC(2019, 0, 7) + Math.floor(random() * 728) * 86_400_000).toISOString().slice(0, 10);
+  return Array.from({ length: n }, (_, i) => {
+    const r = pick(REGIONS);
+    const period = random() < 0.3 ? [date(), date()].sort() : undefined;
+    const req: Request = { kind: i % 3 === 0 ? "region" : "bbox", match: "origin" };
+    if (req.kind === "region") req.region = r.name;
+    else {
+      const w = 0.005 + random() * 0.3;
+      const h = 0.005 + random() * 0.2;
+      const lon = r.lon + (random() - 0.5) * 2 * r.spread - w / 2;
+      const lat = r.lat + (random() - 0.5) * 2 * r.spread - h / 2;
+      req.bbox = [round(lon, 5), round(lat, 5), round(lon + w, 5), round(lat + h, 5)];
+      req.match = pick(MATCHES);
+      if (random() < 0.3) req.region = r.name;
+    }
+    if (period) [req.from, req.to] = period;
+    return req;
+  });
+}
+
+const query = (r: Request) =>
+  new URLSearchParams(
+    Object.entries({ region: r.region, bbox: r.bbox?.join(","), match: r.kind === "bbox" ? r.match : undefined, from: r.from, to: r.to }).filter(
+      (e): e is [string, string] => e[1] !== undefined,
+    ),
+  ).toString();
+
+type Answer = { from: string | null; to: string | null; weeks: number; trips: number; weekly_average: number };
+
+/**
+ * The same answer by a direct count over silver: trips whose points lie in the box (exact coordinates,
+ * edges inclusive), found through the level-12 cell index, in the period the API reported.
+ */
+const DIRECT = (end: "origin" | "destination", both: boolean) => `
+SELECT count(*)::bigint AS trips
+FROM tripflow.box_ranges($1::float8, $2::float8, $3::float8, $4::float8) AS r
+CROSS JOIN LATERAL (SELECT t.* FROM silver.trips AS t WHERE t.${end}_cell BETWEEN r.lo AND r.hi OFFSET 0) AS t
+WHERE ($5::text IS NULL OR t.region_id = (SELECT id FROM silver.regions WHERE name = $5::text))
+  AND t.trip_time >= $6::date AND t.trip_time < $7::date + 1
+  AND ST_X(t.${end}) BETWEEN $1::float8 AND $3::float8 AND ST_Y(t.${end}) BETWEEN $2::float8 AND $4::float8
+  ${both ? "AND ST_X(t.destination) BETWEEN $1::float8 AND $3::float8 AND ST_Y(t.destination) BETWEEN $2::float8 AND $4::float8" : ""}`;
+
+const DIRECT_REGION = `
+SELECT count(*)::bigint AS trips FROM silver.trips AS t
+WHERE t.region_id = (SELECT id FROM silver.regions WHERE name = $1::text)
+  AND t.trip_time >= $2::date AND t.trip_time < $3::date + 1`;
+
+/** Step 5: the API's answers and their latency, next to a direct count over silver. */
+async function requests(url: string, port: number, reqs: Request[]) {
+  const api: ({ kind: string; ms: number; answer: Answer } | undefined)[] = [];
+  let errors = 0;
+  for (const r of reqs) {
+    const t = performance.now();
+    const res = await fetch(`http://127.0.0.1:${port}/stats/weekly-average?${query(r)}`);
+    const body = await res.json();
+    const ms = performance.now() - t;
+    if (res.status !== 200) {
+      errors++;
+      api.push(undefined);
+      continue;
+    }
+    const kind = r.kind === "region" ? "region" : r.match === "origin" || r.match === "destination" ? "box_one_end" : "box_both_ends";
+    api.push({ kind, ms, answer: body as Answer });
+  }
+  const direct: number[] = [];
+  const mismatches: string[] = [];
+  await withClient(url, async (c) => {
+    for (let i = 0; i < reqs.length; i++) {
+      const r = reqs[i]!;
+      const a = api[i]?.answer;
+      if (!a) continue;
+      const t = performance.now();
+      let trips = 0;
+      if (a.from !== null && a.to !== null) {
+        const count = async (sql: string, params: unknown[]) => Number((await c.query(sql, params)).rows[0].trips);
+        if (!r.bbox) trips = await count(DIRECT_REGION, [r.region, a.from, a.to]);
+        else {
+          const params = [...r.bbox, r.region ?? null, a.from, a.to];
+          const o = r.match === "origin" || r.match === "any" ? await count(DIRECT("origin", false), params) : 0;
+          const d = r.match === "destination" || r.match === "any" ? await count(DIRECT("destination", false), params) : 0;
+          const b = r.match === "both" || r.match === "any" ? await count(DIRECT("origin", true), params) : 0;
+          trips = r.match === "any" ? o + d - b : o + d + b;
+        }
+      }
+      direct.push(performance.now() - t);
+      const average = a.weeks === 0 ? 0 : a.trips / a.weeks;
+      if (a.trips !== trips || Math.abs(a.weekly_average - average) > 1e-9 * Math.max(1, average))
+        mismatches.push(`${query(r)}: api ${a.trips} (${a.weekly_average}/week), direct ${trips}`);
+    }
+  });
+  const ms = (kind?: string) => api.filter((x) => x && (!kind || x.kind === kind)).map((x) => x!.ms);
+  const stat = (xs: number[]) => ({ n: xs.length, p50_ms: round(median(xs), 1), p95_ms: round(quantile(xs, 0.95), 1) });
+  return {
+    errors,
+    region: stat(ms("region")),
+    box_one_end: stat(ms("box_one_end")),
+    box_both_ends: stat(ms("box_both_ends")),
+    all: stat(ms()),
+    direct: stat(direct),
+    answers_checked: direct.length,
+    answers_equal: direct.length - mismatches.length,
+    mismatches: mismatches.slice(0, 20),
+  };
+}
+
+async function machine(url: string) {
+  return withClient(url, async (c) => {
+    const { rows } = await c.query(`SELECT version() AS pg, postgis_lib_version() AS postgis,
+      current_setting('shared_buffers') AS shared_buffers, current_setting('max_wal_size') AS max_wal_size,
+      current_setting('work_mem') AS work_mem, current_setting('synchronous_commit') AS synchronous_commit,
+      current_setting('max_parallel_workers_per_gather') AS max_parallel_workers_per_gather`);
+    let commit = "unknown";
+    try {
+      commit = readFileSync(path.join(ROOT, ".git/HEAD"), "utf8").trim();
+      if (commit.startsWith("ref: ")) commit = readFileSync(path.join(ROOT, ".git", commit.slice(5)), "utf8").trim();
+    } catch {
+      /* not a checkout */
+    }
+    return {
+      cpu: os.cpus()[0]?.model ?? "unknown",
+      cores: os.cpus().length,
+      memory_gb: round(os.totalmem() / 2 ** 30, 1),
+      os: `${os.type()} ${os.release()}`,
+      node: process.version,
+      postgres: String(rows[0].pg).split(" on ")[0],
+      postgis: rows[0].postgis,
+      settings: { ...rows[0], pg: undefined, postgis: undefined },
+      commit: commit.slice(0, 12),
+    };
+  });
+}
+
+const mb = (b: number) => `${round(b / 2 ** 20, 1)} MB`;
+
+export function markdown(r: BenchResult): string {
+  const s = r.stages;
+  const lines = [
+    `# tripflow benchmark: ${r.rows.toLocaleString("en")} trips (seed ${r.seed})`,
+    "",
+    `Command: \`npm run bench -- --rows ${r.rows} --seed ${r.seed} --requests ${r.requests}\`  `,
+    `Machine: ${r.machine.cores} × ${r.machine.cpu}, ${r.machine.memory_gb} GB, ${r.machine.os}; Node ${r.machine.node}; ${r.machine.postgres}, PostGIS ${r.machine.postgis}  `,
+    `PostgreSQL settings: shared_buffers ${r.machine.settings.shared_buffers}, max_wal_size ${r.machine.settings.max_wal_size}, work_mem ${r.machine.settings.work_mem}, synchronous_commit ${r.machine.settings.synchronous_commit}  `,
+    `Commit ${r.machine.commit}, run ${r.started_at}`,
+    "",
+    "| measure | value |",
+    "|---|---|",
+    `| input file | ${mb(r.file_bytes)} |`,
+    `| reference: plain COPY into a logged text table (median of ${r.reference.seconds.length}) | ${r.reference.median_seconds} s, ${r.reference.rows_per_second.toLocaleString("en")} rows/s |`,
+    `| pipeline: landing drop → ingestion.completed | ${s.wall_seconds} s, ${r.pipeline_rows_per_second.toLocaleString("en")} rows/s |`,
+    `| **ratio pipeline / reference COPY** | **${r.ratio_to_copy}** |`,
+    `| stages, seconds after the drop: discovered (file settled and hashed) | ${s.to_discovered} |`,
+    `| — bronze loaded (all ${s.chunks} chunks COPYed) | ${s.to_bronze_loaded} |`,
+    `| — last chunk promoted to silver | ${s.to_last_silver} |`,
+    `| — gold merged, ingestion.completed | ${s.to_completed} |`,
+    `| busy time summed over chunks: silver / gold | ${s.silver_busy_seconds} s / ${s.gold_busy_seconds} s |`,
+    `| rows loaded / rejected | ${s.rows_loaded.toLocaleString("en")} / ${s.rows_rejected} |`,
+    `| service peak memory (VmHWM) | ${round(r.peak_rss_mb, 0)} MB |`,
+    `| silver.trips: table + indexes | ${mb(r.storage.silver_table_bytes)} + ${mb(r.storage.silver_index_bytes)} (${round(r.storage.bytes_per_trip.silver, 0)} B/trip) |`,
+    `| silver.trip_groups: groups, size | ${r.storage.groups.toLocaleString("en")}, ${mb(r.storage.groups_bytes)} (${round(r.storage.bytes_per_trip.groups, 1)} B/trip) |`,
+    `| gold: rows, size | ${r.storage.gold_rows.toLocaleString("en")} (${round(100 * r.storage.gold_rows_per_silver_row, 2)} % of silver rows), ${mb(r.storage.gold_bytes)} (${round(r.storage.bytes_per_trip.gold, 1)} B/trip) |`,
+    `| database size | ${mb(r.storage.database_bytes)} (${round(r.storage.database_bytes / r.rows, 0)} B/trip) |`,
+    `| gold totals = silver total; bronze released | ${r.storage.gold_equals_silver ? "yes" : "**NO**"}; ${r.storage.bronze_rows_left === 0 ? "yes" : `**${r.storage.bronze_rows_left} rows left**`} |`,
+    `| API weekly-average, region: p50 / p95 (n=${r.queries.region.n}) | ${r.queries.region.p50_ms} / ${r.queries.region.p95_ms} ms |`,
+    `| API weekly-average, bbox with match=origin or destination: p50 / p95 (n=${r.queries.box_one_end.n}) | ${r.queries.box_one_end.p50_ms} / ${r.queries.box_one_end.p95_ms} ms |`,
+    `| API weekly-average, bbox with match=both or any: p50 / p95 (n=${r.queries.box_both_ends.n}) | ${r.queries.box_both_ends.p50_ms} / ${r.queries.box_both_ends.p95_ms} ms |`,
+    `| API weekly-average, all requests: p50 / p95 (n=${r.queries.all.n}) | ${r.queries.all.p50_ms} / ${r.queries.all.p95_ms} ms |`,
+    `| same answers by a direct count over silver: p50 / p95 | ${r.queries.direct.p50_ms} / ${r.queries.direct.p95_ms} ms |`,
+    `| answers equal to the direct count | ${r.queries.answers_equal} of ${r.queries.answers_checked}${r.queries.errors ? `, ${r.queries.errors} errors` : ""} |`,
+    "",
+  ];
+  if (r.queries.mismatches.length) lines.push("Mismatches:", "", ...r.queries.mismatches.map((m) => `- ${m}`), "");
+  return lines.join("\n");
+}
+
+export type BenchResult = Awaited<ReturnType<typeof runBench>>;
+
+export async function runBench(o: BenchOptions) {
+  const log = (s: string) => o.quiet || process.stderr.write(`bench: ${s}\n`);
+  await mkdir(o.out, { recursive: true });
+  const started_at = new Date().toISOString();
+  const server = o.server ?? (process.env.DATABASE_URL ? withDatabase(process.env.DATABASE_URL, "postgres") : await findLocalServer(path.join(ROOT, ".data"), pino({ level: "silent" })));
+  await withClient(server, async (c) => {
+    await c.query(`DROP DATABASE IF EXISTS ${o.database} WITH (FORCE)`);
+    await c.query(`CREATE DATABASE ${o.database}`);
+  });
+  const url = withDatabase(server, o.database);
+  const { file, seconds: generationSeconds } = await dataFile(o, log);
+  const fileBytes = (await stat(file)).size;
+
+  log(`reference COPY, ${o.referenceRuns} run(s)`);
+  const ref = await referenceCopy(url, file, o.referenceRuns);
+  const refMedian = median(ref);
+
+  const dir = path.join(o.out, `run-${o.rows}-s${o.seed}`);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  log("starting the service");
+  const svc = await startService(url, dir);
+  try {
+    log(`dropping ${path.basename(file)} into the landing folder`);
+    const stages = await ingest(url, svc, file, dir, Math.max(600_000, o.rows * 2));
+    log(`ingested in ${stages.wall_seconds} s; measuring storage`);
+    const store = await storage(url);
+    log(`firing ${o.requests} requests`);
+    const queries = await requests(url, svc.port, randomRequests(o.requests, o.seed));
+    const peak = svc.peakRssMb();
+    const result = {
+      rows: o.rows,
+      seed: o.seed,
+      requests: o.requests,
+      started_at,
+      machine: await machine(url),
+      file_bytes: fileBytes,
+      generation_seconds: generationSeconds === null ? null : round(generationSeconds, 1),
+      reference: { seconds: ref.map((x) => round(x, 2)), median_seconds: round(refMedian, 2), rows_per_second: Math.round(o.rows / refMedian) },
+      stages,
+      pipeline_rows_per_second: Math.round(o.rows / stages.wall_seconds),
+      ratio_to_copy: round(refMedian / stages.wall_seconds, 3),
+      peak_rss_mb: peak,
+      storage: store,
+      queries,
+    };
+    return result;
+  } finally {
+    await svc.stop();
+  }
+}
+
+async function cli(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      rows: { type: "string", default: "100000" },
+      seed: { type: "string", default: "1" },
+      requests: { type: "string", default: "300" },
+      out: { type: "string", default: path.join(ROOT, ".data/bench") },
+      database: { type: "string", default: "tripflow_bench" },
+      "reference-runs": { type: "string" },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(
+      "usage: npm run bench -- --rows N [--seed S] [--requests R] [--out DIR] [--database NAME] [--reference-runs K]\n" +
+        "  N accepts 1000000, 1e6, 250k, 10M. Results: DIR/bench-N-sS.json and .md (DIR defaults to .data/bench).\n",
+    );
+    return;
+  }
+  const rows = parseCount(values.rows!);
+  if (!/^[a-z_][a-z0-9_]*$/.test(values.database!)) throw new Error("--database must be a plain lower-case identifier");
+  const o: BenchOptions = {
+    rows,
+    seed: parseCount(values.seed!),
+    requests: parseCount(values.requests!),
+    out: path.resolve(values.out!),
+    database: values.database!,
+    referenceRuns: values["reference-runs"] ? parseCount(values["reference-runs"]) : rows <= 10_000_000 ? 3 : 1,
+  };
+  const result = await runBench(o);
+  const base = path.join(o.out, `bench-${o.rows}-s${o.seed}`);
+  await writeFile(`${base}.json`, JSON.stringify(result, null, 2) + "\n");
+  const md = markdown(result);
+  await writeFile(`${base}.md`, md);
+  process.stdout.write(md + `\nwritten: ${base}.json, ${base}.md\n`);
+  const ok = result.queries.answers_equal === result.queries.answers_checked && result.queries.errors === 0 && result.storage.gold_equals_silver;
+  process.exitCode = ok ? 0 : 1;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  cli().catch((err: Error) => {
+    process.stderr.write(`bench: ${err.message}\n`);
+    process.exit(1);
+  });
+}
