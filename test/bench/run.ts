@@ -28,6 +28,8 @@ import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import pino from "pino";
 import { findLocalServer, withDatabase } from "../../pipeline/bootstrap.ts";
+import { AGGREGATE_TRANSFORMS, SQL } from "../../pipeline/sql.ts";
+import { TRANSFORM_SETTINGS } from "../../pipeline/steps.ts";
 import { rng } from "../helpers/random.ts";
 import { generate, REGIONS } from "./generate.ts";
 
@@ -415,6 +417,64 @@ async function requests(url: string, port: number, reqs: Request[]) {
   };
 }
 
+/**
+ * Where the time goes: one extra chunk of freshly generated trips, promoted by the real transform
+ * files under EXPLAIN (ANALYZE, BUFFERS, WAL) against the database as the run left it, then rolled
+ * back. Returns each statement's execution time and the plans as text.
+ */
+export async function profileChunk(url: string, o: BenchOptions): Promise<{ rows: number; statements: { name: string; ms: number }[]; plans: string }> {
+  const rows = Math.min(o.rows, 250_000);
+  const file = path.join(o.out, `profile-${rows}-s${o.seed}.csv`);
+  await generate(rows, o.seed + 1000, file);
+  const columns = ["region", "origin_coord", "destination_coord", "datetime", "datasource"];
+  const statements: { name: string; ms: number }[] = [];
+  let plans = "";
+  try {
+    await withClient(url, async (c) => {
+      await c.query("BEGIN");
+      try {
+        await c.query("SET LOCAL jit = off"); // as the service's sessions (pipeline/db.ts)
+        for (const setting of TRANSFORM_SETTINGS) await c.query(setting);
+        const { rows: ing } = await c.query(
+          `INSERT INTO audit.ingestions (file_name, sha256, size_bytes, status, columns, chunks, lines)
+           VALUES ('profile.csv', encode(sha256(random()::text::bytea), 'hex'), 0, 'transforming', $1, 1, $2) RETURNING id`,
+          [columns, rows],
+        );
+        const id = Number(ing[0].id);
+        await c.query(`CREATE TABLE bronze.trips_${id} PARTITION OF bronze.trips FOR VALUES IN (${id})`);
+        await c.query("CREATE TEMP TABLE profile_rows (n bigserial, region text, origin_coord text, destination_coord text, datetime text, datasource text) ON COMMIT DROP");
+        await pipeline(
+          createReadStream(file),
+          c.query(copyFrom(`COPY profile_rows (${columns.join(", ")}) FROM STDIN WITH (FORMAT csv, HEADER true)`)),
+        );
+        await c.query(
+          `INSERT INTO bronze.trips (ingestion_id, line_no, ${columns.join(", ")}) SELECT $1, n + 1, ${columns.join(", ")} FROM profile_rows`,
+          [id],
+        );
+        await c.query("INSERT INTO audit.steps (ingestion_id, step, chunk, rows) VALUES ($1, 'bronze', 0, $2)", [id, rows]);
+        const args = [id, 2, rows + 1, 0];
+        const steps: [string, string, unknown[]][] = [
+          ["silver.dimensions", SQL.silverDimensions, args.slice(0, 3)],
+          ["silver.trips", SQL.silverTrips, [...args, columns]],
+          ...AGGREGATE_TRANSFORMS.map(([name, sql]) => [name, sql, args] as [string, string, unknown[]]),
+        ];
+        for (const [name, sql, params] of steps) {
+          const { rows: plan } = await c.query(`EXPLAIN (ANALYZE, BUFFERS, WAL, COSTS OFF) ${sql}`, params);
+          const text = plan.map((r) => r["QUERY PLAN"]).join("\n");
+          const m = /Execution Time: ([\d.]+) ms/.exec(text);
+          statements.push({ name, ms: m ? round(Number(m[1]), 0) : NaN });
+          plans += `-- ${name}\n${text}\n\n`;
+        }
+      } finally {
+        await c.query("ROLLBACK");
+      }
+    });
+  } finally {
+    await rm(file, { force: true });
+  }
+  return { rows, statements, plans };
+}
+
 async function machine(url: string) {
   return withClient(url, async (c) => {
     const { rows } = await c.query(`SELECT version() AS pg, postgis_lib_version() AS postgis,
@@ -481,6 +541,14 @@ export function markdown(r: BenchResult): string {
     "",
   ];
   if (r.queries.mismatches.length) lines.push("Mismatches:", "", ...r.queries.mismatches.map((m) => `- ${m}`), "");
+  lines.push(
+    `One more chunk of ${r.profile.rows.toLocaleString("en")} trips through each transform under EXPLAIN ANALYZE, against the database as this run left it (rolled back):`,
+    "",
+    "| transform | ms | µs per trip |",
+    "|---|---|---|",
+    ...r.profile.statements.map((x) => `| ${x.name} | ${x.ms} | ${round((1000 * x.ms) / r.profile.rows, 1)} |`),
+    "",
+  );
   return lines.join("\n");
 }
 
@@ -516,6 +584,8 @@ export async function runBench(o: BenchOptions) {
     log(`firing ${o.requests} requests`);
     const queries = await requests(url, svc.port, randomRequests(o.requests, o.seed));
     const peak = svc.peakRssMb();
+    log("profiling one more chunk with EXPLAIN (ANALYZE, BUFFERS, WAL)");
+    const profile = await profileChunk(url, o);
     const result = {
       rows: o.rows,
       seed: o.seed,
@@ -531,6 +601,7 @@ export async function runBench(o: BenchOptions) {
       peak_rss_mb: peak,
       storage: store,
       queries,
+      profile,
     };
     return result;
   } finally {
@@ -569,10 +640,11 @@ async function cli(): Promise<void> {
   };
   const result = await runBench(o);
   const base = path.join(o.out, `bench-${o.rows}-s${o.seed}`);
-  await writeFile(`${base}.json`, JSON.stringify(result, null, 2) + "\n");
+  await writeFile(`${base}.json`, JSON.stringify({ ...result, profile: { ...result.profile, plans: undefined } }, null, 2) + "\n");
+  await writeFile(`${base}-plans.txt`, result.profile.plans);
   const md = markdown(result);
   await writeFile(`${base}.md`, md);
-  process.stdout.write(md + `\nwritten: ${base}.json, ${base}.md\n`);
+  process.stdout.write(md + `\nwritten: ${base}.json, ${base}.md, ${base}-plans.txt\n`);
   const ok = result.queries.answers_equal === result.queries.answers_checked && result.queries.errors === 0 && result.storage.gold_equals_silver;
   process.exitCode = ok ? 0 : 1;
 }
