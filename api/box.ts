@@ -21,32 +21,57 @@ export function row(lat: number, level: number): number {
   return Math.min(Math.floor(lat * scale) + 90 * scale, 180 * scale - 1);
 }
 
-export function splitBox(box: Box): { inside: Rect | null; strips: Rect[] } {
+/** The part of rectangle `a` outside rectangle `b`, as at most four disjoint rectangles. */
+export function subtract(a: Rect, b: Rect | null): Rect[] {
+  if (!b || b.colLo > a.colHi || b.colHi < a.colLo || b.rowLo > a.rowHi || b.rowHi < a.rowLo) return [a];
+  const colLo = Math.max(a.colLo, b.colLo);
+  const colHi = Math.min(a.colHi, b.colHi);
+  return [
+    { colLo: a.colLo, colHi: colLo - 1, rowLo: a.rowLo, rowHi: a.rowHi }, // west of b
+    { colLo: colHi + 1, colHi: a.colHi, rowLo: a.rowLo, rowHi: a.rowHi }, // east of b
+    { colLo, colHi, rowLo: a.rowLo, rowHi: Math.max(a.rowLo, b.rowLo) - 1 }, // south of b
+    { colLo, colHi, rowLo: Math.min(a.rowHi, b.rowHi) + 1, rowHi: a.rowHi }, // north of b
+  ].filter((r) => r.colLo <= r.colHi && r.rowLo <= r.rowHi);
+}
+
+/**
+ * Splits a box into three disjoint parts:
+ * - `inside`: the level-7 cells wholly inside the box (answered by gold), as level-7 columns and rows;
+ * - `interior`: the other level-12 cells wholly inside the box (counted from the level-12 cell index
+ *   alone, without reading a trip);
+ * - `ring`: the level-12 cells the box's edges cut through (each trip there is tested against the box),
+ *   but those under `inside`.
+ * `all` is every level-12 cell the box touches, `inner` the level-12 cells wholly inside it and `edge`
+ * the others (`ring` with the cells under `inside` included).
+ */
+export function splitBox(box: Box): { inside: Rect | null; interior: Rect[]; ring: Rect[]; edge: Rect[]; all: Rect; inner: Rect | null } {
   const g = 2 ** GOLD_LEVEL;
   const f = 2 ** (FINE_LEVEL - GOLD_LEVEL);
-  // Level-7 cells [x/g, (x+1)/g) wholly inside [west, east]: x/g >= west and (x+1)/g <= east.
-  const inside: Rect = {
-    colLo: Math.ceil(box.west * g) + 180 * g,
-    colHi: Math.floor(box.east * g) - 1 + 180 * g,
-    rowLo: Math.ceil(box.south * g) + 90 * g,
-    rowHi: Math.floor(box.north * g) - 1 + 90 * g,
-  };
   const all: Rect = {
     colLo: column(box.west, FINE_LEVEL),
     colHi: column(box.east, FINE_LEVEL),
     rowLo: row(box.south, FINE_LEVEL),
     rowHi: row(box.north, FINE_LEVEL),
   };
-  if (inside.colLo > inside.colHi || inside.rowLo > inside.rowHi) return { inside: null, strips: [all] };
-  const ix0 = inside.colLo * f;
-  const ix1 = (inside.colHi + 1) * f - 1;
-  const iy0 = inside.rowLo * f;
-  const iy1 = (inside.rowHi + 1) * f - 1;
-  const strips: Rect[] = [
-    { colLo: all.colLo, colHi: ix0 - 1, rowLo: all.rowLo, rowHi: all.rowHi }, // west
-    { colLo: ix1 + 1, colHi: all.colHi, rowLo: all.rowLo, rowHi: all.rowHi }, // east
-    { colLo: ix0, colHi: ix1, rowLo: all.rowLo, rowHi: iy0 - 1 }, // south
-    { colLo: ix0, colHi: ix1, rowLo: iy1 + 1, rowHi: all.rowHi }, // north
-  ].filter((r) => r.colLo <= r.colHi && r.rowLo <= r.rowHi);
-  return { inside, strips };
+  // Level-12 cells strictly between the edge columns and rows lie wholly inside the box.
+  const innerRect: Rect = { colLo: all.colLo + 1, colHi: all.colHi - 1, rowLo: all.rowLo + 1, rowHi: all.rowHi - 1 };
+  const inner = innerRect.colLo <= innerRect.colHi && innerRect.rowLo <= innerRect.rowHi ? innerRect : null;
+  // Level-7 cells [x/g, (x+1)/g) wholly inside [west, east]: x/g >= west and (x+1)/g <= east.
+  const gold: Rect = {
+    colLo: Math.ceil(box.west * g) + 180 * g,
+    colHi: Math.floor(box.east * g) - 1 + 180 * g,
+    rowLo: Math.ceil(box.south * g) + 90 * g,
+    rowHi: Math.floor(box.north * g) - 1 + 90 * g,
+  };
+  const inside = gold.colLo <= gold.colHi && gold.rowLo <= gold.rowHi ? gold : null;
+  const inside12 = inside && {
+    colLo: inside.colLo * f,
+    colHi: (inside.colHi + 1) * f - 1,
+    rowLo: inside.rowLo * f,
+    rowHi: (inside.rowHi + 1) * f - 1,
+  };
+  const interior = inner ? subtract(inner, inside12) : [];
+  const edge = inner ? subtract(all, inner) : [all];
+  const ring = edge.flatMap((r) => subtract(r, inside12));
+  return { inside, interior, ring, edge, all, inner };
 }

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type pg from "pg";
 import type { AppDeps } from "../app.ts";
-import { splitBox } from "../box.ts";
+import { splitBox, type Rect } from "../box.ts";
 import { BadRequestError, NotFoundError } from "../errors.ts";
 import { Bbox, RegionName, unknownParameter, type Box } from "../params.ts";
 import { QUERIES } from "../queries.ts";
@@ -83,13 +83,24 @@ const addDays = (date: string, days: number) => new Date(Date.parse(`${date}T00:
 
 type Series = { week: string; trips: number }[];
 
+const bounds = (rects: Rect[]) => [rects.map((r) => r.colLo), rects.map((r) => r.colHi), rects.map((r) => r.rowLo), rects.map((r) => r.rowHi)];
+
 async function boxSeries(pool: pg.Pool, regionId: number | null, first: string, last: string, box: Box, end: "origin" | "destination"): Promise<Series> {
-  const { inside, strips } = splitBox(box);
+  const { inside, interior, ring } = splitBox(box);
   const { rows } = await pool.query<{ week: string; trips: number }>(QUERIES.weeklyBox, [
     regionId, first, last, box.west, box.south, box.east, box.north,
     inside?.colLo ?? 1, inside?.colHi ?? 0, inside?.rowLo ?? 1, inside?.rowHi ?? 0,
-    strips.map((r) => r.colLo), strips.map((r) => r.colHi), strips.map((r) => r.rowLo), strips.map((r) => r.rowHi),
-    end,
+    ...bounds(ring), end, ...bounds(interior),
+  ]);
+  return rows;
+}
+
+async function bothSeries(pool: pg.Pool, regionId: number | null, first: string, last: string, box: Box): Promise<Series> {
+  const { inner, edge } = splitBox(box);
+  const { rows } = await pool.query<{ week: string; trips: number }>(QUERIES.weeklyBoxBoth, [
+    regionId, first, last, box.west, box.south, box.east, box.north,
+    inner?.colLo ?? 1, inner?.colHi ?? 0, inner?.rowLo ?? 1, inner?.rowHi ?? 0,
+    ...bounds(edge),
   ]);
   return rows;
 }
@@ -97,14 +108,12 @@ async function boxSeries(pool: pg.Pool, regionId: number | null, first: string, 
 async function series(pool: pg.Pool, regionId: number | null, first: string, last: string, box: Box | undefined, match: Match): Promise<Series> {
   if (!box) return (await pool.query<{ week: string; trips: number }>(QUERIES.weeklyRegions, [regionId, first, last])).rows;
   if (match === "origin" || match === "destination") return boxSeries(pool, regionId, first, last, box, match);
-  const both = (
-    await pool.query<{ week: string; trips: number }>(QUERIES.weeklyBoxBoth, [regionId, first, last, box.west, box.south, box.east, box.north])
-  ).rows;
-  if (match === "both") return both;
+  if (match === "both") return bothSeries(pool, regionId, first, last, box);
   // any = origin + destination - both (inclusion-exclusion, week by week)
-  const [o, d] = await Promise.all([
+  const [o, d, both] = await Promise.all([
     boxSeries(pool, regionId, first, last, box, "origin"),
     boxSeries(pool, regionId, first, last, box, "destination"),
+    bothSeries(pool, regionId, first, last, box),
   ]);
   return o.map((w, i) => ({ week: w.week, trips: w.trips + d[i]!.trips - both[i]!.trips }));
 }

@@ -1,28 +1,70 @@
 -- Trips per ISO week of a period whose origin AND destination both lie in a box (edges included): one
--- row per week (Monday), zeros included. Gold cannot answer a joint condition, so this reads the
--- trips whose origin is in the box from silver (btree on the level-12 origin cell, one id range per
--- column of the box) and tests both points exactly.
--- $1 region id or NULL, $2 / $3 Mondays of the first / last week, $4..$7 west, south, east, north.
+-- row per week (Monday), zeros included. Gold cannot answer a joint condition, so this reads silver's
+-- two level-12 cell indexes, which carry the other end's cell, trip_time and region_id. With "inner"
+-- the level-12 cells wholly inside the box and "ring" those its edges cut through, three disjoint parts:
+--   A  origin inner, destination inner: from the origin index alone (an index-only scan);
+--   B  origin inner, destination in the ring: the destination index over the ring, destination tested;
+--   C  origin in the ring: the origin index over the ring, both points tested.
+-- Each id range is a LATERAL subquery fenced with OFFSET 0 (see weekly_box.sql).
+-- $1 region id or NULL, $2 / $3 Mondays of the first / last week, $4..$7 west, south, east, north,
+-- $8..$11 the inner level-12 columns and rows (col_lo > col_hi when none), $12..$15 the ring's
+-- rectangles as arrays of level-12 column and row bounds.
 WITH period AS (
   SELECT w::date AS week FROM generate_series($2::date, $3::date, interval '7 days') AS w
 ),
 
+inner_columns AS (
+  SELECT (12::bigint << 42) | (gx << 21) | $10::bigint AS lo, (12::bigint << 42) | (gx << 21) | $11::bigint AS hi
+  FROM generate_series($8::bigint, $9::bigint) AS gx
+),
+
+ring_columns AS (
+  SELECT (12::bigint << 42) | (gx << 21) | r.row_lo AS lo, (12::bigint << 42) | (gx << 21) | r.row_hi AS hi
+  FROM unnest($12::int[], $13::int[], $14::int[], $15::int[]) AS r (col_lo, col_hi, row_lo, row_hi)
+  CROSS JOIN LATERAL generate_series(r.col_lo::bigint, r.col_hi::bigint) AS gx
+),
+
 matched AS (
-  SELECT tripflow.iso_week(t.trip_time) AS week, count(*) AS trips
-  FROM tripflow.box_ranges($4::float8, $5::float8, $6::float8, $7::float8) AS r
+  -- A
+  SELECT t.trip_time FROM inner_columns AS c
   CROSS JOIN LATERAL (
     SELECT t.trip_time FROM silver.trips AS t
-    WHERE t.origin_cell BETWEEN r.lo AND r.hi
+    WHERE t.origin_cell BETWEEN c.lo AND c.hi
+      AND ((t.destination_cell >> 21) & 2097151) BETWEEN $8::bigint AND $9::bigint
+      AND (t.destination_cell & 2097151) BETWEEN $10::bigint AND $11::bigint
+      AND t.trip_time >= $2::date AND t.trip_time < $3::date + 7 AND ($1::int IS NULL OR t.region_id = $1::int)
+    OFFSET 0
+  ) AS t
+  UNION ALL
+  -- B
+  SELECT t.trip_time FROM ring_columns AS c
+  CROSS JOIN LATERAL (
+    SELECT t.trip_time FROM silver.trips AS t
+    WHERE t.destination_cell BETWEEN c.lo AND c.hi
+      AND ((t.origin_cell >> 21) & 2097151) BETWEEN $8::bigint AND $9::bigint
+      AND (t.origin_cell & 2097151) BETWEEN $10::bigint AND $11::bigint
+      AND ST_X(t.destination) BETWEEN $4::float8 AND $6::float8 AND ST_Y(t.destination) BETWEEN $5::float8 AND $7::float8
+      AND t.trip_time >= $2::date AND t.trip_time < $3::date + 7 AND ($1::int IS NULL OR t.region_id = $1::int)
+    OFFSET 0
+  ) AS t
+  UNION ALL
+  -- C
+  SELECT t.trip_time FROM ring_columns AS c
+  CROSS JOIN LATERAL (
+    SELECT t.trip_time FROM silver.trips AS t
+    WHERE t.origin_cell BETWEEN c.lo AND c.hi
       AND ST_X(t.origin) BETWEEN $4::float8 AND $6::float8 AND ST_Y(t.origin) BETWEEN $5::float8 AND $7::float8
       AND ST_X(t.destination) BETWEEN $4::float8 AND $6::float8 AND ST_Y(t.destination) BETWEEN $5::float8 AND $7::float8
-      AND t.trip_time >= $2::date AND t.trip_time < $3::date + 7
-      AND ($1::int IS NULL OR t.region_id = $1::int)
-    OFFSET 0 -- one index range scan per column, whatever the statistics say
+      AND t.trip_time >= $2::date AND t.trip_time < $3::date + 7 AND ($1::int IS NULL OR t.region_id = $1::int)
+    OFFSET 0
   ) AS t
-  GROUP BY 1
+),
+
+weekly AS (
+  SELECT tripflow.iso_week(trip_time) AS week, count(*) AS trips FROM matched GROUP BY 1
 )
 
-SELECT p.week::text AS week, coalesce(m.trips, 0)::bigint AS trips
+SELECT p.week::text AS week, coalesce(w.trips, 0)::bigint AS trips
 FROM period AS p
-LEFT JOIN matched AS m USING (week)
+LEFT JOIN weekly AS w USING (week)
 ORDER BY p.week;
