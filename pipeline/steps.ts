@@ -7,6 +7,7 @@ export type ChunkPayload = { ingestion_id: number; chunk: number; first_line: nu
 
 export const SILVER_TASK = "promote_silver";
 export const GOLD_TASK = "merge_gold";
+export const MAINTAIN_TASK = "maintain";
 const GOLD_QUEUE = "gold";
 
 /** Queues a job inside the caller's transaction: it exists if and only if the transaction commits. */
@@ -142,6 +143,11 @@ export async function completeIfDone(client: pg.PoolClient, id: number): Promise
     [id],
   );
   if (rows.length === 0) return false;
+  // VACUUM (ANALYZE) of silver and gold once the transaction commits; one run for completions close together.
+  await client.query(
+    "SELECT graphile_worker.add_job($1::text, $2::json, queue_name => 'maintenance', job_key => 'maintain', run_at => now() + interval '2 seconds', max_attempts => 3)",
+    [MAINTAIN_TASK, JSON.stringify({ ingestion_id: id })],
+  );
   await recordEvent(client, id, "ingestion.completed", "ingestion", rows[0]!);
   return true;
 }

@@ -3,7 +3,8 @@ import { run, type Runner, type WorkerEvents } from "graphile-worker";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { graphileLogger } from "./db.ts";
-import { GOLD_TASK, SILVER_TASK } from "./steps.ts";
+import { GOLD_TASK, MAINTAIN_TASK, SILVER_TASK } from "./steps.ts";
+import { maintain } from "./tasks/maintain.ts";
 import { mergeGold } from "./tasks/merge_gold.ts";
 import { promoteSilver } from "./tasks/promote_silver.ts";
 
@@ -70,6 +71,7 @@ export async function startWorker(options: { pool: pg.Pool; concurrency: number;
     taskList: {
       [SILVER_TASK]: promoteSilver(pool, logger),
       [GOLD_TASK]: mergeGold(pool, logger),
+      [MAINTAIN_TASK]: maintain(pool, logger),
     },
   });
   const timer = setInterval(() => void recover().catch((err) => logger.warn({ err }, "job recovery failed")), RECOVERY_INTERVAL_MS);

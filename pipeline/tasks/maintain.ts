@@ -1,0 +1,25 @@
+import type { Task } from "graphile-worker";
+import type pg from "pg";
+import type { Logger } from "pino";
+import { recordEvent } from "../audit.ts";
+
+/** The tables an ingestion grows: vacuumed (visibility map for index-only scans) and analyzed. */
+const TABLES = ["silver.trips", "silver.trip_groups", "gold.weekly_regions", "gold.weekly_origin_cells", "gold.weekly_destination_cells"];
+
+/**
+ * maintain: VACUUM (ANALYZE) of silver and gold after an ingestion completes, so that box queries
+ * can count from the cell indexes alone and plans see the new row counts at once, instead of
+ * whenever autovacuum's next round reaches the tables. Queued once per completed ingestion with a
+ * shared job key: several completions close together make one run. VACUUM takes no lock that
+ * blocks inserts, so a running ingestion goes on meanwhile.
+ */
+export const maintain =
+  (pool: pg.Pool, logger: Logger): Task =>
+  async (payload) => {
+    const { ingestion_id } = payload as { ingestion_id: number };
+    const started = Date.now();
+    await pool.query(`VACUUM (ANALYZE) ${TABLES.join(", ")}`);
+    const ms = Date.now() - started;
+    await recordEvent(pool, ingestion_id, "maintenance.vacuumed", "maintenance", { tables: TABLES, ms });
+    logger.info({ task: "maintain", ingestion: ingestion_id, durationMs: ms }, "silver and gold vacuumed and analyzed");
+  };
