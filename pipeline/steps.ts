@@ -10,11 +10,16 @@ export const GOLD_TASK = "merge_gold";
 export const MAINTAIN_TASK = "maintain";
 const GOLD_QUEUE = "gold";
 
-/** Queues a job inside the caller's transaction: it exists if and only if the transaction commits. */
+/**
+ * Queues a job inside the caller's transaction: it exists if and only if the transaction commits.
+ * Gold merges go first (priority 0, silver promotions 1): the gold queue runs one job at a time, so
+ * a gold job waiting behind a long list of silver jobs would leave a serial tail on one core at the
+ * end of a large file; taken first, gold keeps one worker slot busy while the others promote silver.
+ */
 export async function addJob(db: Queryable, task: string, payload: ChunkPayload, queue: string | null = null): Promise<void> {
   await db.query(
-    "SELECT graphile_worker.add_job($1::text, $2::json, queue_name => $3::text, job_key => $4::text, max_attempts => 25)",
-    [task, JSON.stringify(payload), queue, `${task}:${payload.ingestion_id}:${payload.chunk}`],
+    "SELECT graphile_worker.add_job($1::text, $2::json, queue_name => $3::text, job_key => $4::text, max_attempts => 25, priority => $5::int)",
+    [task, JSON.stringify(payload), queue, `${task}:${payload.ingestion_id}:${payload.chunk}`, task === GOLD_TASK ? 0 : 1],
   );
 }
 
