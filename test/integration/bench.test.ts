@@ -33,6 +33,7 @@ describe("npm run bench (smoke, small N)", () => {
     expect(r.storage.silver_rows).toBe(rows);
     expect(r.storage.gold_equals_silver).toBe(true);
     expect(r.storage.bronze_rows_left).toBe(0);
+    expect(r.stages.vacuum).not.toBeNull(); // the maintain task ran after the ingestion
     expect(r.queries.errors).toBe(0);
     expect(r.queries.answers_checked).toBe(45);
     expect(r.queries.mismatches).toEqual([]);
