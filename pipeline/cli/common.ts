@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import type { AuditEvent } from "../audit.ts";
 
 /**
  * What the command-line tools share: argument parsing, the service's address, HTTP errors, an SSE
@@ -471,15 +472,8 @@ export function renderStats(a: WeeklyAverage, opts: { by?: "auto" | "week" | "mo
 // ---------------------------------------------------------------------------------------------------
 // Following one ingestion: its events folded into what the progress line shows
 
-/** An audit event as GET /events sends it in `data:`. */
-export type AuditEventData = {
-  id: number;
-  ingestion_id: number | null;
-  type: string;
-  stage: string;
-  payload: Record<string, unknown>;
-  created_at: string;
-};
+/** An audit event as GET /events sends it in `data:` (pipeline/audit.ts's AuditEvent, as JSON). */
+export type AuditEventData = Omit<AuditEvent, "created_at"> & { created_at: string };
 
 export const TERMINAL_EVENTS = new Set(["ingestion.completed", "ingestion.failed", "ingestion.skipped"]);
 

@@ -16,7 +16,7 @@
  * `npm start` would find; it is dropped and created again at the start of every run.
  */
 import { spawn } from "node:child_process";
-import { createReadStream, existsSync, readFileSync } from "node:fs";
+import { createReadStream, existsSync, openSync, readFileSync } from "node:fs";
 import { copyFile, link, mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import os from "node:os";
@@ -130,7 +130,6 @@ type Service = { pid: number; port: number; stop: () => Promise<void>; peakRssMb
 async function startService(url: string, dir: string): Promise<Service> {
   const port = await freePort();
   const logFile = path.join(dir, "service.log");
-  const { openSync } = await import("node:fs");
   const fd = openSync(logFile, "w");
   const child = spawn(process.execPath, ["--import", "tsx", MAIN, "all"], {
     cwd: ROOT,
