@@ -51,10 +51,11 @@ const HELD_AFTER_S = 13;
  * measured idle. V8 and malloc keep some of what they grew under load: measured +8..11 MB on a 2-core
  * machine; with a lighter warm-up (no streams, two request loops) the same minute showed +20..56 MB,
  * all of it the heap settling to the load's allocation rate, since a 3-minute run grew no more than a
- * 1-minute one. A leak of 2 KB per request or per frame delivered (10-30 thousand requests and about
- * 20 thousand frames a minute here) would pass this margin.
+ * 1-minute one. In a full CI run beside other test files it once kept +44 MB, so the margin is 64 MB.
+ * A leak of 4 KB per request or per frame delivered (10-30 thousand requests and about 20 thousand
+ * frames a minute here) would still exceed it.
  */
-const RSS_MARGIN_MB = 40;
+const RSS_MARGIN_MB = 64;
 const RSS_CEILING_MB = 300;
 const WARMUP_SECONDS = 5;
 const FILES_DURING_LOAD = 3;
