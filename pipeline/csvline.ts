@@ -1,6 +1,6 @@
 /**
- * Splits one CSV line (RFC 4180 quoting, no line break inside) into fields. Used only for the lines of
- * a chunk that PostgreSQL's COPY refused, so it favours clear errors over speed.
+ * Splits one CSV line (RFC 4180 quoting, no line break inside) into fields. Used for the lines that
+ * hold a quote (pipeline/parse.ts splits the others at each comma), so it favours clear errors.
  */
 export function splitCsvLine(line: string): { fields: string[] } | { error: string } {
   const fields: string[] = [];
@@ -40,8 +40,11 @@ export function splitCsvLine(line: string): { fields: string[] } | { error: stri
   }
 }
 
+const SPECIAL = /[\\\t\n\r]/;
+
 /** A value in PostgreSQL's COPY text format. */
 export function copyText(value: string | null): string {
   if (value === null) return "\\N";
+  if (!SPECIAL.test(value)) return value;
   return value.replace(/[\\\t\n\r]/g, (ch) => (ch === "\\" ? "\\\\" : ch === "\t" ? "\\t" : ch === "\n" ? "\\n" : "\\r"));
 }

@@ -3,17 +3,16 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
-import { copyText, splitCsvLine } from "./csvline.ts";
-import { REQUIRED_COLUMNS, type Column } from "./inspect.ts";
+import type { Column } from "./inspect.ts";
+import { BRONZE_COLUMNS, bronzeRow, lineReader } from "./parse.ts";
 
 export type ChunkLoaded = {
   chunk: number;
   firstLine: number;
   /** One past the last line of the chunk. */
   endLine: number;
+  /** Data lines in the chunk (blank lines are not), each now a bronze row: a trip or a refused line. */
   rows: number;
-  /** true when COPY refused the chunk and it was split line by line. */
-  fallback: boolean;
   bytesSoFar: number;
   rowsSoFar: number;
   /** true for the file's last chunk. */
@@ -38,14 +37,14 @@ const ident = (id: number, chunk?: number) => (chunk === undefined ? `bronze.tri
 export const bronzeTable = (id: number) => ident(id);
 
 /**
- * Streams a file into bronze, chunk by chunk: each chunk of `chunkRows` lines is COPYed as it is into
- * an UNLOGGED table of its own (fast path). PostgreSQL 15's COPY stops at the first line it refuses (a
- * wrong number of fields, a blank line, a broken quote) and names that line: the lines before it are
- * COPYed again, the refused line is split by hand (so it keeps its text and the reason), and COPY
- * resumes after it; past MAX_RESUMES refusals in one chunk, the rest of the chunk is split line by
- * line. The file is never held in memory; `onChunk` runs after every chunk (attach it, queue its job).
+ * Streams a file into bronze, chunk by chunk: every line of a chunk of `chunkRows` lines is split and
+ * read here (pipeline/parse.ts) and COPYed, typed, into an UNLOGGED table of its own: a trip's fields,
+ * or the line as written and the reason it is not a trip. So every data line lands in bronze, and no
+ * line can make COPY refuse a chunk (PostgreSQL 15's COPY stops at the first line it cannot take).
+ * Line numbers are the file's physical lines (the header is line 1); blank lines are not data lines.
+ * The file is never held in memory; `onChunk` runs after every chunk (attach it, queue its job).
  *
- * @example await loadBronze(pool, { ingestionId: 7, path, columns, headerBytes, chunkRows: 250_000, onChunk });
+ * @example await loadBronze(client, { ingestionId: 7, path, columns, headerBytes, chunkRows: 250_000, onChunk });
  */
 export async function loadBronze(client: pg.PoolClient, options: LoadOptions): Promise<{ chunks: number; rows: number; bytes: number }> {
   const { ingestionId: id, path, columns, headerBytes, chunkRows } = options;
@@ -54,52 +53,51 @@ export async function loadBronze(client: pg.PoolClient, options: LoadOptions): P
     `CREATE TABLE ${ident(id)} PARTITION OF bronze.trips FOR VALUES IN (${id}) PARTITION BY RANGE (line_no)`,
   );
 
-  const reader = new ChunkReader(createReadStream(path, { start: headerBytes, highWaterMark: 1 << 20 }), headerBytes);
+  const reader = lineReader(columns);
+  const lines = new LineSource(createReadStream(path, { start: headerBytes, highWaterMark: 1 << 20 }), headerBytes);
   let chunk = 0;
   let rowsSoFar = 0;
   let firstLine = 2; // line 1 is the header
-  while (!(await reader.atEnd())) {
+  while (!(await lines.atEnd())) {
     options.signal?.throwIfAborted();
     const endLine = firstLine + chunkRows;
-    const startByte = reader.position;
     await createChunkTable(client, id, chunk, firstLine, endLine);
-    const copySql = `COPY ${ident(id, chunk)} (${columns.join(", ")}) FROM STDIN WITH (FORMAT csv)`;
     let rows = 0;
-    let refused: { at: number | null } | null = null;
-    const copy = client.query(copyFrom(copySql));
-    try {
-      await pipeline(Readable.from(reader.take(chunkRows)), copy, { signal: options.signal });
-      rows = copy.rowCount;
-      // COPY reads a quoted line break as part of a field (two lines with a stray quote each become
-      // one record) and silently stops at a line `\.`: both give fewer records than lines, and line
-      // numbers that no longer match the file. Such a chunk is loaded again, line by line.
-      if (rows !== reader.linesTaken) refused = { at: null };
-    } catch (err) {
-      if (options.signal?.aborted || !isDataError(err)) throw err;
-      await reader.finishTake();
-      refused = { at: refusedLine(err, firstLine) };
+    let lineNo = firstLine;
+    async function* copyRows(): AsyncGenerator<string> {
+      while (lineNo < endLine) {
+        const batch = await lines.next(endLine - lineNo);
+        if (batch === null) return;
+        let out = "";
+        for (const line of batch) {
+          const row = bronzeRow(reader, line, lineNo++);
+          if (row !== null) {
+            out += row;
+            rows++;
+          }
+        }
+        if (out !== "") yield out;
+      }
     }
-    const fallback = refused !== null;
-    if (refused) {
-      const range = { id, chunk, path, columns, start: startByte, end: reader.position, firstLine, endLine, lines: reader.linesTaken };
-      rows = await loadRefusedChunk(client, range, refused.at, options.signal);
-    }
+    const copy = client.query(copyFrom(`COPY ${ident(id, chunk)} (${BRONZE_COLUMNS.join(", ")}) FROM STDIN`));
+    await pipeline(Readable.from(copyRows()), copy, { signal: options.signal });
+    if (copy.rowCount !== rows) throw new Error(`bronze chunk ${chunk} of ingestion ${id}: COPY stored ${copy.rowCount} rows of ${rows}`);
     rowsSoFar += rows;
-    const last = await reader.atEnd();
-    await options.onChunk(client, { chunk, firstLine, endLine, rows, fallback, bytesSoFar: reader.position, rowsSoFar, last });
+    const last = await lines.atEnd();
+    await options.onChunk(client, { chunk, firstLine, endLine, rows, bytesSoFar: lines.position, rowsSoFar, last });
     chunk++;
     firstLine = endLine;
   }
-  return { chunks: chunk, rows: rowsSoFar, bytes: reader.position };
+  return { chunks: chunk, rows: rowsSoFar, bytes: lines.position };
 }
 
 async function createChunkTable(client: pg.PoolClient, id: number, chunk: number, first: number, end: number): Promise<void> {
   await client.query(`DROP TABLE IF EXISTS ${ident(id, chunk)}`);
   await client.query(`CREATE UNLOGGED TABLE ${ident(id, chunk)} (
-    ingestion_id bigint NOT NULL DEFAULT ${id} CHECK (ingestion_id = ${id}),
-    line_no bigint GENERATED BY DEFAULT AS IDENTITY (START WITH ${first}) CHECK (line_no >= ${first} AND line_no < ${end}),
-    region text, origin_coord text, destination_coord text, datetime text, datasource text,
-    raw text, parse_error text)`);
+    LIKE bronze.trips INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
+    CHECK (ingestion_id = ${id}),
+    CHECK (line_no >= ${first} AND line_no < ${end}))`);
+  await client.query(`ALTER TABLE ${ident(id, chunk)} ALTER COLUMN ingestion_id SET DEFAULT ${id}`);
 }
 
 /** Attaches a loaded chunk table to its ingestion's partition (the CHECK constraints make it instant). */
@@ -109,229 +107,63 @@ export async function attachChunk(client: pg.PoolClient, id: number, loaded: Chu
   );
 }
 
-// Class 22 (data exception) and 23 (integrity): the file's content, not the database, is at fault.
-function isDataError(err: unknown): boolean {
-  const code = (err as { code?: string }).code;
-  return typeof code === "string" && (code.startsWith("22") || code.startsWith("23"));
-}
-
-/** The file line COPY refused, from its error context ("COPY trips_7_0, line 1500: ..."), or null. */
-function refusedLine(err: unknown, firstLine: number): number | null {
-  const m = /^COPY [^,]+, line (\d+)/.exec((err as { where?: string }).where ?? "");
-  return m ? firstLine + Number(m[1]) - 1 : null;
-}
-
-/** Where the lines of one chunk are: file bytes [start, end) hold `lines` lines from `firstLine`. */
-type ChunkRange = {
-  id: number;
-  chunk: number;
-  path: string;
-  columns: Column[];
-  start: number;
-  end: number;
-  firstLine: number;
-  /** The chunk table's upper line bound (exclusive). */
-  endLine: number;
-  lines: number;
-};
-
-/** Refused COPYs allowed per chunk before the rest of it is split line by line (each costs a re-read). */
-const MAX_RESUMES = 16;
-
 /**
- * Loads a chunk that COPY refused at line `refusedAt` (null: unknown): COPY again up to that line, the
- * line itself split by hand, COPY again from the next one, until the chunk is in. Every COPY must give
- * exactly one record per line, or what it loaded is removed and those lines are split by hand, so line
- * numbers always match the file.
+ * Hands out the lines of a byte stream (UTF-8, checked by the inspection) without their line breaks:
+ * `next(n)` gives up to n lines from the buffer at hand; `position` is the file offset after the lines
+ * handed out. A last line without a line break is a line; an empty end after the final break is not.
  */
-async function loadRefusedChunk(client: pg.PoolClient, c: ChunkRange, refusedAt: number | null, signal?: AbortSignal): Promise<number> {
-  await createChunkTable(client, c.id, c.chunk, c.firstLine, c.endLine);
-  const stop = c.firstLine + c.lines; // one past the chunk's last line
-  const byHand = (from: number, to: number, line: number) => loadLineByLine(client, c.id, c.chunk, c.path, c.columns, from, to, line);
-  let pos = c.start;
-  let line = c.firstLine;
-  let bad = refusedAt;
-  let rows = 0;
-  for (let resumes = 0; ; resumes++) {
-    if (bad === null || bad < line || bad >= stop || resumes >= MAX_RESUMES) return rows + (await byHand(pos, c.end, line));
-    const badStart = await skipLines(c.path, pos, c.end, bad - line);
-    if (bad > line) {
-      const before = await copyRange(client, c, pos, badStart, line, bad - line, signal);
-      if (!("rows" in before)) return rows + (await byHand(pos, c.end, line));
-      rows += before.rows;
-    }
-    const badEnd = await skipLines(c.path, badStart, c.end, 1);
-    rows += await byHand(badStart, badEnd, bad);
-    pos = badEnd;
-    line = bad + 1;
-    if (line >= stop) return rows;
-    const after = await copyRange(client, c, pos, c.end, line, stop - line, signal);
-    if ("rows" in after) return rows + after.rows;
-    bad = after.refusedAt;
-  }
-}
-
-/** COPYs file bytes [start, end), `lines` lines from line `first`: their row count, or the line refused. */
-async function copyRange(
-  client: pg.PoolClient,
-  c: ChunkRange,
-  start: number,
-  end: number,
-  first: number,
-  lines: number,
-  signal?: AbortSignal,
-): Promise<{ rows: number } | { refusedAt: number | null }> {
-  const table = ident(c.id, c.chunk);
-  await client.query(`ALTER TABLE ${table} ALTER COLUMN line_no RESTART WITH ${first}`);
-  const copy = client.query(copyFrom(`COPY ${table} (${c.columns.join(", ")}) FROM STDIN WITH (FORMAT csv)`));
-  try {
-    await pipeline(createReadStream(c.path, { start, end: end - 1, highWaterMark: 1 << 20 }), copy, { signal });
-  } catch (err) {
-    if (signal?.aborted || !isDataError(err)) throw err;
-    return { refusedAt: refusedLine(err, first) }; // a refused COPY stored nothing
-  }
-  if (copy.rowCount === lines) return { rows: lines };
-  await client.query(`DELETE FROM ${table} WHERE line_no >= ${first}`); // records and lines differ (see loadBronze)
-  return { refusedAt: null };
-}
-
-/** The file offset just after `count` more line breaks from `from` (or `end`). */
-async function skipLines(file: string, from: number, end: number, count: number): Promise<number> {
-  if (count <= 0 || from >= end) return from;
-  let pos = from;
-  for await (const buf of createReadStream(file, { start: from, end: end - 1, highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) if (--count === 0) return pos + i + 1;
-    pos += buf.length;
-  }
-  return end;
-}
-
-/** Reads a chunk's bytes again and loads it line by line: fields where a line splits, raw text where not. */
-async function loadLineByLine(
-  client: pg.PoolClient,
-  id: number,
-  chunk: number,
-  path: string,
-  columns: Column[],
-  startByte: number,
-  endByte: number,
-  firstLine: number,
-): Promise<number> {
-  if (endByte <= startByte) return 0;
-  const order = REQUIRED_COLUMNS;
-  let rows = 0;
-  async function* lines(): AsyncGenerator<string> {
-    let rest = "";
-    let lineNo = firstLine;
-    const decoder = new TextDecoder("utf-8");
-    const emit = function* (text: string): Generator<string> {
-      const line = text.endsWith("\r") ? text.slice(0, -1) : text;
-      const n = lineNo++;
-      if (line.trim() === "") return; // blank lines are not data lines
-      rows++;
-      const split = splitCsvLine(line);
-      let values: (string | null)[];
-      if ("error" in split) {
-        values = [...order.map(() => null), line, `unparseable CSV line: ${split.error}`];
-      } else if (split.fields.length !== order.length) {
-        values = [...order.map(() => null), line, `wrong number of fields: expected ${order.length}, found ${split.fields.length}`];
-      } else {
-        values = [...order.map((c) => split.fields[columns.indexOf(c)]!), null, null];
-      }
-      yield `${n}\t${values.map(copyText).join("\t")}\n`;
-    };
-    for await (const buf of createReadStream(path, { start: startByte, end: endByte - 1 }) as AsyncIterable<Buffer>) {
-      const text = rest + decoder.decode(buf, { stream: true });
-      const parts = text.split("\n");
-      rest = parts.pop()!;
-      let out = "";
-      for (const part of parts) for (const row of emit(part)) out += row;
-      if (out) yield out;
-    }
-    rest += decoder.decode();
-    let out = "";
-    if (rest !== "") for (const row of emit(rest)) out += row;
-    if (out) yield out;
-  }
-  await pipeline(
-    Readable.from(lines()),
-    client.query(
-      copyFrom(`COPY ${ident(id, chunk)} (line_no, ${order.join(", ")}, raw, parse_error) FROM STDIN`),
-    ),
-  );
-  return rows;
-}
-
-/**
- * Hands out a byte stream in pieces of whole lines: `take(n)` yields the bytes of the next n lines
- * (or up to the end), splitting a buffer at the n-th line break; `position` is the file offset reached.
- */
-class ChunkReader {
+class LineSource {
   position: number;
   private readonly source: AsyncIterator<Buffer>;
-  private pending: Buffer | null = null;
+  private readonly decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  private pending: string[] = [];
+  private pendingAscii = true;
+  private rest = "";
+  private restAscii = true;
   private ended = false;
-  private remaining = 0;
-  private requested = 0;
-  private takenBytes = 0;
-  private lastByte = 10;
 
   constructor(stream: AsyncIterable<Buffer>, startOffset: number) {
     this.source = stream[Symbol.asyncIterator]();
     this.position = startOffset;
   }
 
-  private async fill(): Promise<Buffer | null> {
-    if (this.pending && this.pending.length > 0) return this.pending;
-    if (this.ended) return null;
-    const next = await this.source.next();
-    if (next.done) {
-      this.ended = true;
-      return null;
+  /** Splits the next buffer into lines; false at the end of the stream. */
+  private async fill(): Promise<boolean> {
+    while (this.pending.length === 0) {
+      if (this.ended) return false;
+      const next = await this.source.next();
+      if (next.done) {
+        this.ended = true;
+        const tail = this.rest + this.decoder.decode();
+        this.rest = "";
+        if (tail !== "") {
+          this.pending = [tail];
+          this.pendingAscii = false;
+        }
+        continue;
+      }
+      const text = this.decoder.decode(next.value, { stream: true });
+      const parts = (this.rest + text).split("\n");
+      this.rest = parts.pop()!;
+      // Pure ASCII (the usual case): a line's byte length is its string length.
+      this.pendingAscii = this.restAscii && text.length === next.value.length;
+      this.restAscii = this.pendingAscii;
+      this.pending = parts;
     }
-    this.pending = next.value;
-    return this.pending;
+    return true;
   }
 
   async atEnd(): Promise<boolean> {
-    return (await this.fill()) === null;
+    return !(await this.fill());
   }
 
-  /** The next piece of at most `remaining` lines; consumed before it is returned. */
-  private async piece(): Promise<Buffer | null> {
-    if (this.remaining <= 0) return null;
-    const buf = await this.fill();
-    if (!buf) return null;
-    let cut = -1;
-    let i = -1;
-    while (this.remaining > 0 && (i = buf.indexOf(10, i + 1)) >= 0) {
-      this.remaining--;
-      cut = i;
-    }
-    const end = this.remaining === 0 ? cut + 1 : buf.length;
-    const out = buf.subarray(0, end);
-    this.pending = buf.subarray(end);
-    this.position += out.length;
-    this.takenBytes += out.length;
-    if (out.length > 0) this.lastByte = out[out.length - 1]!;
-    return out;
-  }
-
-  /** Lines in the current (or last) `take`, counting a last line without a line break. */
-  get linesTaken(): number {
-    return this.requested - this.remaining + (this.takenBytes > 0 && this.lastByte !== 10 ? 1 : 0);
-  }
-
-  async *take(lines: number): AsyncGenerator<Buffer> {
-    this.remaining = lines;
-    this.requested = lines;
-    this.takenBytes = 0;
-    this.lastByte = 10;
-    for (let p = await this.piece(); p; p = await this.piece()) yield p;
-  }
-
-  /** Skips what is left of the current `take` (after its consumer gave up). */
-  async finishTake(): Promise<void> {
-    while (await this.piece());
+  /** Up to `max` lines, or null at the end. */
+  async next(max: number): Promise<string[] | null> {
+    if (!(await this.fill())) return null;
+    const taken = this.pending.length <= max ? this.pending : this.pending.slice(0, max);
+    this.pending = taken === this.pending ? [] : this.pending.slice(max);
+    const broken = this.ended ? 0 : 1; // every line handed out before the end had a line break
+    for (const line of taken) this.position += (this.pendingAscii ? line.length : Buffer.byteLength(line)) + broken;
+    return taken;
   }
 }

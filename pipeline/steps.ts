@@ -45,20 +45,20 @@ export const TRANSFORM_SETTINGS = ["SET LOCAL work_mem = '256MB'", "SET LOCAL en
 export async function promoteSilverChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ applied: boolean; stored: number; rejected: number }> {
   const started = Date.now();
   return inTransaction(pool, async (client) => {
-    const { rows: ing } = await client.query<{ status: string; columns: string[] }>(
-      "SELECT status, columns FROM audit.ingestions WHERE id = $1::bigint",
+    const { rows: ing } = await client.query<{ status: string }>(
+      "SELECT status FROM audit.ingestions WHERE id = $1::bigint",
       [p.ingestion_id],
     );
     if (!ing[0] || !LIVE.includes(ing[0].status)) return { applied: false, stored: 0, rejected: 0 };
     for (const setting of TRANSFORM_SETTINGS) await client.query(setting);
-    await assertBronzeChunk(client, p);
+    const lines = await assertBronzeChunk(client, p);
     await client.query(SQL.silverDimensions, transformArgs(p).slice(0, 3));
-    const { rows } = await client.query<{ applied: number; stored: number; rejected: number }>(SQL.silverTrips, [
-      ...transformArgs(p),
-      ing[0].columns,
-    ]);
+    const { rows } = await client.query<{ applied: number; stored: number; rejected: number }>(SQL.silverTrips, transformArgs(p));
     const r = rows[0]!;
     if (r.applied === 0) return { applied: false, stored: 0, rejected: 0 };
+    // Every bronze line is stored or rejected: anything else is a bug, and nothing of the chunk commits.
+    if (Number(r.stored) + Number(r.rejected) !== lines)
+      throw new Error(`silver chunk ${p.chunk} of ingestion ${p.ingestion_id}: ${r.stored} stored + ${r.rejected} rejected <> ${lines} bronze lines`);
     await client.query(
       "UPDATE audit.steps SET rows = $3::bigint, rejected = $4::bigint WHERE ingestion_id = $1::bigint AND step = 'silver.trips' AND chunk = $2::int",
       [p.ingestion_id, p.chunk, r.stored, r.rejected],
@@ -83,7 +83,7 @@ export class BronzeChunkMissingError extends Error {
  * counted (a reload after a crash may be re-creating it; PostgreSQL empties unlogged tables after its
  * own crash). Otherwise the job fails and graphile-worker retries it later: nothing is marked done.
  */
-async function assertBronzeChunk(client: pg.PoolClient, p: ChunkPayload): Promise<void> {
+async function assertBronzeChunk(client: pg.PoolClient, p: ChunkPayload): Promise<number> {
   const { rows } = await client.query<{ expected: number | null; present: number }>(
     `SELECT (SELECT rows FROM audit.steps WHERE ingestion_id = $1::bigint AND step = 'bronze' AND chunk = $2::int) AS expected,
             (SELECT count(*) FROM bronze.trips WHERE ingestion_id = $1::bigint AND line_no >= $3::bigint AND line_no < $4::bigint) AS present`,
@@ -94,6 +94,7 @@ async function assertBronzeChunk(client: pg.PoolClient, p: ChunkPayload): Promis
     throw new BronzeChunkMissingError(
       `bronze chunk ${p.chunk} of ingestion ${p.ingestion_id} is not fully loaded (${present} of ${expected ?? "?"} rows); will retry`,
     );
+  return present;
 }
 
 /**

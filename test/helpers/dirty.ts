@@ -40,10 +40,7 @@ export type ExpectedReject = {
   reason: string;
   /** The line as written, without its line ending. */
   text: string;
-  /**
-   * The five values in file order (before trimming), when the line splits into five CSV fields;
-   * null when it does not (then the stored raw text must be `text` itself).
-   */
+  /** The five values in file order (before trimming), when the line splits into five CSV fields; else null. */
   fields: string[] | null;
 };
 

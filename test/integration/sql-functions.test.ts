@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatFloat, quoteLiteral } from "../../pipeline/parse.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 
 describe("SQL helpers", () => {
@@ -10,35 +11,13 @@ describe("SQL helpers", () => {
 
   const one = async (sql: string, params: unknown[] = []) => (await db.pool.query(sql, params)).rows[0].v;
 
-  it("parse_point reads the WKT variants real exports contain and refuses the rest", async () => {
-    const cases: [string, number[] | null][] = [
-      ["POINT (14.4973794438195 50.00136875782316)", [14.4973794438195, 50.00136875782316]],
-      ["point(1 2)", [1, 2]],
-      ["  POINT ( -7.5   -45.25 ) ", [-7.5, -45.25]],
-      ["POINT (+7.5 +1e+1)", [7.5, 10]],
-      ["POINT (1e-5 -2.5E1)", [0.00001, -25]],
-      ["POINT (1 2 3)", null],
-      ["POINT (NaN 2)", null],
-      ["POINT (1e400 2)", null],
-      ["LINESTRING (1 2, 3 4)", null],
-      ["", null],
-    ];
-    for (const [wkt, expected] of cases)
-      expect(await one("SELECT CASE WHEN p IS NOT NULL THEN ARRAY[ST_X(p), ST_Y(p), ST_SRID(p)] END AS v FROM (SELECT tripflow.parse_point($1) AS p) AS x", [wkt]), wkt).toEqual(expected && [...expected, 4326]);
-  });
-
-  it("parse_timestamp keeps the written time and refuses impossible dates", async () => {
-    const cases: [string, string | null][] = [
-      ["2018-05-28 09:03:40", "2018-05-28 09:03:40"],
-      ["2020-02-29T23:59:59.5", "2020-02-29 23:59:59.5"],
-      [" 2018-05-28 09:03 ", "2018-05-28 09:03:00"],
-      ["2021-02-29 10:00:00", null],
-      ["2018-13-01 10:00:00", null],
-      ["2018-05-28 24:00:00", null],
-      ["0000-01-01 00:00:00", null],
-      ["28/05/2018 09:03", null],
-    ];
-    for (const [text, expected] of cases) expect(await one("SELECT tripflow.parse_timestamp($1)::text AS v", [text]), text).toBe(expected);
+  it("prints reasons' numbers and quoted texts as PostgreSQL would (pipeline/parse.ts formatFloat, quoteLiteral)", async () => {
+    const numbers = [914.4, -180.5, 95, 1e15, -2.5e20, 999e99, 123456789012345, 0.5];
+    const { rows } = await db.pool.query<{ v: string }>("SELECT x::text AS v FROM unnest($1::float8[]) AS x", [numbers]);
+    expect(numbers.map(formatFloat)).toEqual(rows.map((r) => r.v));
+    const texts = ["POINT (1 2", "it's", "back\\slash", ""];
+    const quoted = await db.pool.query<{ v: string }>("SELECT quote_literal(x) AS v FROM unnest($1::text[]) AS x", [texts]);
+    expect(texts.map(quoteLiteral)).toEqual(quoted.rows.map((r) => r.v));
   });
 
   it("puts a point on a cell edge in the cell east/north of the edge, exactly, on all four sides of 0,0", async () => {

@@ -40,7 +40,7 @@ describe("transforms", () => {
     expect(await mergeGoldChunk(db.pool, p)).toEqual({ applied: false, completed: false });
     const args = [p.ingestion_id, p.first_line, p.end_line - 1, p.chunk];
     await db.pool.query(SQL.silverDimensions, args.slice(0, 3));
-    await db.pool.query(SQL.silverTrips, [...args, ["region", "origin_coord", "destination_coord", "datetime", "datasource"]]);
+    await db.pool.query(SQL.silverTrips, args);
     for (const [, sql] of AGGREGATE_TRANSFORMS) await db.pool.query(sql, args);
     expect(await snapshot(db.pool)).toBe(once);
 

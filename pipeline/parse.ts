@@ -1,0 +1,138 @@
+import { copyText, splitCsvLine } from "./csvline.ts";
+import { REQUIRED_COLUMNS, type Column } from "./inspect.ts";
+
+/**
+ * One data line of a trips file, read: either its typed fields or the reason it cannot be a trip.
+ * Points are WGS84 degrees; `time` is the moment as written, in PostgreSQL's timestamp text form.
+ */
+export type ParsedLine =
+  | { region: string; datasource: string; originLon: number; originLat: number; destLon: number; destLat: number; time: string }
+  | { reason: string };
+
+/** The columns of a bronze chunk, in the order `bronzeRow` writes them (COPY text format). */
+export const BRONZE_COLUMNS = [
+  "line_no",
+  "region",
+  "datasource",
+  "origin_lon",
+  "origin_lat",
+  "destination_lon",
+  "destination_lat",
+  "trip_time",
+  "raw",
+  "reason",
+] as const;
+
+// A number as WKT exports write it: optional sign, at most three integer digits (after leading
+// zeros), optional fraction and a two-digit exponent, so that nothing can overflow a float8.
+const NUM = String.raw`[+-]?0*(?:\d{1,3}(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,2})?`;
+const POINT = new RegExp(String.raw`^\s*point\s*\(\s*(${NUM})\s+(${NUM})\s*\)\s*$`, "i");
+// 'YYYY-MM-DD HH:MM[:SS[.ffffff]]', or with a T; the day is checked against the month below.
+const TIME = /^\s*(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[ T]([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(\.\d{1,6})?)?\s*$/;
+
+/** A WKT point 'POINT (lon lat)' (any case, optional spaces, sign or exponent) as [lon, lat], or null. */
+export function parsePoint(text: string): [number, number] | null {
+  const m = POINT.exec(text);
+  return m ? [Number(m[1]), Number(m[2])] : null;
+}
+
+/**
+ * 'YYYY-MM-DD HH:MM[:SS[.ffffff]]' (or with a T) as 'YYYY-MM-DD HH:MM:SS[.ffffff]', kept as written
+ * (the data carries no time zone); null when it is not of that shape or names an impossible moment
+ * (2021-02-29, 24:00, year 0).
+ */
+export function parseTime(text: string): string | null {
+  const m = TIME.exec(text);
+  if (!m) return null;
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  if (year < 1) return null;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 ? (leap ? 29 : 28) : 30 + ((month + (month >> 3)) % 2);
+  if (day > days) return null;
+  return `${m[1]}-${m[2]}-${m[3]} ${m[4]}:${m[5]}:${m[6] ?? "00"}${m[7] ?? ""}`;
+}
+
+/** Spaces (only) removed at both ends, as PostgreSQL's btrim does. */
+function trimSpaces(s: string): string {
+  return s.charCodeAt(0) === 32 || s.charCodeAt(s.length - 1) === 32 ? s.replace(/^ +| +$/g, "") : s;
+}
+
+/** A text as an SQL literal, as PostgreSQL's quote_literal writes it (reasons quote what was read). */
+export function quoteLiteral(s: string): string {
+  const quoted = `'${s.replaceAll("'", "''").replaceAll("\\", "\\\\")}'`;
+  return s.includes("\\") ? `E${quoted}` : quoted;
+}
+
+/** A float8 as PostgreSQL prints it: shortest form, exponent from 1e15 (reasons show numbers read). */
+export function formatFloat(x: number): string {
+  const a = Math.abs(x);
+  if (a !== 0 && (a >= 1e15 || a < 1e-4)) return x.toExponential().replace(/e([+-])(\d)$/, "e$10$2");
+  return String(x);
+}
+
+/**
+ * Reads the fields of one line (already split, in file order given by `columns`) into a trip, or the
+ * first reason it is not one, in a fixed order: empty region, empty datasource, origin, destination,
+ * datetime.
+ */
+function readFields(fields: string[], at: Record<Column, number>): ParsedLine {
+  const region = trimSpaces(fields[at.region]!);
+  if (region === "") return { reason: "empty region" };
+  const datasource = trimSpaces(fields[at.datasource]!);
+  if (datasource === "") return { reason: "empty datasource" };
+  const originText = fields[at.origin_coord]!;
+  const o = parsePoint(originText);
+  if (!o) return { reason: `unparseable origin point ${quoteLiteral(originText)} (expected POINT (lon lat))` };
+  if (!(o[0] >= -180 && o[0] <= 180)) return { reason: `origin longitude ${formatFloat(o[0])} outside -180..180` };
+  if (!(o[1] >= -90 && o[1] <= 90)) return { reason: `origin latitude ${formatFloat(o[1])} outside -90..90` };
+  const destText = fields[at.destination_coord]!;
+  const d = parsePoint(destText);
+  if (!d) return { reason: `unparseable destination point ${quoteLiteral(destText)} (expected POINT (lon lat))` };
+  if (!(d[0] >= -180 && d[0] <= 180)) return { reason: `destination longitude ${formatFloat(d[0])} outside -180..180` };
+  if (!(d[1] >= -90 && d[1] <= 90)) return { reason: `destination latitude ${formatFloat(d[1])} outside -90..90` };
+  const timeText = fields[at.datetime]!;
+  const time = parseTime(timeText);
+  if (time === null) return { reason: `unparseable or impossible datetime ${quoteLiteral(timeText)} (expected YYYY-MM-DD HH:MM:SS)` };
+  return { region, datasource, originLon: o[0], originLat: o[1], destLon: d[0], destLat: d[1], time };
+}
+
+/**
+ * A reader of the data lines of a file whose header named `columns`: `parse(line)` splits one line
+ * (without its line break; a trailing CR is ignored) as CSV and reads its fields. A line that does
+ * not split into exactly the five fields is refused with the reason.
+ *
+ * @example lineReader(["region", "origin_coord", "destination_coord", "datetime", "datasource"]).parse("Turin,POINT (7.6 45.0),POINT (7.7 45.1),2018-05-28 09:03:40,cheap_mobile")
+ */
+export function lineReader(columns: readonly Column[]) {
+  const at = Object.fromEntries(REQUIRED_COLUMNS.map((c) => [c, columns.indexOf(c)])) as Record<Column, number>;
+  const count = columns.length;
+  return {
+    parse(line: string): ParsedLine {
+      let fields: string[];
+      if (line.includes('"')) {
+        const split = splitCsvLine(line);
+        if ("error" in split) return { reason: `unparseable CSV line: ${split.error}` };
+        fields = split.fields;
+      } else {
+        fields = line.split(",");
+      }
+      if (fields.length !== count) return { reason: `wrong number of fields: expected ${count}, found ${fields.length}` };
+      return readFields(fields, at);
+    },
+  };
+}
+
+/**
+ * One bronze row in COPY text format (columns as BRONZE_COLUMNS), ending in a line break, or null for
+ * a blank line (not a data line). `line` is the line as read, without its line break.
+ */
+export function bronzeRow(reader: ReturnType<typeof lineReader>, line: string, lineNo: number): string | null {
+  const text = line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line;
+  const first = text.charCodeAt(0);
+  if (text.length === 0 || ((first <= 32 || first > 127) && text.trim() === "")) return null;
+  const p = reader.parse(text);
+  if ("reason" in p) return `${lineNo}\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t${copyText(text)}\t${copyText(p.reason)}\n`;
+  return `${lineNo}\t${copyText(p.region)}\t${copyText(p.datasource)}\t${p.originLon}\t${p.originLat}\t${p.destLon}\t${p.destLat}\t${p.time}\t\\N\t\\N\n`;
+}

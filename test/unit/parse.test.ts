@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import { bronzeRow, lineReader, parsePoint, parseTime } from "../../pipeline/parse.ts";
+
+describe("pipeline/parse.ts: reading a data line", () => {
+  it("reads the WKT point variants real exports contain and refuses the rest", () => {
+    const cases: [string, number[] | null][] = [
+      ["POINT (14.4973794438195 50.00136875782316)", [14.4973794438195, 50.00136875782316]],
+      ["point(1 2)", [1, 2]],
+      ["  POINT ( -7.5   -45.25 ) ", [-7.5, -45.25]],
+      ["POINT (+7.5 +1e+1)", [7.5, 10]],
+      ["POINT (1e-5 -2.5E1)", [0.00001, -25]],
+      ["POINT (007. .5)", [7, 0.5]],
+      ["POINT (1 2 3)", null],
+      ["POINT (NaN 2)", null],
+      ["POINT (1e400 2)", null],
+      ["POINT (1234 2)", null],
+      ["POINT (Infinity 2)", null],
+      ["LINESTRING (1 2, 3 4)", null],
+      ["", null],
+    ];
+    for (const [wkt, expected] of cases) expect(parsePoint(wkt), wkt).toEqual(expected);
+  });
+
+  it("keeps the written time and refuses impossible dates", () => {
+    const cases: [string, string | null][] = [
+      ["2018-05-28 09:03:40", "2018-05-28 09:03:40"],
+      ["2020-02-29T23:59:59.5", "2020-02-29 23:59:59.5"],
+      [" 2018-05-28 09:03 ", "2018-05-28 09:03:00"],
+      ["2000-02-29 00:00:00", "2000-02-29 00:00:00"],
+      ["2018-04-30 12:00:00", "2018-04-30 12:00:00"],
+      ["2018-12-31 12:00:00", "2018-12-31 12:00:00"],
+      ["2018-04-31 12:00:00", null],
+      ["1900-02-29 10:00:00", null],
+      ["2021-02-29 10:00:00", null],
+      ["2018-13-01 10:00:00", null],
+      ["2018-05-28 24:00:00", null],
+      ["0000-01-01 00:00:00", null],
+      ["28/05/2018 09:03", null],
+      ["2018-05-28 09:03:40.1234567", null],
+    ];
+    for (const [text, expected] of cases) expect(parseTime(text), text).toBe(expected);
+  });
+
+  it("splits with CSV quoting, in the header's column order, and names the first problem", () => {
+    const r = lineReader(["datetime", "region", "origin_coord", "destination_coord", "datasource"]);
+    expect(r.parse('2018-05-28 09:03:40, Turin ,"POINT (7.6 45.0)",POINT (7.7 45.1),cheap_mobile')).toEqual({
+      region: "Turin",
+      datasource: "cheap_mobile",
+      originLon: 7.6,
+      originLat: 45,
+      destLon: 7.7,
+      destLat: 45.1,
+      time: "2018-05-28 09:03:40",
+    });
+    const reason = (line: string) => (r.parse(line) as { reason: string }).reason;
+    expect(reason("2018-05-28 09:03:40,Turin,POINT (7.6 45.0),POINT (7.7 45.1)")).toBe("wrong number of fields: expected 5, found 4");
+    expect(reason('2018-05-28 09:03:40,"Turin,POINT (7.6 45.0),POINT (7.7 45.1),x')).toMatch(/^unparseable CSV line: unterminated quoted field/);
+    expect(reason("2018-05-28 09:03:40,  ,POINT (7.6 45.0),POINT (7.7 45.1),x")).toBe("empty region");
+    expect(reason("2018-05-28 09:03:40,Turin,POINT (7.6 45.0),POINT (7.7 45.1),")).toBe("empty datasource");
+    expect(reason("2018-05-28 09:03:40,Turin,POINT (7.6 95.0),POINT (7.7 45.1),x")).toBe("origin latitude 95 outside -90..90");
+    expect(reason("2018-05-28 09:03:40,Turin,POINT (914.4 45.0),POINT (7.7 45.1),x")).toBe("origin longitude 914.4 outside -180..180");
+    expect(reason("2018-05-28 09:03:40,Turin,POINT (7.6 45.0),POINT (-181 45.1),x")).toBe("destination longitude -181 outside -180..180");
+    expect(reason("2018-05-28 09:03:40,Turin,POINT (7.6 45.0),POINT (7.7 -90.5),x")).toBe("destination latitude -90.5 outside -90..90");
+    expect(reason("2018-05-28 09:03:40,Turin,POINT (7.6,POINT (7.7 45.1),x")).toBe("unparseable origin point 'POINT (7.6' (expected POINT (lon lat))");
+    expect(reason("2018-05-28 09:03:40,Turin,it's here,POINT (7.7 45.1),x")).toBe(
+      "unparseable origin point 'it''s here' (expected POINT (lon lat))",
+    );
+    expect(reason("2018-05-28 09:03:40,Turin,POINT (7.6 45.0),POINT(7.7),x")).toBe(
+      "unparseable destination point 'POINT(7.7)' (expected POINT (lon lat))",
+    );
+    expect(reason("2018-02-30 09:03:40,Turin,POINT (7.6 45.0),POINT (7.7 45.1),x")).toBe(
+      "unparseable or impossible datetime '2018-02-30 09:03:40' (expected YYYY-MM-DD HH:MM:SS)",
+    );
+    // The order of the checks: the region is named before a bad point.
+    expect(reason("2018-02-30 09:03:40,,POINT (7.6 95.0),POINT (7.7 45.1),x")).toBe("empty region");
+  });
+
+  it("writes one COPY text row per data line: a trip's fields, or the line as written and its reason", () => {
+    const r = lineReader(["region", "origin_coord", "destination_coord", "datetime", "datasource"]);
+    expect(bronzeRow(r, "Turin,POINT (7.6 45.0),POINT (7.7 45.1),2018-05-28 09:03:40,cheap_mobile\r", 7)).toBe(
+      "7\tTurin\tcheap_mobile\t7.6\t45\t7.7\t45.1\t2018-05-28 09:03:40\t\\N\t\\N\n",
+    );
+    expect(bronzeRow(r, "Tu\\rin\t,x", 8)).toBe(
+      "8\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\tTu\\\\rin\\t,x\twrong number of fields: expected 5, found 2\n",
+    );
+    expect(bronzeRow(r, "   \r", 9)).toBeNull();
+    expect(bronzeRow(r, "", 10)).toBeNull();
+  });
+});
