@@ -6,8 +6,11 @@ import { REQUIRED_COLUMNS, type Column } from "./inspect.ts";
  * Points are WGS84 degrees; `time` is the moment as written, in PostgreSQL's timestamp text form.
  */
 export type ParsedLine =
-  | { region: string; datasource: string; originLon: number; originLat: number; destLon: number; destLat: number; time: string }
+  | { region: string; datasource: string; origin: Point; destination: Point; time: string }
   | { reason: string };
+
+/** A point's coordinates, and each as written (float8 input reads it back to the same double). */
+export type Point = { lon: number; lat: number; lonText: string; latText: string };
 
 /** The columns of a bronze chunk, in the order `bronzeRow` writes them (COPY text format). */
 export const BRONZE_COLUMNS = [
@@ -30,10 +33,10 @@ const POINT = new RegExp(String.raw`^\s*point\s*\(\s*(${NUM})\s+(${NUM})\s*\)\s*
 // 'YYYY-MM-DD HH:MM[:SS[.ffffff]]', or with a T; the day is checked against the month below.
 const TIME = /^\s*(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[ T]([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(\.\d{1,6})?)?\s*$/;
 
-/** A WKT point 'POINT (lon lat)' (any case, optional spaces, sign or exponent) as [lon, lat], or null. */
-export function parsePoint(text: string): [number, number] | null {
+/** A WKT point 'POINT (lon lat)' (any case, optional spaces, sign or exponent), or null. */
+export function parsePoint(text: string): Point | null {
   const m = POINT.exec(text);
-  return m ? [Number(m[1]), Number(m[2])] : null;
+  return m ? { lon: Number(m[1]), lat: Number(m[2]), lonText: m[1]!, latText: m[2]! } : null;
 }
 
 /**
@@ -85,17 +88,17 @@ function readFields(fields: string[], at: Record<Column, number>): ParsedLine {
   const originText = fields[at.origin_coord]!;
   const o = parsePoint(originText);
   if (!o) return { reason: `unparseable origin point ${quoteLiteral(originText)} (expected POINT (lon lat))` };
-  if (!(o[0] >= -180 && o[0] <= 180)) return { reason: `origin longitude ${formatFloat(o[0])} outside -180..180` };
-  if (!(o[1] >= -90 && o[1] <= 90)) return { reason: `origin latitude ${formatFloat(o[1])} outside -90..90` };
+  if (!(o.lon >= -180 && o.lon <= 180)) return { reason: `origin longitude ${formatFloat(o.lon)} outside -180..180` };
+  if (!(o.lat >= -90 && o.lat <= 90)) return { reason: `origin latitude ${formatFloat(o.lat)} outside -90..90` };
   const destText = fields[at.destination_coord]!;
   const d = parsePoint(destText);
   if (!d) return { reason: `unparseable destination point ${quoteLiteral(destText)} (expected POINT (lon lat))` };
-  if (!(d[0] >= -180 && d[0] <= 180)) return { reason: `destination longitude ${formatFloat(d[0])} outside -180..180` };
-  if (!(d[1] >= -90 && d[1] <= 90)) return { reason: `destination latitude ${formatFloat(d[1])} outside -90..90` };
+  if (!(d.lon >= -180 && d.lon <= 180)) return { reason: `destination longitude ${formatFloat(d.lon)} outside -180..180` };
+  if (!(d.lat >= -90 && d.lat <= 90)) return { reason: `destination latitude ${formatFloat(d.lat)} outside -90..90` };
   const timeText = fields[at.datetime]!;
   const time = parseTime(timeText);
   if (time === null) return { reason: `unparseable or impossible datetime ${quoteLiteral(timeText)} (expected YYYY-MM-DD HH:MM:SS)` };
-  return { region, datasource, originLon: o[0], originLat: o[1], destLon: d[0], destLat: d[1], time };
+  return { region, datasource, origin: o, destination: d, time };
 }
 
 /**
@@ -134,5 +137,6 @@ export function bronzeRow(reader: ReturnType<typeof lineReader>, line: string, l
   if (text.length === 0 || ((first <= 32 || first > 127) && text.trim() === "")) return null;
   const p = reader.parse(text);
   if ("reason" in p) return `${lineNo}\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t${copyText(text)}\t${copyText(p.reason)}\n`;
-  return `${lineNo}\t${copyText(p.region)}\t${copyText(p.datasource)}\t${p.originLon}\t${p.originLat}\t${p.destLon}\t${p.destLat}\t${p.time}\t\\N\t\\N\n`;
+  const { origin: o, destination: d } = p;
+  return `${lineNo}\t${copyText(p.region)}\t${copyText(p.datasource)}\t${o.lonText}\t${o.latText}\t${d.lonText}\t${d.latText}\t${p.time}\t\\N\t\\N\n`;
 }

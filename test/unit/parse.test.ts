@@ -18,7 +18,12 @@ describe("pipeline/parse.ts: reading a data line", () => {
       ["LINESTRING (1 2, 3 4)", null],
       ["", null],
     ];
-    for (const [wkt, expected] of cases) expect(parsePoint(wkt), wkt).toEqual(expected);
+    for (const [wkt, expected] of cases) {
+      const p = parsePoint(wkt);
+      expect(p && [p.lon, p.lat], wkt).toEqual(expected);
+      // What goes to COPY is the number as written: PostgreSQL's float8 input reads the same double.
+      if (p) expect([Number(p.lonText), Number(p.latText)], wkt).toEqual(expected);
+    }
   });
 
   it("keeps the written time and refuses impossible dates", () => {
@@ -46,10 +51,8 @@ describe("pipeline/parse.ts: reading a data line", () => {
     expect(r.parse('2018-05-28 09:03:40, Turin ,"POINT (7.6 45.0)",POINT (7.7 45.1),cheap_mobile')).toEqual({
       region: "Turin",
       datasource: "cheap_mobile",
-      originLon: 7.6,
-      originLat: 45,
-      destLon: 7.7,
-      destLat: 45.1,
+      origin: { lon: 7.6, lat: 45, lonText: "7.6", latText: "45.0" },
+      destination: { lon: 7.7, lat: 45.1, lonText: "7.7", latText: "45.1" },
       time: "2018-05-28 09:03:40",
     });
     const reason = (line: string) => (r.parse(line) as { reason: string }).reason;
@@ -78,7 +81,7 @@ describe("pipeline/parse.ts: reading a data line", () => {
   it("writes one COPY text row per data line: a trip's fields, or the line as written and its reason", () => {
     const r = lineReader(["region", "origin_coord", "destination_coord", "datetime", "datasource"]);
     expect(bronzeRow(r, "Turin,POINT (7.6 45.0),POINT (7.7 45.1),2018-05-28 09:03:40,cheap_mobile\r", 7)).toBe(
-      "7\tTurin\tcheap_mobile\t7.6\t45\t7.7\t45.1\t2018-05-28 09:03:40\t\\N\t\\N\n",
+      "7\tTurin\tcheap_mobile\t7.6\t45.0\t7.7\t45.1\t2018-05-28 09:03:40\t\\N\t\\N\n",
     );
     expect(bronzeRow(r, "Tu\\rin\t,x", 8)).toBe(
       "8\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\tTu\\\\rin\\t,x\twrong number of fields: expected 5, found 2\n",
