@@ -75,3 +75,72 @@ export function splitBox(box: Box): { inside: Rect | null; interior: Rect[]; rin
   const ring = edge.flatMap((r) => subtract(r, inside12));
   return { inside, interior, ring, edge, all, inner };
 }
+
+/** The cells both rectangles hold, or null. */
+export function intersect(a: Rect, b: Rect | null): Rect | null {
+  if (!b) return null;
+  const r = { colLo: Math.max(a.colLo, b.colLo), colHi: Math.min(a.colHi, b.colHi), rowLo: Math.max(a.rowLo, b.rowLo), rowHi: Math.min(a.rowHi, b.rowHi) };
+  return r.colLo <= r.colHi && r.rowLo <= r.rowHi ? r : null;
+}
+
+const area = (r: Rect | null) => (r ? (r.colHi - r.colLo + 1) * (r.rowHi - r.rowLo + 1) : 0);
+
+/** A level-7 rectangle as the level-12 cells under it. */
+function fine(r: Rect): Rect {
+  const f = 2 ** (FINE_LEVEL - GOLD_LEVEL);
+  return { colLo: r.colLo * f, colHi: (r.colHi + 1) * f - 1, rowLo: r.rowLo * f, rowHi: (r.rowHi + 1) * f - 1 };
+}
+
+/**
+ * A rectangle of level-12 cells and how its trips count toward a box: `exact` tests each trip's point
+ * against the box (counted when inside for sign +1, when outside for sign -1), otherwise every trip in
+ * the cells counts with the sign.
+ */
+export type BoxPart = Rect & { exact: boolean; sign: 1 | -1 };
+
+/**
+ * How to count the trips of a box with the fewest trips read: `gold` is a rectangle of level-7 cells
+ * answered from gold; `parts` correct it to the box exactly. Gold may take a level-7 cell the box cuts
+ * when the box covers most of it: the trips of its part outside the box are then subtracted, fewer than
+ * the trips of its part inside would be to add (a box edge just inside a cell's border costs a sliver,
+ * not almost the whole cell). Each side of the box is decided by the number of level-12 cells to read.
+ *
+ * Count = gold(gold) + Σ parts: level-12 cells of the box outside gold add (wholly inside the box: all
+ * their trips; cut by its edges: the trips inside it), level-12 cells of gold outside the box subtract
+ * (wholly outside: all their trips; cut by the edges: the trips outside the box).
+ */
+export function planBox(box: Box): { gold: Rect | null; parts: BoxPart[] } {
+  const g = 2 ** GOLD_LEVEL;
+  const { all, inner } = splitBox(box);
+  const edge = inner ? subtract(all, inner) : [all];
+  // For each side, the level-7 column (row) boundary just inside the box edge and the one just outside.
+  const xs = [
+    [Math.ceil(box.west * g), Math.floor(box.west * g)],
+    [Math.floor(box.east * g) - 1, Math.ceil(box.east * g) - 1],
+  ] as const;
+  const ys = [
+    [Math.ceil(box.south * g), Math.floor(box.south * g)],
+    [Math.floor(box.north * g) - 1, Math.ceil(box.north * g) - 1],
+  ] as const;
+  let best: { gold: Rect | null; cost: number } | null = null;
+  for (const colLo of xs[0])
+    for (const colHi of xs[1])
+      for (const rowLo of ys[0])
+        for (const rowHi of ys[1]) {
+          const cand: Rect = { colLo: colLo + 180 * g, colHi: colHi + 180 * g, rowLo: rowLo + 90 * g, rowHi: rowHi + 90 * g };
+          const gold = cand.colLo <= cand.colHi && cand.rowLo <= cand.rowHi ? cand : null;
+          const g12 = gold && fine(gold);
+          // Level-12 cells read: the box's cells outside gold plus gold's cells outside the box.
+          const cost = area(all) + area(g12) - 2 * area(intersect(all, g12));
+          if (!best || cost < best.cost) best = { gold, cost };
+        }
+  const gold = best!.gold;
+  const g12 = gold && fine(gold);
+  const parts: BoxPart[] = [
+    ...(inner ? subtract(inner, g12) : []).map((r) => ({ ...r, exact: false, sign: 1 as const })),
+    ...edge.flatMap((r) => subtract(r, g12)).map((r) => ({ ...r, exact: true, sign: 1 as const })),
+    ...(g12 ? subtract(g12, all) : []).map((r) => ({ ...r, exact: false, sign: -1 as const })),
+    ...edge.flatMap((r) => intersect(r, g12) ?? []).map((r) => ({ ...r, exact: true, sign: -1 as const })),
+  ];
+  return { gold, parts };
+}

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type pg from "pg";
 import type { AppDeps } from "../app.ts";
-import { splitBox, type Rect } from "../box.ts";
+import { planBox, splitBox, type Rect } from "../box.ts";
 import { BadRequestError, NotFoundError } from "../errors.ts";
 import { Bbox, RegionName, unknownParameter, type Box } from "../params.ts";
 import { QUERIES } from "../queries.ts";
@@ -86,11 +86,11 @@ type Series = { week: string; trips: number }[];
 const bounds = (rects: Rect[]) => [rects.map((r) => r.colLo), rects.map((r) => r.colHi), rects.map((r) => r.rowLo), rects.map((r) => r.rowHi)];
 
 async function boxSeries(pool: pg.Pool, regionId: number | null, first: string, last: string, box: Box, end: "origin" | "destination"): Promise<Series> {
-  const { inside, interior, ring } = splitBox(box);
+  const { gold, parts } = planBox(box);
   const { rows } = await pool.query<{ week: string; trips: number }>(QUERIES.weeklyBox, [
     regionId, first, last, box.west, box.south, box.east, box.north,
-    inside?.colLo ?? 1, inside?.colHi ?? 0, inside?.rowLo ?? 1, inside?.rowHi ?? 0,
-    ...bounds(ring), end, ...bounds(interior),
+    gold?.colLo ?? 1, gold?.colHi ?? 0, gold?.rowLo ?? 1, gold?.rowHi ?? 0,
+    ...bounds(parts), end, parts.map((p) => p.exact), parts.map((p) => p.sign),
   ]);
   return rows;
 }

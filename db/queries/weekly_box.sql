@@ -1,19 +1,20 @@
 -- Trips per ISO week of a period whose origin (or destination) lies in a box, edges included: one row
--- per week (Monday), zeros included. Exact, without scanning silver. The box splits into three
--- disjoint parts (api/box.ts computes them):
---   inside:   level-7 cells wholly inside the box, read from gold.weekly_<end>_cells, one id range per
---             column of cells (the gold keys lead with the cell);
---   interior: the other level-12 cells wholly inside the box, counted from the level-12 cell index of
---             silver.trips alone (it carries trip_time and region_id: an index-only scan);
---   ring:     the level-12 cells that the box's edges cut through, read from silver.trips through the
---             same index, each point tested against the box itself.
+-- per week (Monday), zeros included. Exact, without scanning silver. api/box.ts planBox splits the work:
+--   gold:  a rectangle of level-7 cells, read from gold.weekly_<end>_cells, one id range per column of
+--          cells (the gold keys lead with the cell). It may hold cells the box cuts, when the box covers
+--          most of them;
+--   parts: rectangles of level-12 cells that correct gold to the box, read from silver.trips through
+--          its level-12 cell index, each with a sign: cells of the box outside gold add, cells of gold
+--          outside the box subtract. Cells wholly inside (or wholly outside) the box count all their
+--          trips from the index alone (it carries trip_time and region_id: an index-only scan); cells the
+--          box's edges cut test each point (exact): inside the box for +1, outside it for -1.
 -- Level-12 cells of one column have consecutive ids, so each rectangle is one id range per column.
 -- Each range is a LATERAL subquery fenced with OFFSET 0: always one index range scan, whatever the
 -- table statistics say (a plain range join let the planner pick a nested loop over a sequential scan).
 -- $1 region id or NULL, $2 / $3 Mondays of the first / last week, $4..$7 west, south, east, north,
--- $8..$11 inside level-7 columns x0..x1 and rows y0..y1 (x0 > x1 when none), $12..$15 the ring's
--- rectangles as arrays of level-12 column and row bounds, $16 'origin' or 'destination', $17..$20 the
--- interior's rectangles likewise.
+-- $8..$11 gold's level-7 columns x0..x1 and rows y0..y1 (x0 > x1 when none), $12..$15 the parts'
+-- level-12 column and row bounds (arrays), $16 'origin' or 'destination', $17 the parts' exact flags,
+-- $18 their signs.
 WITH period AS (
   SELECT w::date AS week FROM generate_series($2::date, $3::date, interval '7 days') AS w
 ),
@@ -21,13 +22,10 @@ WITH period AS (
 ranges AS (
   SELECT
     r.exact,
+    r.sign,
     (12::bigint << 42) | (gx << 21) | r.row_lo AS lo,
     (12::bigint << 42) | (gx << 21) | r.row_hi AS hi
-  FROM (
-    SELECT true AS exact, * FROM unnest($12::int[], $13::int[], $14::int[], $15::int[]) AS r (col_lo, col_hi, row_lo, row_hi)
-    UNION ALL
-    SELECT false, * FROM unnest($17::int[], $18::int[], $19::int[], $20::int[]) AS r (col_lo, col_hi, row_lo, row_hi)
-  ) AS r
+  FROM unnest($12::int[], $13::int[], $14::int[], $15::int[], $17::bool[], $18::int[]) AS r (col_lo, col_hi, row_lo, row_hi, exact, sign)
   CROSS JOIN LATERAL generate_series(r.col_lo::bigint, r.col_hi::bigint) AS gx
 ),
 
@@ -58,12 +56,12 @@ inside_destination AS (
 ),
 
 fine_origin AS (
-  SELECT tripflow.iso_week(t.trip_time) AS week, count(*) AS trips
+  SELECT tripflow.iso_week(t.trip_time) AS week, sum(s.sign) AS trips
   FROM ranges AS s
   CROSS JOIN LATERAL (
     (SELECT t.trip_time FROM silver.trips AS t
      WHERE s.exact AND t.origin_cell BETWEEN s.lo AND s.hi
-       AND ST_X(t.origin) BETWEEN $4::float8 AND $6::float8 AND ST_Y(t.origin) BETWEEN $5::float8 AND $7::float8
+       AND (ST_X(t.origin) BETWEEN $4::float8 AND $6::float8 AND ST_Y(t.origin) BETWEEN $5::float8 AND $7::float8) = (s.sign > 0)
        AND t.trip_time >= $2::date AND t.trip_time < $3::date + 7 AND ($1::int IS NULL OR t.region_id = $1::int))
     UNION ALL
     (SELECT t.trip_time FROM silver.trips AS t
@@ -76,12 +74,12 @@ fine_origin AS (
 ),
 
 fine_destination AS (
-  SELECT tripflow.iso_week(t.trip_time) AS week, count(*) AS trips
+  SELECT tripflow.iso_week(t.trip_time) AS week, sum(s.sign) AS trips
   FROM ranges AS s
   CROSS JOIN LATERAL (
     (SELECT t.trip_time FROM silver.trips AS t
      WHERE s.exact AND t.destination_cell BETWEEN s.lo AND s.hi
-       AND ST_X(t.destination) BETWEEN $4::float8 AND $6::float8 AND ST_Y(t.destination) BETWEEN $5::float8 AND $7::float8
+       AND (ST_X(t.destination) BETWEEN $4::float8 AND $6::float8 AND ST_Y(t.destination) BETWEEN $5::float8 AND $7::float8) = (s.sign > 0)
        AND t.trip_time >= $2::date AND t.trip_time < $3::date + 7 AND ($1::int IS NULL OR t.region_id = $1::int))
     UNION ALL
     (SELECT t.trip_time FROM silver.trips AS t

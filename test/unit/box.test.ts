@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { column, FINE_LEVEL, GOLD_LEVEL, row, splitBox, subtract, type Rect } from "../../api/box.ts";
+import { column, FINE_LEVEL, GOLD_LEVEL, intersect, planBox, row, splitBox, subtract, type Rect } from "../../api/box.ts";
 import { rng } from "../helpers/random.ts";
 
 const cells = (r: Rect) => {
@@ -52,5 +52,70 @@ describe("splitBox", () => {
     expect(pieces).toHaveLength(4);
     expect(pieces.flatMap(cells)).toHaveLength(100 - 9);
     expect(subtract(a, a)).toEqual([]);
+  });
+
+  it("intersects rectangles", () => {
+    const a = { colLo: 0, colHi: 9, rowLo: 0, rowHi: 9 };
+    expect(intersect(a, { colLo: 5, colHi: 20, rowLo: -3, rowHi: 2 })).toEqual({ colLo: 5, colHi: 9, rowLo: 0, rowHi: 2 });
+    expect(intersect(a, { colLo: 10, colHi: 20, rowLo: 0, rowHi: 9 })).toBeNull();
+    expect(intersect(a, null)).toBeNull();
+  });
+});
+
+describe("planBox", () => {
+  const inBox = (b: { west: number; south: number; east: number; north: number }, lon: number, lat: number) =>
+    lon >= b.west && lon <= b.east && lat >= b.south && lat <= b.north;
+  const inRect = (r: Rect, level: number, lon: number, lat: number) => {
+    const x = column(lon, level);
+    const y = row(lat, level);
+    return x >= r.colLo && x <= r.colHi && y >= r.rowLo && y <= r.rowHi;
+  };
+
+  it("counts exactly the points in the box: gold's cells, plus and minus the level-12 parts", () => {
+    const random = rng(23);
+    let extended = 0;
+    for (let i = 0; i < 300; i++) {
+      // boxes from a few level-12 cells to several level-7 cells, edges often on cell lines, around 0,0
+      const edge = (base: number, size: number) => {
+        const r = random();
+        const v = base + random() * size;
+        return r < 0.2 ? Math.round(v * 128) / 128 : r < 0.4 ? Math.round(v * F) / F : v;
+      };
+      const size = random() < 0.5 ? 0.01 : 0.06;
+      const [a, b, c, d] = [edge(-0.03, size), edge(-0.03, size), edge(-0.02, size), edge(-0.02, size)];
+      const box = { west: Math.min(a, b), east: Math.max(a, b), south: Math.min(c, d), north: Math.max(c, d) };
+      const plan = planBox(box);
+      const s = splitBox(box);
+      if (plan.gold && (!s.inside || plan.gold.colLo < s.inside.colLo || plan.gold.colHi > s.inside.colHi || plan.gold.rowLo < s.inside.rowLo || plan.gold.rowHi > s.inside.rowHi)) extended++;
+      // points around the box, some on its edges and on level-7 / level-12 lines
+      const points: [number, number][] = [];
+      for (let k = 0; k < 400; k++) {
+        const lon = box.west - 0.01 + random() * (box.east - box.west + 0.02);
+        const lat = box.south - 0.01 + random() * (box.north - box.south + 0.02);
+        const snap = random();
+        points.push(snap < 0.1 ? [box.west, lat] : snap < 0.2 ? [lon, box.north] : snap < 0.3 ? [Math.round(lon * 128) / 128, Math.round(lat * F) / F] : [lon, lat]);
+      }
+      const direct = points.filter(([lon, lat]) => inBox(box, lon, lat)).length;
+      let counted = 0;
+      for (const [lon, lat] of points) {
+        if (plan.gold && inRect(plan.gold, GOLD_LEVEL, lon, lat)) counted++;
+        for (const p of plan.parts) {
+          if (!inRect(p, FINE_LEVEL, lon, lat)) continue;
+          if (!p.exact || inBox(box, lon, lat) === p.sign > 0) counted += p.sign;
+        }
+      }
+      expect(counted, JSON.stringify(box)).toBe(direct);
+    }
+    // the seeded boxes do exercise gold cells that the box cuts
+    expect(extended).toBeGreaterThan(20);
+  });
+
+  it("takes a level-7 cell from gold when the box covers most of it", () => {
+    // West edge one level-12 column inside a level-7 column: that column comes from gold, minus a sliver.
+    const box = { west: 1 / F, south: 0, east: 2 / 128, north: 2 / 128 };
+    const plan = planBox(box);
+    expect(plan.gold).toEqual({ colLo: 180 * 128, colHi: 180 * 128 + 1, rowLo: 90 * 128, rowHi: 90 * 128 + 1 });
+    const negative = plan.parts.filter((p) => p.sign < 0);
+    expect(negative.reduce((n, p) => n + (p.colHi - p.colLo + 1) * (p.rowHi - p.rowLo + 1), 0)).toBeLessThan(3 * 2 * 32);
   });
 });
