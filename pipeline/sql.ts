@@ -20,10 +20,12 @@ export const SQL = {
   goldWeeklyDestinationCells: load("transforms/gold/weekly_destination_cells.sql"),
 } as const;
 
-/** The transforms that merge one silver chunk into the aggregates, in the order they run. */
-export const AGGREGATE_TRANSFORMS = [
-  ["silver.trip_groups", SQL.silverTripGroups],
+/** The transforms that merge one silver chunk into gold, in the order they run (one job, queue "gold"). */
+export const GOLD_TRANSFORMS = [
   ["gold.weekly_regions", SQL.goldWeeklyRegions],
   ["gold.weekly_origin_cells", SQL.goldWeeklyOriginCells],
   ["gold.weekly_destination_cells", SQL.goldWeeklyDestinationCells],
 ] as const;
+
+/** Every transform that merges one silver chunk into an aggregate: trip groups (queue "groups"), then gold. */
+export const AGGREGATE_TRANSFORMS = [["silver.trip_groups", SQL.silverTripGroups], ...GOLD_TRANSFORMS] as const;

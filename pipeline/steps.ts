@@ -1,25 +1,27 @@
 import type pg from "pg";
 import { inTransaction, recordEvent, type Queryable } from "./audit.ts";
-import { AGGREGATE_TRANSFORMS, SQL } from "./sql.ts";
+import { GOLD_TRANSFORMS, SQL } from "./sql.ts";
 
 /** What a chunk job carries: lines [first_line, end_line) of one ingestion's bronze partition. */
 export type ChunkPayload = { ingestion_id: number; chunk: number; first_line: number; end_line: number };
 
 export const SILVER_TASK = "promote_silver";
 export const GOLD_TASK = "merge_gold";
+export const GROUPS_TASK = "merge_groups";
 export const MAINTAIN_TASK = "maintain";
 const GOLD_QUEUE = "gold";
+const GROUPS_QUEUE = "groups";
 
 /**
  * Queues a job inside the caller's transaction: it exists if and only if the transaction commits.
- * Gold merges go first (priority 0, silver promotions 1): the gold queue runs one job at a time, so
- * a gold job waiting behind a long list of silver jobs would leave a serial tail on one core at the
- * end of a large file; taken first, gold keeps one worker slot busy while the others promote silver.
+ * Merges go first (priority 0, silver promotions 1): the "groups" and "gold" queues each run one job at
+ * a time, so a merge waiting behind a long list of silver jobs would leave a serial tail at the end of
+ * a large file; taken first, merges keep worker slots busy while the others promote silver.
  */
 export async function addJob(db: Queryable, task: string, payload: ChunkPayload, queue: string | null = null): Promise<void> {
   await db.query(
     "SELECT graphile_worker.add_job($1::text, $2::json, queue_name => $3::text, job_key => $4::text, max_attempts => 25, priority => $5::int)",
-    [task, JSON.stringify(payload), queue, `${task}:${payload.ingestion_id}:${payload.chunk}`, task === GOLD_TASK ? 0 : 1],
+    [task, JSON.stringify(payload), queue, `${task}:${payload.ingestion_id}:${payload.chunk}`, task === SILVER_TASK ? 1 : 0],
   );
 }
 
@@ -40,7 +42,7 @@ export const TRANSFORM_SETTINGS = ["SET LOCAL work_mem = '256MB'", "SET LOCAL en
 
 /**
  * bronze -> silver for one chunk, in one transaction: dimensions, trips and rejects, the step marker,
- * the chunk's gold job and its event. Running it again (a retried job) changes nothing.
+ * the chunk's two merge jobs (groups, gold) and its event. Running it again (a retried job) changes nothing.
  */
 export async function promoteSilverChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ applied: boolean; stored: number; rejected: number }> {
   const started = Date.now();
@@ -63,6 +65,7 @@ export async function promoteSilverChunk(pool: pg.Pool, p: ChunkPayload): Promis
       "UPDATE audit.steps SET rows = $3::bigint, rejected = $4::bigint WHERE ingestion_id = $1::bigint AND step = 'silver.trips' AND chunk = $2::int",
       [p.ingestion_id, p.chunk, r.stored, r.rejected],
     );
+    await addJob(client, GROUPS_TASK, p, GROUPS_QUEUE);
     await addJob(client, GOLD_TASK, p, GOLD_QUEUE);
     await recordEvent(client, p.ingestion_id, "silver.promoted", "silver", {
       chunk: p.chunk,
@@ -98,8 +101,30 @@ async function assertBronzeChunk(client: pg.PoolClient, p: ChunkPayload): Promis
 }
 
 /**
- * silver -> trip groups and gold for one chunk, in one transaction, then completes the ingestion
- * when this was its last chunk. Runs on the serial "gold" queue. Running it again changes nothing.
+ * silver -> trip groups for one chunk (db/transforms/silver/trip_groups.sql), in one transaction, then
+ * completes the ingestion when this was the last merge it waited for. Runs on the serial "groups"
+ * queue, beside the "gold" queue: the two merges write different tables, so they never wait on each
+ * other, and both cores stay busy at the end of a large file. Running it again changes nothing.
+ */
+export async function mergeGroupsChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ applied: boolean; completed: boolean }> {
+  const started = Date.now();
+  return inTransaction(pool, async (client) => {
+    for (const setting of TRANSFORM_SETTINGS) await client.query(setting);
+    const { rows } = await client.query<{ applied: number; groups: number }>(SQL.silverTripGroups, transformArgs(p));
+    const applied = rows[0]!.applied === 1;
+    await lockIngestion(client, p.ingestion_id);
+    if (applied)
+      await recordEvent(client, p.ingestion_id, "silver.grouped", "silver", { chunk: p.chunk, groups: rows[0]!.groups, ms: Date.now() - started });
+    const completed = await completeIfDone(client, p.ingestion_id);
+    return { applied, completed };
+  });
+}
+
+/**
+ * silver -> gold for one chunk (db/transforms/gold/*.sql), in one transaction, then completes the
+ * ingestion when this was the last merge it waited for. Runs on the serial "gold" queue. Running it
+ * again changes nothing. A chunk promoted by a version that merged groups in this job has no groups job:
+ * one is queued here.
  */
 export async function mergeGoldChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ applied: boolean; completed: boolean }> {
   const started = Date.now();
@@ -111,7 +136,12 @@ export async function mergeGoldChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ 
     );
     const applied = marker.rowCount === 1;
     for (const setting of TRANSFORM_SETTINGS) await client.query(setting);
-    if (applied) for (const [, sql] of AGGREGATE_TRANSFORMS) await client.query(sql, transformArgs(p));
+    if (applied) for (const [, sql] of GOLD_TRANSFORMS) await client.query(sql, transformArgs(p));
+    const grouped = await client.query(
+      "SELECT 1 FROM audit.steps WHERE ingestion_id = $1::bigint AND step = 'silver.trip_groups' AND chunk = $2::int",
+      [p.ingestion_id, p.chunk],
+    );
+    if (grouped.rowCount === 0) await addJob(client, GROUPS_TASK, p, GROUPS_QUEUE);
     await lockIngestion(client, p.ingestion_id);
     if (applied) await recordEvent(client, p.ingestion_id, "gold.refreshed", "gold", { chunk: p.chunk, ms: Date.now() - started });
     const completed = await completeIfDone(client, p.ingestion_id);
@@ -130,12 +160,14 @@ export async function lockIngestion(client: pg.PoolClient, id: number): Promise<
 
 /**
  * Completes an ingestion whose chunks are all known (the file is fully loaded) and all merged into
- * gold. The caller holds the ingestion's row lock. Writes ingestion.completed as its last statement.
+ * trip groups and gold. The caller holds the ingestion's row lock. Writes ingestion.completed as its
+ * last statement.
  */
 export async function completeIfDone(client: pg.PoolClient, id: number): Promise<boolean> {
   const { rows } = await client.query<{ rows_loaded: number; rows_rejected: number; duration_ms: number }>(
     `WITH done AS (
        SELECT count(*) FILTER (WHERE step = 'gold') AS merged,
+              count(*) FILTER (WHERE step = 'silver.trip_groups') AS grouped,
               coalesce(sum(rows) FILTER (WHERE step = 'silver.trips'), 0) AS stored,
               coalesce(sum(rejected) FILTER (WHERE step = 'silver.trips'), 0) AS rejected
        FROM audit.steps WHERE ingestion_id = $1::bigint
@@ -143,7 +175,7 @@ export async function completeIfDone(client: pg.PoolClient, id: number): Promise
      UPDATE audit.ingestions AS i
      SET status = 'completed', rows_loaded = done.stored, rows_rejected = done.rejected, finished_at = clock_timestamp()
      FROM done
-     WHERE i.id = $1::bigint AND i.status IN ('loading', 'transforming') AND i.chunks IS NOT NULL AND done.merged = i.chunks
+     WHERE i.id = $1::bigint AND i.status IN ('loading', 'transforming') AND i.chunks IS NOT NULL AND done.merged = i.chunks AND done.grouped = i.chunks
      RETURNING i.rows_loaded, i.rows_rejected,
                round(extract(epoch FROM i.finished_at - i.started_at) * 1000)::bigint AS duration_ms`,
     [id],

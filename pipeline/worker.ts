@@ -3,9 +3,10 @@ import { run, type Runner, type WorkerEvents } from "graphile-worker";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { graphileLogger } from "./db.ts";
-import { GOLD_TASK, MAINTAIN_TASK, SILVER_TASK } from "./steps.ts";
+import { GOLD_TASK, GROUPS_TASK, MAINTAIN_TASK, SILVER_TASK } from "./steps.ts";
 import { maintain } from "./tasks/maintain.ts";
 import { mergeGold } from "./tasks/merge_gold.ts";
+import { mergeGroups } from "./tasks/merge_groups.ts";
 import { promoteSilver } from "./tasks/promote_silver.ts";
 
 const RECOVERY_INTERVAL_MS = 15_000;
@@ -70,6 +71,7 @@ export async function startWorker(options: { pool: pg.Pool; concurrency: number;
     logger: graphileLogger(logger),
     taskList: {
       [SILVER_TASK]: promoteSilver(pool, logger),
+      [GROUPS_TASK]: mergeGroups(pool, logger),
       [GOLD_TASK]: mergeGold(pool, logger),
       [MAINTAIN_TASK]: maintain(pool, logger),
     },

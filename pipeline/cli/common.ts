@@ -485,8 +485,8 @@ const num = (v: unknown): number | undefined => (typeof v === "number" && Number
  *
  * Stages: `upload` (bytes sent of the file's size; rows unknown yet), `queued` (accepted, waiting for
  * the watcher), `load` (bronze bytes of the file's size and rows, from bronze.progress), `transform`
- * (after bronze.loaded: the rows of each chunk count once through silver and once through gold, half
- * the bar each; "rows" are those through both), `done`. Rates are taken over about the last 10 s (3 s
+ * (after bronze.loaded: the rows of each chunk count once through silver and once through the merges
+ * (trip groups and gold), half the bar each; "rows" are those through both), `done`. Rates are taken over about the last 10 s (3 s
  * for the upload); the ETA is the current stage's. Event times are the server's (`created_at`), so
  * that a replay after a reconnection does not distort the rates.
  */
@@ -502,6 +502,8 @@ export class FileProgress {
   goldRows = 0;
   private readonly chunkRows = new Map<number, number>();
   private readonly merged = new Set<number>();
+  private readonly refreshed = new Set<number>();
+  private readonly grouped = new Set<number>();
   private readonly sent: Sample[] = [];
   private readonly loadBytes: Sample[] = [];
   private readonly loadRows: Sample[] = [];
@@ -563,11 +565,17 @@ export class FileProgress {
         this.measureWork(t);
         break;
       }
+      case "silver.grouped":
       case "gold.refreshed": {
+        // A chunk is through the merges once both its groups and its gold are merged.
         const chunk = num(p.chunk);
-        if (chunk !== undefined && !this.merged.has(chunk)) {
-          this.merged.add(chunk);
-          this.goldRows += this.chunkRows.get(chunk) ?? 0;
+        const seen = e.type === "gold.refreshed" ? this.refreshed : this.grouped;
+        if (chunk !== undefined && !seen.has(chunk)) {
+          seen.add(chunk);
+          if (this.refreshed.has(chunk) && this.grouped.has(chunk)) {
+            this.merged.add(chunk);
+            this.goldRows += this.chunkRows.get(chunk) ?? 0;
+          }
         }
         this.measureWork(t);
         break;

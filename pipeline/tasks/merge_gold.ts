@@ -3,7 +3,7 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import { mergeGoldChunk, type ChunkPayload } from "../steps.ts";
 
-/** merge_gold: one silver chunk -> trip groups and gold (db/transforms/silver/trip_groups.sql, gold/*.sql). */
+/** merge_gold: one silver chunk -> gold (db/transforms/gold/*.sql). */
 export const mergeGold =
   (pool: pg.Pool, logger: Logger): Task =>
   async (payload) => {

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mergeGoldChunk, promoteSilverChunk } from "../../pipeline/steps.ts";
+import { mergeGoldChunk, mergeGroupsChunk, promoteSilverChunk } from "../../pipeline/steps.ts";
 import { bronzeChunk } from "../helpers/bronze.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { dropFile, startTestServices, type Started } from "../helpers/services.ts";
@@ -170,6 +170,7 @@ describe("bonus.sql tie-breaks, on hand-made trips", () => {
       ["Cologne", o, d, "2018-07-02 00:00:00", "cheap_mobile"], // line 7
     ]);
     expect(await promoteSilverChunk(db.pool, p)).toMatchObject({ applied: true, stored: 6, rejected: 0 });
+    expect(await mergeGroupsChunk(db.pool, p)).toMatchObject({ applied: true });
     expect(await mergeGoldChunk(db.pool, p)).toMatchObject({ applied: true });
     got = await answers(db.url);
   });

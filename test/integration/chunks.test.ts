@@ -83,8 +83,10 @@ describe("a file of several chunks with two bad lines", () => {
     expect(types.filter((t) => t === "bronze.progress")).toHaveLength(4); // after chunks 0..3; the last is bronze.loaded
     expect(types.filter((t) => t === "silver.promoted")).toHaveLength(5);
     expect(types.filter((t) => t === "gold.refreshed")).toHaveLength(5);
+    expect(types.filter((t) => t === "silver.grouped")).toHaveLength(5);
     const progress = sse.frames.filter((f) => f.event === "bronze.progress").map((f) => JSON.parse(f.data).payload.rows);
     expect(progress).toEqual([1000, 2000, 3000, 4000]);
     expect(types.indexOf("ingestion.completed")).toBeGreaterThan(types.lastIndexOf("gold.refreshed"));
+    expect(types.indexOf("ingestion.completed")).toBeGreaterThan(types.lastIndexOf("silver.grouped"));
   });
 });

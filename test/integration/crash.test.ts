@@ -82,7 +82,7 @@ describe("exactly once under SIGKILL, SIGTERM and concurrent workers (real child
     await eventSeen(file, "file.archived", 1, 120_000);
   }
 
-  for (const [i, point] of (["bronze.progress", "silver.promoted", "gold.refreshed", "ingestion.completed"] as const).entries()) {
+  for (const [i, point] of (["bronze.progress", "silver.promoted", "silver.grouped", "gold.refreshed", "ingestion.completed"] as const).entries()) {
     it(`continues after SIGKILL at the first ${point}: one completed ingestion, every line once`, async () => {
       const file = `kill-${i}.csv`;
       const first = await start();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type pg from "pg";
 import { createApp } from "../../api/app.ts";
-import { mergeGoldChunk, promoteSilverChunk } from "../../pipeline/steps.ts";
+import { mergeGoldChunk, mergeGroupsChunk, promoteSilverChunk } from "../../pipeline/steps.ts";
 import { bronzeChunk, type Row } from "../helpers/bronze.ts";
 import { createTestDatabase, quietLogger, type TestDatabase } from "../helpers/database.ts";
 
@@ -9,6 +9,7 @@ import { createTestDatabase, quietLogger, type TestDatabase } from "../helpers/d
 async function ingest(pool: pg.Pool, rows: Row[]): Promise<number> {
   const p = await bronzeChunk(pool, rows);
   expect(await promoteSilverChunk(pool, p)).toMatchObject({ stored: rows.length, rejected: 0 });
+  await mergeGroupsChunk(pool, p);
   await mergeGoldChunk(pool, p);
   return p.ingestion_id;
 }

@@ -86,11 +86,14 @@ describe("the ingestion endpoints, with api, worker and watcher", () => {
     first = body;
 
     // The queued row is continued by the watcher without an ingestion.resumed event.
-    expect(await follow(tf.baseUrl, body.events)).toEqual([
+    const types = await follow(tf.baseUrl, body.events);
+    // The two merges run on separate queues, in either order.
+    expect([...types.slice(0, 3), ...types.slice(3, 5).sort(), ...types.slice(5)]).toEqual([
       "ingestion.discovered",
       "bronze.loaded",
       "silver.promoted",
       "gold.refreshed",
+      "silver.grouped",
       "ingestion.completed",
       "file.archived",
     ]);

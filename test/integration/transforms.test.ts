@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type pg from "pg";
 import { SQL, AGGREGATE_TRANSFORMS } from "../../pipeline/sql.ts";
-import { mergeGoldChunk, promoteSilverChunk } from "../../pipeline/steps.ts";
+import { mergeGoldChunk, mergeGroupsChunk, promoteSilverChunk } from "../../pipeline/steps.ts";
 import { bronzeChunk, type Row } from "../helpers/bronze.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 
@@ -33,10 +33,12 @@ describe("transforms", () => {
       ["Turin", "POINT (7.6 45.0)", "POINT (7.7 45.1)", "2018-06-01 18:00:00", "baba_car"],
     ]);
     expect(await promoteSilverChunk(db.pool, p)).toEqual({ applied: true, stored: 3, rejected: 0 });
+    expect(await mergeGroupsChunk(db.pool, p)).toEqual({ applied: true, completed: false });
     expect(await mergeGoldChunk(db.pool, p)).toEqual({ applied: true, completed: true });
     const once = await snapshot(db.pool);
 
     expect(await promoteSilverChunk(db.pool, p)).toEqual({ applied: false, stored: 0, rejected: 0 });
+    expect(await mergeGroupsChunk(db.pool, p)).toEqual({ applied: false, completed: false });
     expect(await mergeGoldChunk(db.pool, p)).toEqual({ applied: false, completed: false });
     const args = [p.ingestion_id, p.first_line, p.end_line - 1, p.chunk];
     await db.pool.query(SQL.silverDimensions, args.slice(0, 3));
@@ -60,6 +62,7 @@ describe("transforms", () => {
       ["Groupville", "POINT (14.415 50.055)", "POINT (14.5 50.0)", "2019-03-04 08:05:00", "a"], // other destination cell
     ]);
     await promoteSilverChunk(db.pool, p);
+    await mergeGroupsChunk(db.pool, p);
     await mergeGoldChunk(db.pool, p);
     const { rows } = await db.pool.query(
       `SELECT g.trips::int, g.slot, g.first_trip_at, g.last_trip_at,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pino from "pino";
 import { createApp } from "../../api/app.ts";
-import { mergeGoldChunk, promoteSilverChunk } from "../../pipeline/steps.ts";
+import { mergeGoldChunk, mergeGroupsChunk, promoteSilverChunk } from "../../pipeline/steps.ts";
 import { bronzeChunk, type Row } from "../helpers/bronze.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { rng } from "../helpers/random.ts";
@@ -48,6 +48,7 @@ describe("GET /stats/weekly-average", () => {
     const rows = makeTrips(7, 3000);
     const payload = await bronzeChunk(db.pool, rows as Row[]);
     expect((await promoteSilverChunk(db.pool, payload)).stored).toBe(3000);
+    await mergeGroupsChunk(db.pool, payload);
     await mergeGoldChunk(db.pool, payload);
   });
   afterAll(async () => db?.drop());

@@ -125,6 +125,7 @@ describe("FileProgress", () => {
 
     expect(p.apply(event("bronze.loaded", 8, { rows: 2_000_000, bytes: 100_000_000, chunks: 8 })).stageChanged).toBe(true);
     expect(p.stage).toBe("transform");
+    p.apply(event("silver.grouped", 9, { chunk: 0, groups: 1000 }));
     p.apply(event("gold.refreshed", 10, { chunk: 0 }));
     for (let chunk = 1; chunk < 4; chunk++) p.apply(event("silver.promoted", 10, { chunk, rows: 250_000, rejected: 0 }));
     // through silver: 4 chunks (1M rows), through gold: chunk 0 (250k rows); 1.25M of 4M row-steps in 10 s:
@@ -135,14 +136,16 @@ describe("FileProgress", () => {
     expect(p.stage).toBe("done");
   });
 
-  it("counts each chunk once through silver and once through gold", () => {
+  it("counts each chunk once through silver and once through the merges (groups and gold, in either order)", () => {
     const p = new FileProgress("f.csv", 10, 0);
     p.queued(1);
     p.apply(event("bronze.loaded", 1, { rows: 100, bytes: 10, chunks: 1 }));
     p.apply(event("silver.promoted", 2, { chunk: 0, rows: 90, rejected: 10 }));
     expect(renderProgressLine(p.view(), 10)).toBe("f.csv [#####-----]  50% transform 0 rows ETA -- #1");
     p.apply(event("gold.refreshed", 3, { chunk: 0 }));
+    expect(p.goldRows).toBe(0); // its groups are not merged yet
     p.apply(event("gold.refreshed", 3, { chunk: 0 })); // the same chunk again changes nothing
+    p.apply(event("silver.grouped", 3, { chunk: 0, groups: 40 }));
     expect([p.silverRows, p.goldRows]).toEqual([100, 100]);
     // 100 row-steps from t=2 to t=3: 50 rows/s through both
     expect(renderProgressLine(p.view(), 10)).toBe("f.csv [##########] 100% transform 100 rows 50 rows/s ETA 0s #1");
