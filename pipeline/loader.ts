@@ -31,6 +31,9 @@ export type LoadOptions = {
   onChunk: (client: pg.PoolClient, loaded: ChunkLoaded) => Promise<void>;
 };
 
+/** Bytes of COPY text handed to PostgreSQL at a time (at most two such buffers wait for it). */
+const BATCH_BYTES = 1 << 18;
+
 const ident = (id: number, chunk?: number) => (chunk === undefined ? `bronze.trips_${id}` : `bronze.trips_${id}_${chunk}`);
 
 /** The table name of one ingestion's bronze partition. */
@@ -54,7 +57,7 @@ export async function loadBronze(client: pg.PoolClient, options: LoadOptions): P
   );
 
   const reader = lineReader(columns);
-  const lines = new LineSource(createReadStream(path, { start: headerBytes, highWaterMark: 1 << 20 }), headerBytes);
+  const lines = new LineSource(createReadStream(path, { start: headerBytes, highWaterMark: 1 << 16 }), headerBytes);
   let chunk = 0;
   let rowsSoFar = 0;
   let firstLine = 2; // line 1 is the header
@@ -64,23 +67,30 @@ export async function loadBronze(client: pg.PoolClient, options: LoadOptions): P
     await createChunkTable(client, id, chunk, firstLine, endLine);
     let rows = 0;
     let lineNo = firstLine;
-    async function* copyRows(): AsyncGenerator<string> {
+    // Rows are written straight into buffers (a string built row by row would be a rope of small
+    // pieces holding their source text, slow to flatten and several times the batch's size).
+    async function* copyRows(): AsyncGenerator<Buffer> {
+      let out = Buffer.allocUnsafe(BATCH_BYTES);
+      let used = 0;
       while (lineNo < endLine) {
         const batch = await lines.next(endLine - lineNo);
-        if (batch === null) return;
-        let out = "";
+        if (batch === null) break;
         for (const line of batch) {
           const row = bronzeRow(reader, line, lineNo++);
-          if (row !== null) {
-            out += row;
-            rows++;
+          if (row === null) continue;
+          rows++;
+          if (out.length - used < row.length * 3) {
+            if (used > 0) yield out.subarray(0, used);
+            out = Buffer.allocUnsafe(Math.max(BATCH_BYTES, row.length * 3));
+            used = 0;
           }
+          used += out.write(row, used, "utf8");
         }
-        if (out !== "") yield out;
       }
+      if (used > 0) yield out.subarray(0, used);
     }
     const copy = client.query(copyFrom(`COPY ${ident(id, chunk)} (${BRONZE_COLUMNS.join(", ")}) FROM STDIN`));
-    await pipeline(Readable.from(copyRows()), copy, { signal: options.signal });
+    await pipeline(Readable.from(copyRows(), { highWaterMark: 2 }), copy, { signal: options.signal });
     if (copy.rowCount !== rows) throw new Error(`bronze chunk ${chunk} of ingestion ${id}: COPY stored ${copy.rowCount} rows of ${rows}`);
     rowsSoFar += rows;
     const last = await lines.atEnd();

@@ -189,6 +189,7 @@ type Stages = {
   to_last_silver: number;
   to_completed: number;
   silver_busy_seconds: number;
+  groups_busy_seconds: number;
   gold_busy_seconds: number;
   chunks: number;
   rows_loaded: number;
@@ -247,6 +248,7 @@ async function ingest(url: string, svc: Service, file: string, dir: string, time
          extract(epoch FROM (SELECT max(created_at) FROM e WHERE type = 'silver.promoted')) AS last_silver,
          extract(epoch FROM (SELECT max(created_at) FROM e WHERE type = 'ingestion.completed')) AS completed,
          (SELECT coalesce(sum((payload->>'ms')::numeric), 0) FROM e WHERE type = 'silver.promoted') / 1000 AS silver_busy,
+         (SELECT coalesce(sum((payload->>'ms')::numeric), 0) FROM e WHERE type = 'silver.grouped') / 1000 AS groups_busy,
          (SELECT coalesce(sum((payload->>'ms')::numeric), 0) FROM e WHERE type = 'gold.refreshed') / 1000 AS gold_busy,
          (SELECT chunks FROM i) AS chunks, (SELECT rows_loaded FROM i) AS rows_loaded, (SELECT rows_rejected FROM i) AS rows_rejected`,
       [name],
@@ -260,6 +262,7 @@ async function ingest(url: string, svc: Service, file: string, dir: string, time
       to_last_silver: since(e.last_silver),
       to_completed: since(e.completed),
       silver_busy_seconds: round(Number(e.silver_busy), 2),
+      groups_busy_seconds: round(Number(e.groups_busy), 2),
       gold_busy_seconds: round(Number(e.gold_busy), 2),
       chunks: Number(e.chunks),
       rows_loaded: Number(e.rows_loaded),
@@ -566,8 +569,8 @@ export function markdown(r: BenchResult): string {
     `| stages, seconds after the drop: discovered (file settled and hashed) | ${s.to_discovered} |`,
     `| — bronze loaded (all ${s.chunks} chunks COPYed) | ${s.to_bronze_loaded} |`,
     `| — last chunk promoted to silver | ${s.to_last_silver} |`,
-    `| — gold merged, ingestion.completed | ${s.to_completed} |`,
-    `| busy time summed over chunks: silver / gold | ${s.silver_busy_seconds} s / ${s.gold_busy_seconds} s |`,
+    `| — groups and gold merged, ingestion.completed | ${s.to_completed} |`,
+    `| busy time summed over chunks: silver / groups / gold | ${s.silver_busy_seconds} s / ${s.groups_busy_seconds} s / ${s.gold_busy_seconds} s |`,
     `| rows loaded / rejected | ${s.rows_loaded.toLocaleString("en")} / ${s.rows_rejected} |`,
     `| VACUUM (ANALYZE) of silver and gold after the ingestion (maintain task) | ${s.vacuum ? `${round(s.vacuum.ms / 1000, 1)} s, done ${s.vacuum.after_completed_s} s after ingestion.completed` : "**not seen**"} |`,
     `| service peak memory (VmHWM) | ${round(r.peak_rss_mb, 0)} MB |`,

@@ -46,6 +46,10 @@ stored AS (
   JOIN silver.regions AS r ON r.name = s.region
   JOIN silver.datasources AS ds ON ds.name = s.datasource
   WHERE s.reason IS NULL
+  -- In origin-cell order: consecutive rows go to the same pages of the origin-cell index (and, cell
+  -- ids being grouped by area, of the destination-cell index), and the trips of one cell sit together
+  -- in the heap for the box queries' exact tests. Measured: 3.9-5.1 s -> 3.3-3.4 s per 250k trips.
+  ORDER BY tripflow.cell(s.origin_lon, s.origin_lat, 12)
   RETURNING 1
 )
 
