@@ -4,7 +4,7 @@ import { pipeline } from "node:stream/promises";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import type { Column } from "./inspect.ts";
-import { BRONZE_COLUMNS, bronzeRow, lineReader } from "./parse.ts";
+import { BRONZE_COLUMNS, bronzeRow, CopyBuffer, lineReader } from "./parse.ts";
 
 export type ChunkLoaded = {
   chunk: number;
@@ -30,9 +30,6 @@ export type LoadOptions = {
   /** Called after each chunk is in its own table, before the next one is read. */
   onChunk: (client: pg.PoolClient, loaded: ChunkLoaded) => Promise<void>;
 };
-
-/** Bytes of COPY text handed to PostgreSQL at a time (at most two such buffers wait for it). */
-const BATCH_BYTES = 1 << 18;
 
 const ident = (id: number, chunk?: number) => (chunk === undefined ? `bronze.trips_${id}` : `bronze.trips_${id}_${chunk}`);
 
@@ -67,11 +64,8 @@ export async function loadBronze(client: pg.PoolClient, options: LoadOptions): P
     await createChunkTable(client, id, chunk, firstLine, endLine);
     let rows = 0;
     let lineNo = firstLine;
-    // Rows are written straight into buffers (a string built row by row would be a rope of small
-    // pieces holding their source text, slow to flatten and several times the batch's size).
     async function* copyRows(): AsyncGenerator<Buffer> {
-      let out = Buffer.allocUnsafe(BATCH_BYTES);
-      let used = 0;
+      const out = new CopyBuffer();
       while (lineNo < endLine) {
         const batch = await lines.next(endLine - lineNo);
         if (batch === null) break;
@@ -79,15 +73,10 @@ export async function loadBronze(client: pg.PoolClient, options: LoadOptions): P
           const row = bronzeRow(reader, line, lineNo++);
           if (row === null) continue;
           rows++;
-          if (out.length - used < row.length * 3) {
-            if (used > 0) yield out.subarray(0, used);
-            out = Buffer.allocUnsafe(Math.max(BATCH_BYTES, row.length * 3));
-            used = 0;
-          }
-          used += out.write(row, used, "utf8");
+          out.add(row);
         }
+        yield* out.take();
       }
-      if (used > 0) yield out.subarray(0, used);
     }
     const copy = client.query(copyFrom(`COPY ${ident(id, chunk)} (${BRONZE_COLUMNS.join(", ")}) FROM STDIN`));
     await pipeline(Readable.from(copyRows(), { highWaterMark: 2 }), copy, { signal: options.signal });

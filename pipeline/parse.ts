@@ -140,3 +140,41 @@ export function bronzeRow(reader: ReturnType<typeof lineReader>, line: string, l
   const { origin: o, destination: d } = p;
   return `${lineNo}\t${copyText(p.region)}\t${copyText(p.datasource)}\t${o.lonText}\t${o.latText}\t${d.lonText}\t${d.latText}\t${p.time}\t\\N\t\\N\n`;
 }
+
+/**
+ * COPY text gathered into buffers as rows arrive: each row is written straight into a buffer (rows
+ * built up as one string would be ropes of small pieces holding their source text, slow to flatten and
+ * several times their own size). `take()` hands out what was added since the last call; a piece
+ * handed out is never written again, so it can wait in a stream while more rows are added.
+ */
+export class CopyBuffer {
+  private buf: Buffer;
+  private start = 0;
+  private used = 0;
+  private pieces: Buffer[] = [];
+
+  constructor(private readonly capacity = 1 << 18) {
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
+
+  add(row: string): void {
+    if (this.buf.length - this.used < row.length * 3) {
+      this.cut();
+      this.buf = Buffer.allocUnsafe(Math.max(this.capacity, row.length * 3));
+      this.start = this.used = 0;
+    }
+    this.used += this.buf.write(row, this.used, "utf8");
+  }
+
+  private cut(): void {
+    if (this.used > this.start) this.pieces.push(this.buf.subarray(this.start, this.used));
+    this.start = this.used;
+  }
+
+  take(): Buffer[] {
+    this.cut();
+    const pieces = this.pieces;
+    this.pieces = [];
+    return pieces;
+  }
+}

@@ -30,7 +30,7 @@ import { from as copyFrom } from "pg-copy-streams";
 import pino from "pino";
 import { findLocalServer, withDatabase } from "../../pipeline/bootstrap.ts";
 import type { Column } from "../../pipeline/inspect.ts";
-import { BRONZE_COLUMNS, bronzeRow, lineReader } from "../../pipeline/parse.ts";
+import { BRONZE_COLUMNS, bronzeRow, CopyBuffer, lineReader } from "../../pipeline/parse.ts";
 import { AGGREGATE_TRANSFORMS, SQL } from "../../pipeline/sql.ts";
 import { TRANSFORM_SETTINGS } from "../../pipeline/steps.ts";
 import { rng } from "../helpers/random.ts";
@@ -491,11 +491,15 @@ export async function profileChunk(url: string, o: BenchOptions): Promise<{ rows
         const lines = readFileSync(file, "utf8").split("\n");
         const reader = lineReader(columns as Column[]);
         const parseStarted = performance.now();
-        let text = "";
-        for (let i = 1; i < lines.length; i++) text += bronzeRow(reader, lines[i]!, i + 1) ?? "";
+        const out = new CopyBuffer();
+        for (let i = 1; i < lines.length; i++) {
+          const row = bronzeRow(reader, lines[i]!, i + 1);
+          if (row !== null) out.add(row);
+        }
+        const text = out.take();
         statements.push({ name: "loader: read and type the lines (Node)", ms: round(performance.now() - parseStarted, 0) });
         const copyStarted = performance.now();
-        await pipeline(Readable.from([text]), c.query(copyFrom(`COPY bronze.trips_${id} (${BRONZE_COLUMNS.join(", ")}) FROM STDIN`)));
+        await pipeline(Readable.from(text), c.query(copyFrom(`COPY bronze.trips_${id} (${BRONZE_COLUMNS.join(", ")}) FROM STDIN`)));
         statements.push({ name: "loader: COPY into bronze", ms: round(performance.now() - copyStarted, 0) });
         await c.query("INSERT INTO audit.steps (ingestion_id, step, chunk, rows) VALUES ($1, 'bronze', 0, $2)", [id, rows]);
         const args = [id, 2, rows + 1, 0];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bronzeRow, lineReader, parsePoint, parseTime } from "../../pipeline/parse.ts";
+import { bronzeRow, CopyBuffer, lineReader, parsePoint, parseTime } from "../../pipeline/parse.ts";
 
 describe("pipeline/parse.ts: reading a data line", () => {
   it("reads the WKT point variants real exports contain and refuses the rest", () => {
@@ -88,5 +88,20 @@ describe("pipeline/parse.ts: reading a data line", () => {
     );
     expect(bronzeRow(r, "   \r", 9)).toBeNull();
     expect(bronzeRow(r, "", 10)).toBeNull();
+  });
+
+  it("gathers COPY rows into buffers whose pieces are never written again, whatever the characters", () => {
+    const out = new CopyBuffer(64);
+    const rows = ["a\tb\n", "Zürich 東京 🚕\n", `${"x".repeat(100)}\n`, "end\n"];
+    const first = out.take();
+    expect(first).toEqual([]);
+    out.add(rows[0]!);
+    const piece = out.take();
+    const before = Buffer.concat(piece).toString();
+    for (const r of rows.slice(1)) out.add(r); // fills the 64-byte buffer and overflows into new ones
+    const rest = out.take();
+    expect(Buffer.concat(piece).toString()).toBe(before); // the first piece was not overwritten
+    expect(Buffer.concat([...piece, ...rest]).toString()).toBe(rows.join(""));
+    expect(out.take()).toEqual([]);
   });
 });
