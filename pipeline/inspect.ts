@@ -84,9 +84,12 @@ function readHeader(head: Buffer, size: number): { columns: Column[]; bytes: num
   const fail = (problem: string) => ({ columns: [], bytes: 0, problem });
   if (size === 0) return fail("the file is empty: expected a header line " + REQUIRED_COLUMNS.join(","));
   const nl = head.indexOf(10);
-  if (nl < 0 && size > head.length) return fail(`no line break in the first ${MAX_HEADER_BYTES} bytes: not a trips CSV`);
   const bytes = nl < 0 ? head.length : nl + 1;
   let text = head.subarray(0, bytes).toString("utf8").replace(/^\uFEFF/, "").replace(/\r?\n$/, "");
+  // A carriage return alone ends lines in old Mac exports: read as one line, the file would hold no data.
+  if (/\r./s.test(text) || (nl < 0 && size > head.length && text.includes("\r")))
+    return fail("lines end with a carriage return alone (old Mac line endings): save the file with LF or CRLF line endings");
+  if (nl < 0 && size > head.length) return fail(`no line break in the first ${MAX_HEADER_BYTES} bytes: not a trips CSV`);
   if (text.trim() === "") return fail("the first line is empty: expected a header line " + REQUIRED_COLUMNS.join(","));
   let names: string[];
   try {

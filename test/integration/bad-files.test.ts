@@ -37,6 +37,12 @@ const REFUSED: Refused[] = [
   },
   { name: "garbage.csv", bytes: async () => garbage(7, 8192), error: /^binary data \(a NUL byte\) near line \d+: not a CSV text file/ },
   {
+    // old Mac line endings: a carriage return alone between lines
+    name: "mac-line-endings.csv",
+    bytes: async () => Buffer.from((await sampleLines()).slice(0, 11).join("\r") + "\r"),
+    error: /^lines end with a carriage return alone \(old Mac line endings\): save the file with LF or CRLF line endings$/,
+  },
+  {
     // line 7 opens a quoted field that never closes
     name: "unterminated-quote.csv",
     bytes: async () => {

@@ -31,6 +31,11 @@ describe("inspectFile", () => {
     expect((await inspectFile(await file(`${HEADER}\nx\u0000y\n`))).problem).toMatch(/binary data .* line 2/);
     expect((await inspectFile(await file(Buffer.concat([Buffer.from(`${HEADER}\nD`), Buffer.from([0xfc]), Buffer.from("sseldorf\n")])))).problem).toMatch(/not valid UTF-8 near line 2/);
     expect((await inspectFile(await file(`${HEADER}\n"Prague,a,b,c,d\n`))).problem).toMatch(/unterminated quoted field/);
+    // old Mac line endings: read as one line, the file would hold no data at all
+    const cr = `${HEADER}\rPrague,POINT (14.4 50.0),POINT (14.5 50.1),2018-05-28 09:03:40,x\r`;
+    expect((await inspectFile(await file(cr))).problem).toMatch(/^lines end with a carriage return alone/);
+    expect((await inspectFile(await file(`${HEADER}\r${"x".repeat(70_000)}\r`))).problem).toMatch(/^lines end with a carriage return alone/);
+    expect((await inspectFile(await file(`${HEADER}\r\n`))).problem).toBeNull(); // CRLF is fine
   });
 
   it("accepts a header-only file", async () => {
