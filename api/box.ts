@@ -34,6 +34,12 @@ export function subtract(a: Rect, b: Rect | null): Rect[] {
   ].filter((r) => r.colLo <= r.colHi && r.rowLo <= r.rowHi);
 }
 
+/** A level-7 rectangle as the level-12 cells under it. */
+function fine(r: Rect): Rect {
+  const f = 2 ** (FINE_LEVEL - GOLD_LEVEL);
+  return { colLo: r.colLo * f, colHi: (r.colHi + 1) * f - 1, rowLo: r.rowLo * f, rowHi: (r.rowHi + 1) * f - 1 };
+}
+
 /**
  * Splits a box into three disjoint parts:
  * - `inside`: the level-7 cells wholly inside the box (answered by gold), as level-7 columns and rows;
@@ -46,7 +52,6 @@ export function subtract(a: Rect, b: Rect | null): Rect[] {
  */
 export function splitBox(box: Box): { inside: Rect | null; interior: Rect[]; ring: Rect[]; edge: Rect[]; all: Rect; inner: Rect | null } {
   const g = 2 ** GOLD_LEVEL;
-  const f = 2 ** (FINE_LEVEL - GOLD_LEVEL);
   const all: Rect = {
     colLo: column(box.west, FINE_LEVEL),
     colHi: column(box.east, FINE_LEVEL),
@@ -64,12 +69,7 @@ export function splitBox(box: Box): { inside: Rect | null; interior: Rect[]; rin
     rowHi: Math.floor(box.north * g) - 1 + 90 * g,
   };
   const inside = gold.colLo <= gold.colHi && gold.rowLo <= gold.rowHi ? gold : null;
-  const inside12 = inside && {
-    colLo: inside.colLo * f,
-    colHi: (inside.colHi + 1) * f - 1,
-    rowLo: inside.rowLo * f,
-    rowHi: (inside.rowHi + 1) * f - 1,
-  };
+  const inside12 = inside && fine(inside);
   const interior = inner ? subtract(inner, inside12) : [];
   const edge = inner ? subtract(all, inner) : [all];
   const ring = edge.flatMap((r) => subtract(r, inside12));
@@ -84,12 +84,6 @@ export function intersect(a: Rect, b: Rect | null): Rect | null {
 }
 
 const area = (r: Rect | null) => (r ? (r.colHi - r.colLo + 1) * (r.rowHi - r.rowLo + 1) : 0);
-
-/** A level-7 rectangle as the level-12 cells under it. */
-function fine(r: Rect): Rect {
-  const f = 2 ** (FINE_LEVEL - GOLD_LEVEL);
-  return { colLo: r.colLo * f, colHi: (r.colHi + 1) * f - 1, rowLo: r.rowLo * f, rowHi: (r.rowHi + 1) * f - 1 };
-}
 
 /**
  * A rectangle of level-12 cells and how its trips count toward a box: `exact` tests each trip's point
@@ -111,8 +105,7 @@ export type BoxPart = Rect & { exact: boolean; sign: 1 | -1 };
  */
 export function planBox(box: Box): { gold: Rect | null; parts: BoxPart[] } {
   const g = 2 ** GOLD_LEVEL;
-  const { all, inner } = splitBox(box);
-  const edge = inner ? subtract(all, inner) : [all];
+  const { all, inner, edge } = splitBox(box);
   // For each side, the level-7 column (row) boundary just inside the box edge and the one just outside.
   const xs = [
     [Math.ceil(box.west * g), Math.floor(box.west * g)],

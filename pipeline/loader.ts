@@ -4,7 +4,7 @@ import { pipeline } from "node:stream/promises";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import type { Column } from "./inspect.ts";
-import { BRONZE_COLUMNS, bronzeRow, CopyBuffer, lineReader } from "./parse.ts";
+import { addBronzeRows, BRONZE_COLUMNS, CopyBuffer, lineReader } from "./parse.ts";
 
 export type ChunkLoaded = {
   chunk: number;
@@ -69,12 +69,8 @@ export async function loadBronze(client: pg.PoolClient, options: LoadOptions): P
       while (lineNo < endLine) {
         const batch = await lines.next(endLine - lineNo);
         if (batch === null) break;
-        for (const line of batch) {
-          const row = bronzeRow(reader, line, lineNo++);
-          if (row === null) continue;
-          rows++;
-          out.add(row);
-        }
+        rows += addBronzeRows(out, reader, batch, lineNo);
+        lineNo += batch.length;
         yield* out.take();
       }
     }

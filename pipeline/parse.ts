@@ -178,3 +178,15 @@ export class CopyBuffer {
     return pieces;
   }
 }
+
+/** Adds `lines` (the file's lines from `firstLine` on) to `out` as bronze rows; returns how many were data lines. */
+export function addBronzeRows(out: CopyBuffer, reader: ReturnType<typeof lineReader>, lines: readonly string[], firstLine: number): number {
+  let rows = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const row = bronzeRow(reader, lines[i]!, firstLine + i);
+    if (row === null) continue;
+    rows++;
+    out.add(row);
+  }
+  return rows;
+}

@@ -101,51 +101,58 @@ async function assertBronzeChunk(client: pg.PoolClient, p: ChunkPayload): Promis
 }
 
 /**
- * silver -> trip groups for one chunk (db/transforms/silver/trip_groups.sql), in one transaction, then
- * completes the ingestion when this was the last merge it waited for. Runs on the serial "groups"
- * queue, beside the "gold" queue: the two merges write different tables, so they never wait on each
- * other, and both cores stay busy at the end of a large file. Running it again changes nothing.
+ * One merge of a silver chunk into an aggregate, in one transaction: `merge` does the work and says
+ * what the event reports (null when the chunk was merged before), then the chunk's event and the
+ * completion check, which completes the ingestion when this was the last merge it waited for.
  */
-export async function mergeGroupsChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ applied: boolean; completed: boolean }> {
+async function mergeChunk(
+  pool: pg.Pool,
+  p: ChunkPayload,
+  event: { type: string; stage: string },
+  merge: (client: pg.PoolClient) => Promise<Record<string, unknown> | null>,
+): Promise<{ applied: boolean; completed: boolean }> {
   const started = Date.now();
   return inTransaction(pool, async (client) => {
     for (const setting of TRANSFORM_SETTINGS) await client.query(setting);
-    const { rows } = await client.query<{ applied: number; groups: number }>(SQL.silverTripGroups, transformArgs(p));
-    const applied = rows[0]!.applied === 1;
+    const reported = await merge(client);
     await lockIngestion(client, p.ingestion_id);
-    if (applied)
-      await recordEvent(client, p.ingestion_id, "silver.grouped", "silver", { chunk: p.chunk, groups: rows[0]!.groups, ms: Date.now() - started });
+    if (reported) await recordEvent(client, p.ingestion_id, event.type, event.stage, { chunk: p.chunk, ...reported, ms: Date.now() - started });
     const completed = await completeIfDone(client, p.ingestion_id);
-    return { applied, completed };
+    return { applied: reported !== null, completed };
   });
 }
 
 /**
- * silver -> gold for one chunk (db/transforms/gold/*.sql), in one transaction, then completes the
- * ingestion when this was the last merge it waited for. Runs on the serial "gold" queue. Running it
- * again changes nothing. A chunk promoted by a version that merged groups in this job has no groups job:
- * one is queued here.
+ * silver -> trip groups for one chunk (db/transforms/silver/trip_groups.sql). Runs on the serial
+ * "groups" queue, beside the "gold" queue: the two merges write different tables, so they never wait
+ * on each other, and both cores stay busy at the end of a large file. Running it again changes nothing.
  */
-export async function mergeGoldChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ applied: boolean; completed: boolean }> {
-  const started = Date.now();
-  return inTransaction(pool, async (client) => {
+export function mergeGroupsChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ applied: boolean; completed: boolean }> {
+  return mergeChunk(pool, p, { type: "silver.grouped", stage: "silver" }, async (client) => {
+    const { rows } = await client.query<{ applied: number; groups: number }>(SQL.silverTripGroups, transformArgs(p));
+    return rows[0]!.applied === 1 ? { groups: rows[0]!.groups } : null;
+  });
+}
+
+/**
+ * silver -> gold for one chunk (db/transforms/gold/*.sql). Runs on the serial "gold" queue. Running it
+ * again changes nothing. A chunk promoted by a version that merged groups in this job has no groups
+ * job: one is queued here.
+ */
+export function mergeGoldChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ applied: boolean; completed: boolean }> {
+  return mergeChunk(pool, p, { type: "gold.refreshed", stage: "gold" }, async (client) => {
     // The chunk's own marker: a second run (or a concurrent duplicate, once this one commits) finds it.
     const marker = await client.query(
       "INSERT INTO audit.steps (ingestion_id, step, chunk) VALUES ($1::bigint, 'gold', $2::int) ON CONFLICT DO NOTHING RETURNING 1",
       [p.ingestion_id, p.chunk],
     );
-    const applied = marker.rowCount === 1;
-    for (const setting of TRANSFORM_SETTINGS) await client.query(setting);
-    if (applied) for (const [, sql] of GOLD_TRANSFORMS) await client.query(sql, transformArgs(p));
+    if (marker.rowCount === 1) for (const [, sql] of GOLD_TRANSFORMS) await client.query(sql, transformArgs(p));
     const grouped = await client.query(
       "SELECT 1 FROM audit.steps WHERE ingestion_id = $1::bigint AND step = 'silver.trip_groups' AND chunk = $2::int",
       [p.ingestion_id, p.chunk],
     );
     if (grouped.rowCount === 0) await addJob(client, GROUPS_TASK, p, GROUPS_QUEUE);
-    await lockIngestion(client, p.ingestion_id);
-    if (applied) await recordEvent(client, p.ingestion_id, "gold.refreshed", "gold", { chunk: p.chunk, ms: Date.now() - started });
-    const completed = await completeIfDone(client, p.ingestion_id);
-    return { applied, completed };
+    return marker.rowCount === 1 ? {} : null;
   });
 }
 

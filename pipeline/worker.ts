@@ -5,8 +5,7 @@ import type { Logger } from "pino";
 import { graphileLogger } from "./db.ts";
 import { GOLD_TASK, GROUPS_TASK, MAINTAIN_TASK, SILVER_TASK } from "./steps.ts";
 import { maintain } from "./tasks/maintain.ts";
-import { mergeGold } from "./tasks/merge_gold.ts";
-import { mergeGroups } from "./tasks/merge_groups.ts";
+import { mergeGold, mergeGroups } from "./tasks/merge.ts";
 import { promoteSilver } from "./tasks/promote_silver.ts";
 
 const RECOVERY_INTERVAL_MS = 15_000;

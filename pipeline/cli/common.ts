@@ -486,9 +486,9 @@ const num = (v: unknown): number | undefined => (typeof v === "number" && Number
  * Stages: `upload` (bytes sent of the file's size; rows unknown yet), `queued` (accepted, waiting for
  * the watcher), `load` (bronze bytes of the file's size and rows, from bronze.progress), `transform`
  * (after bronze.loaded: the rows of each chunk count once through silver and once through the merges
- * (trip groups and gold), half the bar each; "rows" are those through both), `done`. Rates are taken over about the last 10 s (3 s
- * for the upload); the ETA is the current stage's. Event times are the server's (`created_at`), so
- * that a replay after a reconnection does not distort the rates.
+ * (trip groups and gold), half the bar each; "rows" are those through both), `done`. Rates are taken
+ * over about the last 10 s (3 s for the upload); the ETA is the current stage's. Event times are the
+ * server's (`created_at`), so that a replay after a reconnection does not distort the rates.
  */
 export class FileProgress {
   stage: Stage = "upload";
@@ -501,7 +501,6 @@ export class FileProgress {
   silverRows = 0;
   goldRows = 0;
   private readonly chunkRows = new Map<number, number>();
-  private readonly merged = new Set<number>();
   private readonly refreshed = new Set<number>();
   private readonly grouped = new Set<number>();
   private readonly sent: Sample[] = [];
@@ -561,7 +560,7 @@ export class FileProgress {
         const chunk = num(p.chunk);
         if (chunk !== undefined) this.chunkRows.set(chunk, rows);
         this.silverRows += rows;
-        if (chunk !== undefined && this.merged.has(chunk)) this.goldRows += rows;
+        if (chunk !== undefined && this.merged(chunk)) this.goldRows += rows;
         this.measureWork(t);
         break;
       }
@@ -572,10 +571,7 @@ export class FileProgress {
         const seen = e.type === "gold.refreshed" ? this.refreshed : this.grouped;
         if (chunk !== undefined && !seen.has(chunk)) {
           seen.add(chunk);
-          if (this.refreshed.has(chunk) && this.grouped.has(chunk)) {
-            this.merged.add(chunk);
-            this.goldRows += this.chunkRows.get(chunk) ?? 0;
-          }
+          if (this.merged(chunk)) this.goldRows += this.chunkRows.get(chunk) ?? 0;
         }
         this.measureWork(t);
         break;
@@ -584,6 +580,11 @@ export class FileProgress {
         if (TERMINAL_EVENTS.has(e.type)) this.stage = "done";
     }
     return { stageChanged: this.stage !== before };
+  }
+
+  /** Both merges of a chunk (groups and gold) are done. */
+  private merged(chunk: number): boolean {
+    return this.refreshed.has(chunk) && this.grouped.has(chunk);
   }
 
   private measureWork(t: number): void {

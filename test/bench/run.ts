@@ -30,7 +30,7 @@ import { from as copyFrom } from "pg-copy-streams";
 import pino from "pino";
 import { findLocalServer, withDatabase } from "../../pipeline/bootstrap.ts";
 import type { Column } from "../../pipeline/inspect.ts";
-import { BRONZE_COLUMNS, bronzeRow, CopyBuffer, lineReader } from "../../pipeline/parse.ts";
+import { addBronzeRows, BRONZE_COLUMNS, CopyBuffer, lineReader } from "../../pipeline/parse.ts";
 import { AGGREGATE_TRANSFORMS, SQL } from "../../pipeline/sql.ts";
 import { TRANSFORM_SETTINGS } from "../../pipeline/steps.ts";
 import { rng } from "../helpers/random.ts";
@@ -492,10 +492,7 @@ export async function profileChunk(url: string, o: BenchOptions): Promise<{ rows
         const reader = lineReader(columns as Column[]);
         const parseStarted = performance.now();
         const out = new CopyBuffer();
-        for (let i = 1; i < lines.length; i++) {
-          const row = bronzeRow(reader, lines[i]!, i + 1);
-          if (row !== null) out.add(row);
-        }
+        addBronzeRows(out, reader, lines.slice(1), 2);
         const text = out.take();
         statements.push({ name: "loader: read and type the lines (Node)", ms: round(performance.now() - parseStarted, 0) });
         const copyStarted = performance.now();
