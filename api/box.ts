@@ -1,14 +1,14 @@
 import type { Box } from "./params.ts";
 
 /**
- * How a box query splits into what gold answers and what silver must: the level-7 cells wholly inside
+ * How a box query splits into what gold answers and what silver must: the level-8 cells wholly inside
  * the box, and the rest of the box as disjoint rectangles of level-12 cells. Mirrors tripflow.cell()
  * (db/migrations/4_functions.sql): products with powers of two are exact in float8, so JavaScript and
  * PostgreSQL put every point in the same cell.
  */
 export type Rect = { colLo: number; colHi: number; rowLo: number; rowHi: number };
 
-export const GOLD_LEVEL = 7;
+export const GOLD_LEVEL = 8;
 export const FINE_LEVEL = 12;
 
 export function column(lon: number, level: number): number {
@@ -34,7 +34,7 @@ export function subtract(a: Rect, b: Rect | null): Rect[] {
   ].filter((r) => r.colLo <= r.colHi && r.rowLo <= r.rowHi);
 }
 
-/** A level-7 rectangle as the level-12 cells under it. */
+/** A level-8 rectangle as the level-12 cells under it. */
 function fine(r: Rect): Rect {
   const f = 2 ** (FINE_LEVEL - GOLD_LEVEL);
   return { colLo: r.colLo * f, colHi: (r.colHi + 1) * f - 1, rowLo: r.rowLo * f, rowHi: (r.rowHi + 1) * f - 1 };
@@ -42,7 +42,7 @@ function fine(r: Rect): Rect {
 
 /**
  * Splits a box into three disjoint parts:
- * - `inside`: the level-7 cells wholly inside the box (answered by gold), as level-7 columns and rows;
+ * - `inside`: the level-8 cells wholly inside the box (answered by gold), as level-8 columns and rows;
  * - `interior`: the other level-12 cells wholly inside the box (counted from the level-12 cell index
  *   alone, without reading a trip);
  * - `ring`: the level-12 cells the box's edges cut through (each trip there is tested against the box),
@@ -93,8 +93,8 @@ const area = (r: Rect | null) => (r ? (r.colHi - r.colLo + 1) * (r.rowHi - r.row
 export type BoxPart = Rect & { exact: boolean; sign: 1 | -1 };
 
 /**
- * How to count the trips of a box with the fewest trips read: `gold` is a rectangle of level-7 cells
- * answered from gold; `parts` correct it to the box exactly. Gold may take a level-7 cell the box cuts
+ * How to count the trips of a box with the fewest trips read: `gold` is a rectangle of level-8 cells
+ * answered from gold; `parts` correct it to the box exactly. Gold may take a level-8 cell the box cuts
  * when the box covers most of it: the trips of its part outside the box are then subtracted, fewer than
  * the trips of its part inside would be to add (a box edge just inside a cell's border costs a sliver,
  * not almost the whole cell). Each side of the box is decided by the number of level-12 cells to read.
@@ -106,7 +106,7 @@ export type BoxPart = Rect & { exact: boolean; sign: 1 | -1 };
 export function planBox(box: Box): { gold: Rect | null; parts: BoxPart[] } {
   const g = 2 ** GOLD_LEVEL;
   const { all, inner, edge } = splitBox(box);
-  // For each side, the level-7 column (row) boundary just inside the box edge and the one just outside.
+  // For each side, the level-8 column (row) boundary just inside the box edge and the one just outside.
   const xs = [
     [Math.ceil(box.west * g), Math.floor(box.west * g)],
     [Math.floor(box.east * g) - 1, Math.ceil(box.east * g) - 1],

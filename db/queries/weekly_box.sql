@@ -1,6 +1,6 @@
 -- Trips per ISO week of a period whose origin (or destination) lies in a box, edges included: one row
 -- per week (Monday), zeros included. Exact, without scanning silver. api/box.ts planBox splits the work:
---   gold:  a rectangle of level-7 cells, read from gold.weekly_<end>_cells, one id range per column of
+--   gold:  a rectangle of level-8 cells, read from gold.weekly_<end>_cells, one id range per column of
 --          cells (the gold keys lead with the cell). It may hold cells the box cuts, when the box covers
 --          most of them;
 --   parts: rectangles of level-12 cells that correct gold to the box, read from silver.trips through
@@ -12,7 +12,7 @@
 -- Each range is a LATERAL subquery fenced with OFFSET 0: always one index range scan, whatever the
 -- table statistics say (a plain range join let the planner pick a nested loop over a sequential scan).
 -- $1 region id or NULL, $2 / $3 Mondays of the first / last week, $4..$7 west, south, east, north,
--- $8..$11 gold's level-7 columns x0..x1 and rows y0..y1 (x0 > x1 when none), $12..$15 the parts'
+-- $8..$11 gold's level-8 columns x0..x1 and rows y0..y1 (x0 > x1 when none), $12..$15 the parts'
 -- level-12 column and row bounds (arrays), $16 'origin' or 'destination', $17 the parts' exact flags,
 -- $18 their signs.
 WITH period AS (
@@ -34,7 +34,7 @@ inside_origin AS (
   FROM generate_series($8::bigint, $9::bigint) AS gx
   CROSS JOIN LATERAL (
     SELECT g.week, g.trips FROM gold.weekly_origin_cells AS g
-    WHERE g.cell BETWEEN (7::bigint << 42) | (gx << 21) | $10::bigint AND (7::bigint << 42) | (gx << 21) | $11::bigint
+    WHERE g.cell BETWEEN (8::bigint << 42) | (gx << 21) | $10::bigint AND (8::bigint << 42) | (gx << 21) | $11::bigint
       AND g.week BETWEEN $2::date AND $3::date AND ($1::int IS NULL OR g.region_id = $1::int)
     OFFSET 0
   ) AS g
@@ -47,7 +47,7 @@ inside_destination AS (
   FROM generate_series($8::bigint, $9::bigint) AS gx
   CROSS JOIN LATERAL (
     SELECT g.week, g.trips FROM gold.weekly_destination_cells AS g
-    WHERE g.cell BETWEEN (7::bigint << 42) | (gx << 21) | $10::bigint AND (7::bigint << 42) | (gx << 21) | $11::bigint
+    WHERE g.cell BETWEEN (8::bigint << 42) | (gx << 21) | $10::bigint AND (8::bigint << 42) | (gx << 21) | $11::bigint
       AND g.week BETWEEN $2::date AND $3::date AND ($1::int IS NULL OR g.region_id = $1::int)
     OFFSET 0
   ) AS g

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
 import type pg from "pg";
 import { SQL, AGGREGATE_TRANSFORMS } from "../../pipeline/sql.ts";
 import { mergeGoldChunk, mergeGroupsChunk, promoteSilverChunk } from "../../pipeline/steps.ts";
@@ -48,6 +49,53 @@ describe("transforms", () => {
 
     const { rows } = await db.pool.query("SELECT (SELECT sum(trips) FROM gold.weekly_regions)::int AS gold, (SELECT count(*) FROM silver.trips)::int AS silver");
     expect(rows[0]).toEqual({ gold: 3, silver: 3 });
+  });
+
+  it("put gold's cells at level 8, and migration 8's rebuild from silver reproduces the merges and counts an unmerged chunk once", async () => {
+    const merged = await bronzeChunk(db.pool, [
+      ["Rebuild", "POINT (14.415 50.055)", "POINT (-0.001 -0.001)", "2019-03-04 08:05:00", "a"],
+      ["Rebuild", "POINT (14.41797 50.056)", "POINT (0 0)", "2019-03-05 08:05:00", "a"],
+    ]);
+    await promoteSilverChunk(db.pool, merged);
+    await mergeGroupsChunk(db.pool, merged);
+    await mergeGoldChunk(db.pool, merged);
+    // Level 8: 1/256 degree. x = floor(14.415 * 256) + 180 * 256, y = floor(50.055 * 256) + 90 * 256;
+    // the second origin (14.41797 >= 3691/256) lies one level-8 column east, in the same level-7 cell.
+    const cell = (x: number, y: number) => ((8n << 42n) | (BigInt(x) << 21n) | BigInt(y)).toString();
+    const origins = await db.pool.query(
+      "SELECT g.cell::text, g.trips::int FROM gold.weekly_origin_cells g JOIN silver.regions r ON r.id = g.region_id WHERE r.name = 'Rebuild' ORDER BY g.cell",
+    );
+    expect(origins.rows).toEqual([
+      { cell: cell(3690 + 46080, 12814 + 23040), trips: 1 },
+      { cell: cell(3691 + 46080, 12814 + 23040), trips: 1 },
+    ]);
+    const destinations = await db.pool.query(
+      "SELECT g.cell::text FROM gold.weekly_destination_cells g JOIN silver.regions r ON r.id = g.region_id WHERE r.name = 'Rebuild' ORDER BY g.cell",
+    );
+    expect(destinations.rows.map((r) => r.cell)).toEqual([cell(46079, 23039), cell(46080, 23040)]);
+
+    const before = await snapshot(db.pool);
+    const steps = async () => (await db.pool.query("SELECT ingestion_id, step, chunk FROM audit.steps ORDER BY 1, 2, 3")).rows;
+    const stepsBefore = await steps();
+    const rebuild = readFileSync(new URL("../../db/migrations/8_gold_cells_level_8.sql", import.meta.url), "utf8");
+    await db.pool.query(rebuild);
+    expect(await snapshot(db.pool)).toBe(before);
+    expect(await steps()).toEqual(stepsBefore);
+
+    // A chunk promoted but not merged into gold when the migration runs: counted by the rebuild, marked,
+    // and its pending merge_gold then changes nothing.
+    const pending = await bronzeChunk(db.pool, [["Rebuild", "POINT (14.415 50.055)", "POINT (0 0)", "2019-03-06 08:05:00", "a"]]);
+    await promoteSilverChunk(db.pool, pending);
+    await db.pool.query(rebuild);
+    expect(await mergeGoldChunk(db.pool, pending)).toEqual({ applied: false, completed: false });
+    expect(await mergeGroupsChunk(db.pool, pending)).toEqual({ applied: true, completed: true });
+    const totals = await db.pool.query(
+      `SELECT (SELECT count(*) FROM silver.trips)::int AS silver, (SELECT sum(trips) FROM gold.weekly_regions)::int AS regions,
+              (SELECT sum(trips) FROM gold.weekly_origin_cells)::int AS origins, (SELECT sum(trips) FROM gold.weekly_destination_cells)::int AS destinations`,
+    );
+    const { silver } = totals.rows[0];
+    expect(totals.rows[0]).toEqual({ silver, regions: silver, origins: silver, destinations: silver });
+    expect(origins.rows.length).toBe(2);
   });
 
   it("groups near-identical trips and keeps apart trips in other cells or other slots", async () => {

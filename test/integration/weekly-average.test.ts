@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pino from "pino";
 import { createApp } from "../../api/app.ts";
+import { GOLD_LEVEL } from "../../api/box.ts";
 import { mergeGoldChunk, mergeGroupsChunk, promoteSilverChunk } from "../../pipeline/steps.ts";
 import { bronzeChunk, type Row } from "../helpers/bronze.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { rng } from "../helpers/random.ts";
 
 const logger = pino({ level: "silent" });
-const CELL = 1 / 128; // a level-7 cell
+const CELL = 2 ** -GOLD_LEVEL; // a gold cell
 
 /** Trips that sit on, just beside and between cell edges, on both sides of the equator and of Greenwich. */
 function makeTrips(seed: number, n: number): string[][] {

@@ -8,6 +8,7 @@ const cells = (r: Rect) => {
   return out;
 };
 const F = 2 ** FINE_LEVEL;
+const G = 2 ** GOLD_LEVEL;
 const west = (x: number) => x / F - 180;
 const south = (y: number) => y / F - 90;
 
@@ -16,11 +17,11 @@ describe("splitBox", () => {
     const random = rng(11);
     const f = 2 ** (FINE_LEVEL - GOLD_LEVEL);
     for (let i = 0; i < 80; i++) {
-      // boxes up to ~0.03° whose edges often sit exactly on level-7 or level-12 lines
+      // boxes up to ~0.03° whose edges often sit exactly on gold-level or level-12 lines
       const edge = (base: number) => {
         const r = random();
         const v = base + random() * 0.03;
-        return r < 0.25 ? Math.round(v * 128) / 128 : r < 0.5 ? Math.round(v * F) / F : v;
+        return r < 0.25 ? Math.round(v * G) / G : r < 0.5 ? Math.round(v * F) / F : v;
       };
       const [a, b, c, d] = [edge(-0.02), edge(-0.02), edge(-0.01), edge(-0.01)];
       const box = { west: Math.min(a, b), east: Math.max(a, b), south: Math.min(c, d), north: Math.max(c, d) };
@@ -75,11 +76,11 @@ describe("planBox", () => {
     const random = rng(23);
     let extended = 0;
     for (let i = 0; i < 300; i++) {
-      // boxes from a few level-12 cells to several level-7 cells, edges often on cell lines, around 0,0
+      // boxes from a few level-12 cells to several gold cells, edges often on cell lines, around 0,0
       const edge = (base: number, size: number) => {
         const r = random();
         const v = base + random() * size;
-        return r < 0.2 ? Math.round(v * 128) / 128 : r < 0.4 ? Math.round(v * F) / F : v;
+        return r < 0.2 ? Math.round(v * G) / G : r < 0.4 ? Math.round(v * F) / F : v;
       };
       const size = random() < 0.5 ? 0.01 : 0.06;
       const [a, b, c, d] = [edge(-0.03, size), edge(-0.03, size), edge(-0.02, size), edge(-0.02, size)];
@@ -87,13 +88,13 @@ describe("planBox", () => {
       const plan = planBox(box);
       const s = splitBox(box);
       if (plan.gold && (!s.inside || plan.gold.colLo < s.inside.colLo || plan.gold.colHi > s.inside.colHi || plan.gold.rowLo < s.inside.rowLo || plan.gold.rowHi > s.inside.rowHi)) extended++;
-      // points around the box, some on its edges and on level-7 / level-12 lines
+      // points around the box, some on its edges and on gold-level / level-12 lines
       const points: [number, number][] = [];
       for (let k = 0; k < 400; k++) {
         const lon = box.west - 0.01 + random() * (box.east - box.west + 0.02);
         const lat = box.south - 0.01 + random() * (box.north - box.south + 0.02);
         const snap = random();
-        points.push(snap < 0.1 ? [box.west, lat] : snap < 0.2 ? [lon, box.north] : snap < 0.3 ? [Math.round(lon * 128) / 128, Math.round(lat * F) / F] : [lon, lat]);
+        points.push(snap < 0.1 ? [box.west, lat] : snap < 0.2 ? [lon, box.north] : snap < 0.3 ? [Math.round(lon * G) / G, Math.round(lat * F) / F] : [lon, lat]);
       }
       const direct = points.filter(([lon, lat]) => inBox(box, lon, lat)).length;
       let counted = 0;
@@ -110,12 +111,12 @@ describe("planBox", () => {
     expect(extended).toBeGreaterThan(20);
   });
 
-  it("takes a level-7 cell from gold when the box covers most of it", () => {
-    // West edge one level-12 column inside a level-7 column: that column comes from gold, minus a sliver.
-    const box = { west: 1 / F, south: 0, east: 2 / 128, north: 2 / 128 };
+  it("takes a gold cell from gold when the box covers most of it", () => {
+    // West edge one level-12 column inside a gold column: that column comes from gold, minus a sliver.
+    const box = { west: 1 / F, south: 0, east: 2 / G, north: 2 / G };
     const plan = planBox(box);
-    expect(plan.gold).toEqual({ colLo: 180 * 128, colHi: 180 * 128 + 1, rowLo: 90 * 128, rowHi: 90 * 128 + 1 });
+    expect(plan.gold).toEqual({ colLo: 180 * G, colHi: 180 * G + 1, rowLo: 90 * G, rowHi: 90 * G + 1 });
     const negative = plan.parts.filter((p) => p.sign < 0);
-    expect(negative.reduce((n, p) => n + (p.colHi - p.colLo + 1) * (p.rowHi - p.rowLo + 1), 0)).toBeLessThan(3 * 2 * 32);
+    expect(negative.reduce((n, p) => n + (p.colHi - p.colLo + 1) * (p.rowHi - p.rowLo + 1), 0)).toBeLessThan(3 * 2 * (F / G));
   });
 });

@@ -1,4 +1,4 @@
--- Target: gold.weekly_origin_cells, one row per (region, ISO week, level-7 cell of the origin).
+-- Target: gold.weekly_origin_cells, one row per (region, ISO week, level-8 cell of the origin; level 7 before migration 8).
 -- Source: the silver.trips of one chunk ($1 ingestion id, lines $2..$3), read by primary key.
 -- Safe to run twice: the marker CTE records ('gold.weekly_origin_cells', chunk $4) in audit.steps and the merge reads
 -- nothing when the marker was already there; a concurrent second run waits on the marker's key and
@@ -9,7 +9,7 @@ WITH marker AS (
   RETURNING 1
 )
 INSERT INTO gold.weekly_origin_cells AS g (region_id, week, cell, trips)
-SELECT t.region_id, tripflow.iso_week(t.trip_time), tripflow.cell_parent(t.origin_cell, 7), count(*)
+SELECT t.region_id, tripflow.iso_week(t.trip_time), tripflow.cell_parent(t.origin_cell, 8), count(*)
 FROM silver.trips AS t
 WHERE t.ingestion_id = $1::bigint AND t.line_no BETWEEN $2::bigint AND $3::bigint
   AND EXISTS (SELECT FROM marker)
