@@ -464,14 +464,19 @@ async function requests(url: string, port: number, reqs: Request[], verifyBoxes 
 /**
  * Where the time goes: one extra chunk of freshly generated trips, promoted by the real transform
  * files under EXPLAIN (ANALYZE, BUFFERS, WAL) against the database as the run left it, then rolled
- * back. Returns each statement's execution time and the plans as text.
+ * back. Returns each statement's execution time, the time silver.trips spent in its insert alone next
+ * to the same rows inserted into a table without indexes (the floor any silver insert pays), and the
+ * plans as text.
  */
-export async function profileChunk(url: string, o: BenchOptions): Promise<{ rows: number; statements: { name: string; ms: number }[]; plans: string }> {
+export type Profile = { rows: number; statements: { name: string; ms: number }[]; insert: { silver_ms: number; no_index_ms: number }; plans?: string };
+
+export async function profileChunk(url: string, o: BenchOptions): Promise<Profile & { plans: string }> {
   const rows = Math.min(o.rows, 250_000);
   const file = path.join(o.out, `profile-${rows}-s${o.seed}.csv`);
   await generate(rows, o.seed + 1000, file);
   const columns = ["region", "origin_coord", "destination_coord", "datetime", "datasource"];
   const statements: { name: string; ms: number }[] = [];
+  const insert = { silver_ms: NaN, no_index_ms: NaN };
   let plans = "";
   try {
     await withClient(url, async (c) => {
@@ -505,13 +510,27 @@ export async function profileChunk(url: string, o: BenchOptions): Promise<{ rows
           ["silver.trips", SQL.silverTrips, args],
           ...AGGREGATE_TRANSFORMS.map(([name, sql]) => [name, sql, args] as [string, string, unknown[]]),
         ];
-        for (const [name, sql, params] of steps) {
+        const explain = async (name: string, sql: string, params: unknown[]) => {
           const { rows: plan } = await c.query(`EXPLAIN (ANALYZE, BUFFERS, WAL, COSTS OFF) ${sql}`, params);
           const text = plan.map((r) => r["QUERY PLAN"]).join("\n");
+          plans += `-- ${name}\n${text}\n\n`;
+          return text;
+        };
+        for (const [name, sql, params] of steps) {
+          const text = await explain(name, sql, params);
           const m = /Execution Time: ([\d.]+) ms/.exec(text);
           statements.push({ name, ms: m ? round(Number(m[1]), 0) : NaN });
-          plans += `-- ${name}\n${text}\n\n`;
+          if (name === "silver.trips") insert.silver_ms = round(insertOnlyMs(text, "trips"), 0);
         }
+        // The floor under silver.trips' insert: the same rows, in the same order, into a logged table
+        // of the same columns with no index at all (heap rows and their WAL only).
+        await c.query("CREATE TABLE bronze.profile_floor (LIKE silver.trips)");
+        const floor = await explain(
+          "floor: the chunk's silver rows into a table without indexes",
+          "INSERT INTO bronze.profile_floor SELECT * FROM silver.trips WHERE ingestion_id = $1 ORDER BY origin_cell",
+          [id],
+        );
+        insert.no_index_ms = round(insertOnlyMs(floor, "profile_floor"), 0);
       } finally {
         await c.query("ROLLBACK");
       }
@@ -519,7 +538,42 @@ export async function profileChunk(url: string, o: BenchOptions): Promise<{ rows
   } finally {
     await rm(file, { force: true });
   }
-  return { rows, statements, plans };
+  return { rows, statements, insert, plans };
+}
+
+/**
+ * The time an EXPLAIN ANALYZE plan spent in its `Insert on <table>` node itself: the node's total less
+ * the total of the node feeding it rows (reading, joining, computing and sorting them).
+ */
+export function insertOnlyMs(plan: string, table: string): number {
+  const lines = plan.split("\n");
+  const at = lines.findIndex((l) => new RegExp(`Insert on ${table}\\b`).test(l));
+  if (at < 0) return NaN;
+  const total = (l: string) => Number(/actual time=[\d.]+\.\.([\d.]+)/.exec(l)?.[1] ?? NaN);
+  const indent = lines[at]!.search(/\S/);
+  const child = lines.slice(at + 1).find((l) => l.trimStart().startsWith("->"));
+  if (!child || child.search(/\S/) <= indent) return NaN;
+  return total(lines[at]!) - total(child);
+}
+
+/**
+ * What the profile allows at best: the rate the pipeline would reach if its steps cost what one chunk
+ * costs alone and every core were busy all the time, as a ratio to the reference COPY; `measured`
+ * is the run's own ratio as a share of the first ceiling (how well the pipeline uses the cores).
+ */
+export function ceilings(profile: Profile, cores: number, referenceRowsPerSecond: number, measuredRatio: number) {
+  const ms = (names: (n: string) => boolean) => profile.statements.filter((x) => names(x.name)).reduce((a, x) => a + x.ms, 0);
+  const ratio = (totalMs: number) => round((cores * profile.rows) / (totalMs / 1000) / referenceRowsPerSecond, 3);
+  const every = ms(() => true);
+  const throughSilver = ms((n) => n.startsWith("loader") || n.startsWith("silver.dimensions") || n === "silver.trips");
+  const indexes = profile.insert.silver_ms - profile.insert.no_index_ms;
+  return {
+    every_step: ratio(every),
+    without_groups_and_gold: ratio(throughSilver),
+    without_groups_gold_and_silver_indexes: ratio(throughSilver - indexes),
+    silver_index_share_of_insert: round(indexes / profile.insert.silver_ms, 2),
+    measured_share_of_ceiling: round(measuredRatio / ratio(every), 2),
+  };
 }
 
 async function machine(url: string) {
@@ -596,6 +650,18 @@ export function markdown(r: BenchResult): string {
     "| transform | ms | µs per trip |",
     "|---|---|---|",
     ...r.profile.statements.map((x) => `| ${x.name} | ${x.ms} | ${round((1000 * x.ms) / r.profile.rows, 1)} |`),
+    `| — of silver.trips, the insert itself (heap row, primary key, two cell indexes, BRIN) | ${r.profile.insert.silver_ms} | ${round((1000 * r.profile.insert.silver_ms) / r.profile.rows, 1)} |`,
+    `| — the same rows into a table without indexes (heap row and WAL only) | ${r.profile.insert.no_index_ms} | ${round((1000 * r.profile.insert.no_index_ms) / r.profile.rows, 1)} |`,
+    "",
+    `Ceilings from this profile: the ratio to the reference COPY if every step cost what it costs here alone and all ${r.machine.cores} cores were busy all the time:`,
+    "",
+    "| pipeline | ratio at best |",
+    "|---|---|",
+    `| every step (as shipped) | ${r.ceilings.every_step} |`,
+    `| groups and gold merges free | ${r.ceilings.without_groups_and_gold} |`,
+    `| groups and gold merges free, silver.trips without indexes | ${r.ceilings.without_groups_gold_and_silver_indexes} |`,
+    "",
+    `Measured ratio ${r.ratio_to_copy}: ${round(100 * r.ceilings.measured_share_of_ceiling, 0)} % of the first ceiling. Silver's indexes are ${round(100 * r.ceilings.silver_index_share_of_insert, 0)} % of its insert.`,
     "",
   );
   return lines.join("\n");
@@ -651,6 +717,7 @@ export async function runBench(o: BenchOptions) {
       storage: store,
       queries,
       profile,
+      ceilings: ceilings(profile, os.cpus().length, Math.round(o.rows / refMedian), round(refMedian / stages.wall_seconds, 3)),
     };
     return result;
   } finally {
