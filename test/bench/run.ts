@@ -581,7 +581,8 @@ async function machine(url: string) {
     const { rows } = await c.query(`SELECT version() AS pg, postgis_lib_version() AS postgis,
       current_setting('shared_buffers') AS shared_buffers, current_setting('max_wal_size') AS max_wal_size,
       current_setting('work_mem') AS work_mem, current_setting('synchronous_commit') AS synchronous_commit,
-      current_setting('max_parallel_workers_per_gather') AS max_parallel_workers_per_gather`);
+      current_setting('max_parallel_workers_per_gather') AS max_parallel_workers_per_gather,
+      current_setting('checkpoint_timeout') AS checkpoint_timeout, current_setting('wal_compression') AS wal_compression`);
     let commit = "unknown";
     try {
       commit = readFileSync(path.join(ROOT, ".git/HEAD"), "utf8").trim();
@@ -612,7 +613,7 @@ export function markdown(r: BenchResult): string {
     "",
     `Command: \`npm run bench -- --rows ${r.rows} --seed ${r.seed} --requests ${r.requests}\`  `,
     `Machine: ${r.machine.cores} × ${r.machine.cpu}, ${r.machine.memory_gb} GB, ${r.machine.os}; Node ${r.machine.node}; ${r.machine.postgres}, PostGIS ${r.machine.postgis}  `,
-    `PostgreSQL settings: shared_buffers ${r.machine.settings.shared_buffers}, max_wal_size ${r.machine.settings.max_wal_size}, work_mem ${r.machine.settings.work_mem}, synchronous_commit ${r.machine.settings.synchronous_commit}  `,
+    `PostgreSQL settings: shared_buffers ${r.machine.settings.shared_buffers}, max_wal_size ${r.machine.settings.max_wal_size}, work_mem ${r.machine.settings.work_mem}, checkpoint_timeout ${r.machine.settings.checkpoint_timeout}, wal_compression ${r.machine.settings.wal_compression}, synchronous_commit ${r.machine.settings.synchronous_commit}  `,
     `Commit ${r.machine.commit}, run ${r.started_at}`,
     "",
     "| measure | value |",

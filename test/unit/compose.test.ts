@@ -66,6 +66,17 @@ describe("docker-compose.yml", () => {
     expect(JSON.stringify(compose.services.db!.healthcheck?.test)).toContain("pg_isready");
   });
 
+  it("starts PostgreSQL with exactly the settings db/server-settings.sql applies to a server", () => {
+    const command = compose.services.db!.command ?? [];
+    expect(command[0]).toBe("postgres");
+    const flags = command.slice(1);
+    expect(flags.filter((_, i) => i % 2 === 0).every((f) => f === "-c")).toBe(true);
+    const fromCompose = flags.filter((_, i) => i % 2 === 1).map((kv) => kv.split("="));
+    const fromSql = [...read("db/server-settings.sql").matchAll(/^ALTER SYSTEM SET (\w+) = '([^']*)';/gm)].map((m) => [m[1], m[2]]);
+    expect(fromSql.length).toBeGreaterThanOrEqual(8);
+    expect(fromCompose).toEqual(fromSql);
+  });
+
   it("sets only variables that pipeline/config.ts reads (POSTGRES_* on the db service alone)", () => {
     for (const [name, s] of services) {
       for (const key of Object.keys(env(s))) {
