@@ -1,3 +1,4 @@
+import { BlockList, isIP } from "node:net";
 import { z } from "zod";
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -10,6 +11,9 @@ const integer = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 
+/** STALL_MS when unset: five minutes without an event (a chunk's step takes seconds, a whole load many events). */
+export const DEFAULT_STALL_MS = 300_000;
+
 const schema = z.object({
   DATABASE_URL: z
     .string()
@@ -17,7 +21,7 @@ const schema = z.object({
     .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
     .optional(),
   PORT: integer(0, 65535).default(3000),
-  HOST: z.string().trim().min(1).default("0.0.0.0"),
+  HOST: z.string().trim().min(1).default("127.0.0.1"),
   LANDING_DIR: z.string().trim().min(1).default("./landing"),
   ARCHIVE_DIR: z.string().trim().min(1).default("./archive"),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
@@ -29,6 +33,29 @@ const schema = z.object({
   PROGRESS_INTERVAL_MS: integer(0, 3_600_000).default(1000),
   DATA_DIR: z.string().trim().min(1).default("./.data"),
   UPLOAD_MAX_BYTES: integer(1, Number.MAX_SAFE_INTEGER).default(1024 ** 3),
+  STALL_MS: integer(1000, 86_400_000).default(DEFAULT_STALL_MS),
+  API_TOKEN: z
+    .string()
+    .trim()
+    .min(16, "must be at least 16 characters (e.g. API_TOKEN=$(openssl rand -hex 32))")
+    // It travels in an HTTP header, where only visible ASCII is safe.
+    .regex(/^[\x21-\x7e]+$/, "must be visible ASCII characters without spaces")
+    .optional(),
+  CORS_ORIGINS: z
+    .string()
+    .transform((list, ctx) => {
+      const origins = list.split(",").map((o) => o.trim()).filter(Boolean);
+      if (origins.includes("*")) {
+        if (origins.length > 1) ctx.addIssue({ code: "custom", message: "* allows every origin: give it alone" });
+        return ["*"];
+      }
+      return origins.map((o) => {
+        const origin = parseOrigin(o);
+        if (origin === undefined) ctx.addIssue({ code: "custom", message: `${JSON.stringify(o)} is not an origin like https://example.com:8080 (scheme, host, port; no path)` });
+        return origin ?? o;
+      });
+    })
+    .default([]),
 });
 
 export type Config = {
@@ -48,7 +75,25 @@ export type Config = {
   dataDir: string;
   /** Largest body POST /ingestions accepts; a larger one answers 413. */
   uploadMaxBytes: number;
+  /** An unfinished ingestion without an event for longer than this is stalled: GET /health says degraded, the CLI stops waiting. */
+  stallMs: number;
+  /** When set, requests other than GET, HEAD and OPTIONS need `Authorization: Bearer <apiToken>`. */
+  apiToken: string | undefined;
+  /** Origins answered with CORS headers (normalised, e.g. "https://example.com"), or ["*"]; empty: no CORS. */
+  corsOrigins: string[];
 };
+
+/** "https://Example.com/" -> "https://example.com"; undefined for anything but a bare http(s) origin. */
+function parseOrigin(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return undefined;
+  }
+  const bare = url.pathname === "/" && !url.search && !url.hash && !url.username && !url.password && !/[?#]/.test(text);
+  return (url.protocol === "http:" || url.protocol === "https:") && bare ? url.origin : undefined;
+}
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -66,7 +111,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? "environment");
       const value = env[name];
-      return `${name}: ${issue.message}${value === undefined ? "" : ` (got ${JSON.stringify(value)})`}`;
+      // A secret is not echoed to the terminal or a log, even a wrong one.
+      const got = value === undefined ? "" : name === "API_TOKEN" ? ` (got ${value.trim().length} characters)` : ` (got ${JSON.stringify(value)})`;
+      return `${name}: ${issue.message}${got}`;
     });
     throw new ConfigError(`invalid configuration:\n  ${lines.join("\n  ")}`);
   }
@@ -86,7 +133,37 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     progressIntervalMs: c.PROGRESS_INTERVAL_MS,
     dataDir: c.DATA_DIR,
     uploadMaxBytes: c.UPLOAD_MAX_BYTES,
+    stallMs: c.STALL_MS,
+    apiToken: c.API_TOKEN,
+    corsOrigins: c.CORS_ORIGINS,
   };
+}
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet("127.0.0.0", 8, "ipv4");
+LOOPBACK.addAddress("::1", "ipv6");
+LOOPBACK.addSubnet("::ffff:127.0.0.0", 104, "ipv6");
+
+/** Only this machine can connect to HOST: localhost, 127.0.0.0/8 or ::1 (brackets allowed: [::1]). */
+export function isLoopback(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  if (h === "localhost" || h === "localhost.") return true;
+  const family = isIP(h);
+  return family !== 0 && LOOPBACK.check(h, family === 4 ? "ipv4" : "ipv6");
+}
+
+/**
+ * The API may listen beyond this machine only behind a token: without API_TOKEN, a HOST other than
+ * loopback would let anyone who can reach the port upload files. Called where the api role starts
+ * (a worker never listens, so it may share an environment that sets HOST).
+ *
+ * @example assertSafeBinding(loadConfig({ HOST: "0.0.0.0" })) // throws ConfigError: ... set API_TOKEN ...
+ */
+export function assertSafeBinding(config: Pick<Config, "host" | "apiToken">): void {
+  if (config.apiToken !== undefined || isLoopback(config.host)) return;
+  throw new ConfigError(
+    `HOST=${config.host} listens beyond this machine: set API_TOKEN (e.g. API_TOKEN=$(openssl rand -hex 32)) or HOST=127.0.0.1`,
+  );
 }
 
 /** The variables, their defaults and meaning: the README's table is checked against this list. */

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
 import { parse } from "csv-parse/sync";
 
 /** The columns a trips file must have, in any order. */
@@ -17,6 +18,10 @@ export type FileInspection = {
   columns: Column[] | null;
   /** Bytes of the header line including its line ending (and a BOM): data starts here. */
   headerBytes: number;
+  /** The file's mtime when it was read. */
+  mtimeMs: number;
+  /** false when the file's size or mtime changed while it was read (a writer still at work). */
+  stable: boolean;
 };
 
 /**
@@ -28,6 +33,7 @@ export type FileInspection = {
  * @example const { sha256, problem } = await inspectFile("landing/trips.csv");
  */
 export async function inspectFile(path: string): Promise<FileInspection> {
+  const before = await stat(path);
   const hash = createHash("sha256");
   const decoder = new TextDecoder("utf-8", { fatal: true });
   let size = 0;
@@ -66,6 +72,8 @@ export async function inspectFile(path: string): Promise<FileInspection> {
     }
   }
 
+  const after = await stat(path);
+  const stable = after.size === size && before.size === size && after.mtimeMs === before.mtimeMs;
   const header = readHeader(head, size);
   if (!problem && header.problem) problem = header.problem;
   const oddLine = quotes.end();
@@ -77,6 +85,8 @@ export async function inspectFile(path: string): Promise<FileInspection> {
     problem,
     columns: header.problem ? null : header.columns,
     headerBytes: header.bytes,
+    mtimeMs: after.mtimeMs,
+    stable,
   };
 }
 

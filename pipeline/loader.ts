@@ -1,8 +1,11 @@
+import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
+import { FileChangedError } from "./errors.ts";
 import type { Column } from "./inspect.ts";
 import { addBronzeRows, BRONZE_COLUMNS, CopyBuffer, lineReader } from "./parse.ts";
 
@@ -17,7 +20,12 @@ export type ChunkLoaded = {
   rowsSoFar: number;
   /** true for the file's last chunk. */
   last: boolean;
+  /** true when the chunk was in bronze already (a resumed load): nothing was copied. */
+  reused: boolean;
 };
+
+/** The file as it was registered: what is read must be exactly this. */
+export type ExpectedFile = { sha256: string; size: number; mtimeMs: number };
 
 export type LoadOptions = {
   ingestionId: number;
@@ -25,6 +33,12 @@ export type LoadOptions = {
   columns: Column[];
   headerBytes: number;
   chunkRows: number;
+  expected: ExpectedFile;
+  /**
+   * For a resumed load: the rows of a chunk that is in bronze already and complete (or needs bronze
+   * no more), or null to load it (again).
+   */
+  loadedChunk?: (client: pg.PoolClient, chunk: number, firstLine: number, endLine: number) => Promise<number | null>;
   /** Aborting rolls back the chunk being copied and stops. */
   signal?: AbortSignal;
   /** Called after each chunk is in its own table, before the next one is read. */
@@ -44,46 +58,95 @@ export const bronzeTable = (id: number) => ident(id);
  * Line numbers are the file's physical lines (the header is line 1); blank lines are not data lines.
  * The file is never held in memory; `onChunk` runs after every chunk (attach it, queue its job).
  *
- * @example await loadBronze(client, { ingestionId: 7, path, columns, headerBytes, chunkRows: 250_000, onChunk });
+ * What is read is the registered file and nothing else: exactly `expected.size` bytes, hashed on the
+ * way. Before each chunk is handed on, the file's size and mtime must still be the registered ones, and
+ * at the end the bytes read must have the registered sha256: otherwise a FileChangedError (a writer
+ * still at work, or the file replaced in place). A resumed load (`loadedChunk`) reads the whole file
+ * again, for the hash, but copies only the chunks that are not in bronze already.
+ *
+ * @example await loadBronze(client, { ingestionId: 7, path, columns, headerBytes, chunkRows: 250_000, expected, onChunk });
  */
 export async function loadBronze(client: pg.PoolClient, options: LoadOptions): Promise<{ chunks: number; rows: number; bytes: number }> {
-  const { ingestionId: id, path, columns, headerBytes, chunkRows } = options;
-  await client.query(`DROP TABLE IF EXISTS ${ident(id)}`);
+  const { ingestionId: id, path, columns, headerBytes, chunkRows, expected } = options;
+  if (!options.loadedChunk) await client.query(`DROP TABLE IF EXISTS ${ident(id)}`);
   await client.query(
-    `CREATE TABLE ${ident(id)} PARTITION OF bronze.trips FOR VALUES IN (${id}) PARTITION BY RANGE (line_no)`,
+    `CREATE TABLE IF NOT EXISTS ${ident(id)} PARTITION OF bronze.trips FOR VALUES IN (${id}) PARTITION BY RANGE (line_no)`,
   );
 
+  const hash = createHash("sha256");
   const reader = lineReader(columns);
-  const lines = new LineSource(createReadStream(path, { start: headerBytes, highWaterMark: 1 << 16 }), headerBytes);
+  const stream = expected.size === 0 ? [] : createReadStream(path, { start: 0, end: expected.size - 1, highWaterMark: 1 << 16 });
+  const lines = new LineSource(hashedFrom(stream, hash, headerBytes), headerBytes);
+  const unchanged = async () => {
+    const st = await stat(path).catch(() => null);
+    if (!st || st.size !== expected.size || st.mtimeMs !== expected.mtimeMs)
+      throw new FileChangedError(changedMessage(expected, st ? `${st.size} bytes` : "gone"));
+  };
   let chunk = 0;
   let rowsSoFar = 0;
   let firstLine = 2; // line 1 is the header
   while (!(await lines.atEnd())) {
     options.signal?.throwIfAborted();
     const endLine = firstLine + chunkRows;
-    await createChunkTable(client, id, chunk, firstLine, endLine);
+    const known = options.loadedChunk ? await options.loadedChunk(client, chunk, firstLine, endLine) : null;
     let rows = 0;
-    let lineNo = firstLine;
-    async function* copyRows(): AsyncGenerator<Buffer> {
-      const out = new CopyBuffer();
-      while (lineNo < endLine) {
+    if (known !== null) {
+      for (let lineNo = firstLine; lineNo < endLine; ) {
         const batch = await lines.next(endLine - lineNo);
         if (batch === null) break;
-        rows += addBronzeRows(out, reader, batch, lineNo);
         lineNo += batch.length;
-        yield* out.take();
       }
+      rows = known;
+    } else {
+      await createChunkTable(client, id, chunk, firstLine, endLine);
+      let lineNo = firstLine;
+      async function* copyRows(): AsyncGenerator<Buffer> {
+        const out = new CopyBuffer();
+        while (lineNo < endLine) {
+          const batch = await lines.next(endLine - lineNo);
+          if (batch === null) break;
+          rows += addBronzeRows(out, reader, batch, lineNo);
+          lineNo += batch.length;
+          yield* out.take();
+        }
+      }
+      const copy = client.query(copyFrom(`COPY ${ident(id, chunk)} (${BRONZE_COLUMNS.join(", ")}) FROM STDIN`));
+      await pipeline(Readable.from(copyRows(), { highWaterMark: 2 }), copy, { signal: options.signal });
+      if (copy.rowCount !== rows) throw new Error(`bronze chunk ${chunk} of ingestion ${id}: COPY stored ${copy.rowCount} rows of ${rows}`);
     }
-    const copy = client.query(copyFrom(`COPY ${ident(id, chunk)} (${BRONZE_COLUMNS.join(", ")}) FROM STDIN`));
-    await pipeline(Readable.from(copyRows(), { highWaterMark: 2 }), copy, { signal: options.signal });
-    if (copy.rowCount !== rows) throw new Error(`bronze chunk ${chunk} of ingestion ${id}: COPY stored ${copy.rowCount} rows of ${rows}`);
     rowsSoFar += rows;
     const last = await lines.atEnd();
-    await options.onChunk(client, { chunk, firstLine, endLine, rows, bytesSoFar: lines.position, rowsSoFar, last });
+    await unchanged();
+    if (last && hash.digest("hex") !== expected.sha256) throw new FileChangedError(changedMessage(expected, "other bytes"));
+    await options.onChunk(client, { chunk, firstLine, endLine, rows, bytesSoFar: lines.position, rowsSoFar, last, reused: known !== null });
     chunk++;
     firstLine = endLine;
   }
+  if (chunk === 0) {
+    await unchanged();
+    if (hash.digest("hex") !== expected.sha256) throw new FileChangedError(changedMessage(expected, "other bytes"));
+  }
   return { chunks: chunk, rows: rowsSoFar, bytes: lines.position };
+}
+
+function changedMessage(expected: ExpectedFile, now: string): string {
+  return (
+    `the file changed while it was read (registered with ${expected.size} bytes, sha256 ${expected.sha256.slice(0, 12)}…; ` +
+    `now ${now}): a writer was still at work or the file was replaced. Nothing of it was kept; ` +
+    `once it stops changing it is ingested again, as the file it then is`
+  );
+}
+
+/** The bytes of `stream`, all of them hashed into `hash`, handed on from offset `skip`. */
+async function* hashedFrom(stream: AsyncIterable<Buffer> | Iterable<Buffer>, hash: Hash, skip: number): AsyncGenerator<Buffer> {
+  let position = 0;
+  for await (const buf of stream) {
+    hash.update(buf);
+    const start = position;
+    position += buf.length;
+    if (position <= skip) continue;
+    yield start >= skip ? buf : buf.subarray(skip - start);
+  }
 }
 
 async function createChunkTable(client: pg.PoolClient, id: number, chunk: number, first: number, end: number): Promise<void> {
@@ -93,6 +156,28 @@ async function createChunkTable(client: pg.PoolClient, id: number, chunk: number
     CHECK (ingestion_id = ${id}),
     CHECK (line_no >= ${first} AND line_no < ${end}))`);
   await client.query(`ALTER TABLE ${ident(id, chunk)} ALTER COLUMN ingestion_id SET DEFAULT ${id}`);
+}
+
+/**
+ * For a resumed load: the rows of a chunk that needs no loading (its bronze rows are all there, or
+ * silver has them already), or null. A chunk's marker in audit.steps holds the rows it had; an
+ * UNLOGGED chunk table is empty after a PostgreSQL crash, and a chunk copied but not committed has no
+ * marker: both load again.
+ */
+export async function bronzeChunkRows(client: pg.PoolClient, id: number, chunk: number, first: number, end: number): Promise<number | null> {
+  const { rows } = await client.query<{ expected: number | null; promoted: boolean }>(
+    `SELECT (SELECT rows FROM audit.steps WHERE ingestion_id = $1::bigint AND step = 'bronze' AND chunk = $2::int) AS expected,
+            EXISTS (SELECT FROM audit.steps WHERE ingestion_id = $1::bigint AND step = 'silver.trips' AND chunk = $2::int) AS promoted`,
+    [id, chunk],
+  );
+  const { expected, promoted } = rows[0]!;
+  if (expected === null) return null;
+  if (promoted) return expected;
+  const { rows: present } = await client.query<{ n: number }>(
+    "SELECT count(*) AS n FROM bronze.trips WHERE ingestion_id = $1::bigint AND line_no >= $2::bigint AND line_no < $3::bigint",
+    [id, first, end],
+  );
+  return present[0]!.n === expected ? expected : null;
 }
 
 /** Attaches a loaded chunk table to its ingestion's partition (the CHECK constraints make it instant). */

@@ -4,10 +4,12 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import { failIngestion, getIngestion, inTransaction, recordEvent, type Ingestion } from "./audit.ts";
 import type { Config } from "./config.ts";
+import { describeError, FileChangedError, IngestionEndedError, isTransient } from "./errors.ts";
 import { inspectFile } from "./inspect.ts";
-import { attachChunk, bronzeTable, loadBronze } from "./loader.ts";
+import { attachChunk, bronzeChunkRows, bronzeTable, loadBronze, type ExpectedFile } from "./loader.ts";
 import { registerIngestion } from "./registry.ts";
 import { completeIfDone, lockIngestion, queueSilverChunk, type ChunkPayload } from "./steps.ts";
+import { withdrawIngestion } from "./withdraw.ts";
 
 export type OrchestratorDeps = {
   pool: pg.Pool;
@@ -15,6 +17,14 @@ export type OrchestratorDeps = {
   logger: Logger;
   owner?: string;
 };
+
+/** A file this process loads or loaded, whose ingestion has not ended: where it is and what it was. */
+type InFlight = { path: string; size: number; mtimeMs: number };
+
+/** Loads that fail for a transient reason (the database went away) are tried this often, then fail. */
+const MAX_LOAD_ATTEMPTS = 10;
+/** A file another live process is ingesting is looked at again after this long, unless it changes. */
+const BUSY_RECHECK_MS = 30_000;
 
 /**
  * Takes one landing file through registration and the bronze load, queueing the transform jobs as
@@ -26,8 +36,10 @@ export class Orchestrator {
   private readonly pool: pg.Pool;
   private readonly config: OrchestratorDeps["config"];
   private readonly logger: Logger;
-  /** Files this process loaded whose ingestion has not finished yet: path by ingestion id. */
-  private readonly inFlight = new Map<number, string>();
+  /** Files this process loaded whose ingestion has not finished yet, by ingestion id. */
+  private readonly inFlight = new Map<number, InFlight>();
+  /** Files another live process is ingesting: not hashed again until they change or the time is up. */
+  private readonly busy = new Map<string, { size: number; mtimeMs: number; until: number }>();
   private readonly abort = new AbortController();
   /** This process's application_name: the owner of the ingestions it loads. */
   private readonly owner: string | null;
@@ -40,20 +52,30 @@ export class Orchestrator {
   }
 
   /**
-   * Registers and loads one file. Returns the ingestion id, or undefined when the file vanished. A
-   * file whose content was seen before is skipped (ingestion.skipped) or, if that earlier ingestion
-   * never finished (a crash), continued under the same ingestion row.
+   * Registers and loads one file. Returns the ingestion id, or undefined when the file vanished, is
+   * still being written or is another process's. A file whose content was seen before is skipped
+   * (ingestion.skipped) or, if that earlier ingestion never finished (a crash), continued under the
+   * same ingestion row. A load that loses the database waits for it and continues where it stopped
+   * (bronze.retrying); a file that changes while it is read fails and is taken again once it settles.
    */
   async ingestFile(path: string): Promise<number | undefined> {
-    if ([...this.inFlight.values()].includes(path)) return undefined; // loaded, transforms running
+    if ([...this.inFlight.values()].some((f) => f.path === path)) return undefined; // loaded, transforms running
     const fileName = basename(path);
     const log = this.logger.child({ file: fileName });
     let inspection;
     try {
+      const st = await stat(path);
+      const busy = this.busy.get(path);
+      if (busy && busy.size === st.size && busy.mtimeMs === st.mtimeMs && Date.now() < busy.until) return undefined;
+      this.busy.delete(path);
       inspection = await inspectFile(path);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw err;
+    }
+    if (!inspection.stable) {
+      log.info("the file changed while it was inspected: a writer is still at work; waiting for it to settle");
+      return undefined;
     }
     if (this.abort.signal.aborted) return undefined;
     const { ingestion, action } = await registerIngestion(this.pool, fileName, inspection.sha256, inspection.sizeBytes, "landing", this.owner);
@@ -68,7 +90,15 @@ export class Orchestrator {
       await this.archive(ingestion.id, path);
       return ingestion.id;
     }
-    if (action === "busy") return undefined;
+    if (action === "busy") {
+      if (ingestion.owner !== this.owner || this.inFlight.has(ingestion.id)) {
+        this.busy.set(path, { size: inspection.sizeBytes, mtimeMs: inspection.mtimeMs, until: Date.now() + BUSY_RECHECK_MS });
+        ilog.info({ owner: ingestion.owner }, "being ingested by another live process: left to it");
+        return undefined;
+      }
+      // This process's own ingestion, which no load of it is working on: an earlier attempt stopped.
+      await recordEvent(this.pool, ingestion.id, "ingestion.resumed", "landing", { file: fileName, status: ingestion.status });
+    }
     if (inspection.problem) {
       await failIngestion(this.pool, ingestion.id, inspection.problem);
       ilog.warn({ error: inspection.problem }, "file refused");
@@ -76,32 +106,110 @@ export class Orchestrator {
       return ingestion.id;
     }
     const started = Date.now();
-    this.inFlight.set(ingestion.id, path);
-    try {
-      await this.load(ingestion, path, inspection.columns!, inspection.headerBytes, inspection.sizeBytes);
-    } catch (err) {
-      this.inFlight.delete(ingestion.id);
-      if (this.abort.signal.aborted) {
-        ilog.info("load interrupted by shutdown; the next start continues it");
-        return ingestion.id;
-      }
-      ilog.error({ err }, "bronze load failed");
-      throw err;
-    }
-    ilog.info({ durationMs: Date.now() - started }, "bronze loaded");
+    const expected = { sha256: inspection.sha256, size: inspection.sizeBytes, mtimeMs: inspection.mtimeMs };
+    this.inFlight.set(ingestion.id, { path, size: expected.size, mtimeMs: expected.mtimeMs });
+    const outcome = await this.loadWithRetries(ingestion, path, inspection.columns!, inspection.headerBytes, expected, ilog);
+    if (outcome === "loaded") ilog.info({ durationMs: Date.now() - started }, "bronze loaded");
     // A file without data lines completes in the load's own transaction: no event will follow.
-    await this.settled(ingestion.id);
+    if (outcome !== "stopped") await this.settled(ingestion.id);
     return ingestion.id;
   }
 
-  private async load(ingestion: Ingestion, path: string, columns: string[], headerBytes: number, totalBytes: number): Promise<void> {
+  /**
+   * Loads a registered file into bronze; a transient failure (the database restarted, the connection
+   * was cut) waits until the database answers again, says so with bronze.retrying and continues from
+   * the first chunk not in bronze. A changed file, any other error or too many attempts fail the
+   * ingestion and withdraw what it stored.
+   */
+  private async loadWithRetries(
+    ingestion: Ingestion,
+    path: string,
+    columns: string[],
+    headerBytes: number,
+    expected: ExpectedFile,
+    log: Logger,
+  ): Promise<"loaded" | "stopped" | "ended" | "failed"> {
+    const id = ingestion.id;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.load(ingestion, path, columns, headerBytes, expected);
+        return "loaded";
+      } catch (err) {
+        if (this.abort.signal.aborted) {
+          this.inFlight.delete(id);
+          log.info("load interrupted by shutdown; the next start continues it");
+          return "stopped";
+        }
+        if (err instanceof IngestionEndedError) {
+          log.warn({ reason: err.message }, "the ingestion ended while its file was loading");
+          return "ended";
+        }
+        if (err instanceof FileChangedError) {
+          this.inFlight.delete(id); // the file stays in landing: it is taken again once it settles
+          await this.whenDatabaseAnswers(log, () => withdrawIngestion(this.pool, id, err.message));
+          log.warn({ error: err.message }, "the file changed while it was read: ingestion failed, file left in landing");
+          return "failed";
+        }
+        if (!isTransient(err) || attempt >= MAX_LOAD_ATTEMPTS) {
+          const tries = attempt > 1 ? ` (attempt ${attempt} of ${MAX_LOAD_ATTEMPTS})` : "";
+          const reason = `bronze load failed${tries}: ${describeError(err)}`;
+          log.error({ err, attempt }, "bronze load failed; failing the ingestion");
+          await this.whenDatabaseAnswers(log, () => withdrawIngestion(this.pool, id, reason));
+          return "failed";
+        }
+        log.warn({ err, attempt }, "bronze load interrupted; continuing once the database answers");
+        await this.waitForDatabase(log);
+        if (this.abort.signal.aborted) continue;
+        await recordEvent(this.pool, id, "bronze.retrying", "bronze", {
+          attempt: attempt + 1,
+          max_attempts: MAX_LOAD_ATTEMPTS,
+          error: describeError(err),
+        }).catch((e) => log.warn({ err: e }, "could not record bronze.retrying"));
+      }
+    }
+  }
+
+  /** Resolves once the database answers a query (or the orchestrator stops), checking with back-off. */
+  private async waitForDatabase(log: Logger): Promise<void> {
+    let pause = 250;
+    let said = false;
+    while (!this.abort.signal.aborted) {
+      try {
+        await this.pool.query("SELECT 1");
+        if (said) log.info("the database answers again");
+        return;
+      } catch (err) {
+        if (!said) log.warn({ err: describeError(err) }, "waiting for the database");
+        said = true;
+        await new Promise((r) => setTimeout(r, pause));
+        pause = Math.min(pause * 2, 5000);
+      }
+    }
+  }
+
+  /** Runs `fn`, waiting for the database and running it again while it fails for a transient reason. */
+  private async whenDatabaseAnswers<T>(log: Logger, fn: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!isTransient(err) || this.abort.signal.aborted) throw err;
+        await this.waitForDatabase(log);
+      }
+    }
+  }
+
+  private async load(ingestion: Ingestion, path: string, columns: string[], headerBytes: number, expected: ExpectedFile): Promise<void> {
     const id = ingestion.id;
     // A resumed load cuts the file where the interrupted one did, whatever CHUNK_ROWS says now.
     const chunkRows = ingestion.chunk_rows ?? this.config.chunkRows;
-    await this.pool.query(
-      "UPDATE audit.ingestions SET status = 'loading', columns = $2::text[], chunks = NULL, lines = NULL, chunk_rows = $3::int WHERE id = $1::bigint",
+    const started = await this.pool.query(
+      `UPDATE audit.ingestions SET status = 'loading', columns = $2::text[], chunks = NULL, lines = NULL, chunk_rows = $3::int
+       WHERE id = $1::bigint AND status IN ('queued', 'loading', 'transforming')`,
       [id, columns, chunkRows],
     );
+    if (started.rowCount === 0) throw new IngestionEndedError(`ingestion ${id} ended before its load`);
+    ingestion.chunk_rows = chunkRows;
     let lastProgress = Date.now();
     let lastChunk: ChunkPayload | undefined;
     const client = await this.pool.connect();
@@ -112,13 +220,20 @@ export class Orchestrator {
         columns: columns as never,
         headerBytes,
         chunkRows,
+        expected,
         signal: this.abort.signal,
+        loadedChunk: (c, chunk, first, end) => bronzeChunkRows(c, id, chunk, first, end),
         onChunk: async (c, loaded) => {
           // Each chunk is attached, counted and (but the last) queued as soon as it is in, so that
           // transforms overlap the load; the last chunk is queued with bronze.loaded below, so that a
           // small file's events read in their natural order.
           const payload = { ingestion_id: id, chunk: loaded.chunk, first_line: loaded.firstLine, end_line: loaded.endLine };
+          if (loaded.last) lastChunk = payload;
+          if (loaded.reused) return;
           await c.query("BEGIN");
+          await lockIngestion(c, id);
+          const { rows } = await c.query<{ status: string }>("SELECT status FROM audit.ingestions WHERE id = $1::bigint", [id]);
+          if (rows[0]?.status !== "loading") throw new IngestionEndedError(`ingestion ${id} is ${rows[0]?.status ?? "gone"}`);
           await attachChunk(c, id, loaded);
           await c.query(
             `INSERT INTO audit.steps (ingestion_id, step, chunk, rows) VALUES ($1::bigint, 'bronze', $2::int, $3::bigint)
@@ -132,20 +247,20 @@ export class Orchestrator {
             await recordEvent(c, id, "bronze.progress", "bronze", {
               rows: loaded.rowsSoFar,
               bytes: loaded.bytesSoFar,
-              total_bytes: totalBytes,
+              total_bytes: expected.size,
               chunks: loaded.chunk + 1,
             });
           }
-          if (loaded.last) lastChunk = payload;
         },
       });
       await client.query("BEGIN");
       await lockIngestion(client, id);
       if (lastChunk) await queueSilverChunk(client, lastChunk);
-      await client.query(
-        "UPDATE audit.ingestions SET status = 'transforming', chunks = $2::int, lines = $3::bigint WHERE id = $1::bigint",
+      const done = await client.query(
+        "UPDATE audit.ingestions SET status = 'transforming', chunks = $2::int, lines = $3::bigint WHERE id = $1::bigint AND status = 'loading'",
         [id, result.chunks, result.rows],
       );
+      if (done.rowCount === 0) throw new IngestionEndedError(`ingestion ${id} ended during its load`);
       await recordEvent(client, id, "bronze.loaded", "bronze", { rows: result.rows, bytes: result.bytes, chunks: result.chunks });
       await completeIfDone(client, id); // a file with a header and no data lines completes here
       await client.query("COMMIT");
@@ -165,14 +280,30 @@ export class Orchestrator {
     this.abort.abort();
   }
 
-  /** Called when an ingestion ended: moves its file (if this process loaded it) out of landing. */
+  /**
+   * Called when an ingestion ended: moves its file (if this process loaded it) out of landing. A
+   * completed ingestion's file goes to the archive only if it is still the file that was read (same
+   * size and mtime; its sha256 was checked as it was read): one that changed since is withdrawn and
+   * left in landing, to be ingested as what it now is.
+   */
   async settled(id: number): Promise<void> {
-    const path = this.inFlight.get(id);
-    if (path === undefined) return;
+    const file = this.inFlight.get(id);
+    if (file === undefined) return;
     const ingestion = await getIngestion(this.pool, id);
     if (!ingestion || (ingestion.status !== "completed" && ingestion.status !== "failed")) return;
     this.inFlight.delete(id);
-    await this.moveAside(path, ingestion, ingestion.status === "completed" ? "archive" : "rejected");
+    if (ingestion.status === "completed") {
+      const st = await stat(file.path).catch(() => null);
+      if (st && (st.size !== file.size || st.mtimeMs !== file.mtimeMs)) {
+        const reason =
+          `the file changed after it was read (read with ${file.size} bytes; now ${st.size} bytes): a writer was still ` +
+          `at work. Its trips were withdrawn; once it stops changing it is ingested again, as the file it then is`;
+        await withdrawIngestion(this.pool, id, reason, { completed: true });
+        this.logger.warn({ ingestion: id, file: ingestion.file_name }, "file changed after it was read: ingestion withdrawn, file left in landing");
+        return;
+      }
+    }
+    await this.moveAside(file.path, ingestion, ingestion.status === "completed" ? "archive" : "rejected");
   }
 
   /** Moves a completed ingestion's file to the archive and releases its bronze rows. */
@@ -212,10 +343,13 @@ export class Orchestrator {
   }
 
   private async recordMoved(id: number, target: string, where: "archive" | "rejected"): Promise<void> {
-    await this.releaseBronze(id);
-    await inTransaction(this.pool, async (client) => {
-      await client.query("UPDATE audit.ingestions SET archived_as = $2::text WHERE id = $1::bigint", [id, target]);
-      await recordEvent(client, id, "file.archived", "archive", { path: target, folder: where });
+    // The file has moved: its record must follow, even across a database restart.
+    await this.whenDatabaseAnswers(this.logger, async () => {
+      await this.releaseBronze(id);
+      await inTransaction(this.pool, async (client) => {
+        await client.query("UPDATE audit.ingestions SET archived_as = $2::text WHERE id = $1::bigint", [id, target]);
+        await recordEvent(client, id, "file.archived", "archive", { path: target, folder: where });
+      });
     });
     this.logger.info({ ingestion: id, to: target }, "file moved");
   }

@@ -57,9 +57,16 @@ export function parseTime(text: string): string | null {
   return `${m[1]}-${m[2]}-${m[3]} ${m[4]}:${m[5]}:${m[6] ?? "00"}${m[7] ?? ""}`;
 }
 
-/** Spaces (only) removed at both ends, as PostgreSQL's btrim does. */
+/**
+ * Spaces (only) removed at both ends, as PostgreSQL's btrim does. Indexes, not a regex: / +$/ tries
+ * every run of spaces inside the text, quadratic in a long run (a 10 MB field would take hours).
+ */
 function trimSpaces(s: string): string {
-  return s.charCodeAt(0) === 32 || s.charCodeAt(s.length - 1) === 32 ? s.replace(/^ +| +$/g, "") : s;
+  let start = 0;
+  let end = s.length;
+  while (start < end && s.charCodeAt(start) === 32) start++;
+  while (end > start && s.charCodeAt(end - 1) === 32) end--;
+  return start === 0 && end === s.length ? s : s.slice(start, end);
 }
 
 /** A text as an SQL literal, as PostgreSQL's quote_literal writes it (reasons quote what was read). */
@@ -76,15 +83,46 @@ export function formatFloat(x: number): string {
 }
 
 /**
+ * The longest region or datasource name, in characters (Unicode code points) after trimming; a line
+ * with a longer one is refused. Names are unique keys of silver.regions and silver.datasources, and a
+ * B-tree refuses a key over about 2.7 kB: one such line would fail its chunk's transform every time.
+ */
+export const NAME_MAX_CHARS = 100;
+
+/** The length of a text in Unicode code points, as [...s].length counts it, without the array. */
+function codePoints(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // A high surrogate followed by a low one is one code point.
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const next = s.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+    }
+    n++;
+  }
+  return n;
+}
+
+/**
  * Reads the fields of one line (already split, in file order given by `columns`) into a trip, or the
- * first reason it is not one, in a fixed order: empty region, empty datasource, origin, destination,
- * datetime.
+ * first reason it is not one, in a fixed order: empty region, region too long, empty datasource,
+ * datasource too long, origin, destination, datetime.
  */
 function readFields(fields: string[], at: Record<Column, number>): ParsedLine {
   const region = trimSpaces(fields[at.region]!);
   if (region === "") return { reason: "empty region" };
+  // .length (UTF-16 units) is never below the code points: count them only when it is over the limit.
+  if (region.length > NAME_MAX_CHARS) {
+    const n = codePoints(region);
+    if (n > NAME_MAX_CHARS) return { reason: `region longer than ${NAME_MAX_CHARS} characters (${n})` };
+  }
   const datasource = trimSpaces(fields[at.datasource]!);
   if (datasource === "") return { reason: "empty datasource" };
+  if (datasource.length > NAME_MAX_CHARS) {
+    const n = codePoints(datasource);
+    if (n > NAME_MAX_CHARS) return { reason: `datasource longer than ${NAME_MAX_CHARS} characters (${n})` };
+  }
   const originText = fields[at.origin_coord]!;
   const o = parsePoint(originText);
   if (!o) return { reason: `unparseable origin point ${quoteLiteral(originText)} (expected POINT (lon lat))` };

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { inTransaction, recordEvent, type Ingestion } from "./audit.ts";
+import { LOCK } from "./locks.ts";
 
 export type RegisterAction = "load" | "skip" | "archive" | "busy";
 
@@ -28,7 +29,7 @@ export async function registerIngestion(
   owner: string | null = null,
 ): Promise<{ ingestion: Ingestion; action: RegisterAction }> {
   return inTransaction(pool, async (client) => {
-    await client.query("SELECT pg_advisory_xact_lock(1953067372, hashtext($1::text))", [sha256]);
+    await client.query("SELECT pg_advisory_xact_lock($1::int, hashtext($2::text))", [LOCK.REGISTRY, sha256]);
     const { rows: live } = await client.query<Ingestion>(
       "SELECT * FROM audit.ingestions WHERE sha256 = $1::text AND status NOT IN ('failed', 'skipped') FOR UPDATE",
       [sha256],

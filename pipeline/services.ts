@@ -6,7 +6,7 @@ import { createApp } from "../api/app.ts";
 import { listen } from "../api/server.ts";
 import { resolveDatabase } from "./bootstrap.ts";
 import { EventBus } from "./bus.ts";
-import type { Config } from "./config.ts";
+import { assertSafeBinding, type Config } from "./config.ts";
 import { createPool, migrate } from "./db.ts";
 import { Orchestrator } from "./orchestrator.ts";
 import { startWatcher } from "./watcher.ts";
@@ -34,6 +34,8 @@ export type Services = {
  * @example const s = await startServices(["api", "worker", "watch"], config, logger); await s.stop();
  */
 export async function startServices(roles: Role[], config: Config, logger: Logger): Promise<Services> {
+  // Before anything is opened: an API beyond loopback without a token never starts.
+  if (roles.includes("api")) assertSafeBinding(config);
   const databaseUrl = await resolveDatabase(config.databaseUrl, config.dataDir, logger);
   // The process's name in pg_stat_activity: while a session of that name exists, the process is alive
   // (it owns the ingestions it loads and the jobs its workers hold).

@@ -18,6 +18,8 @@ export const SQL = {
   goldWeeklyRegions: load("transforms/gold/weekly_regions.sql"),
   goldWeeklyOriginCells: load("transforms/gold/weekly_origin_cells.sql"),
   goldWeeklyDestinationCells: load("transforms/gold/weekly_destination_cells.sql"),
+  withdrawAggregates: load("transforms/withdraw/aggregates.sql"),
+  withdrawTripGroupBounds: load("transforms/withdraw/trip_group_bounds.sql"),
 } as const;
 
 /** The transforms that merge one silver chunk into gold, in the order they run (one job, queue "gold"). */

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { inTransaction, recordEvent, type Queryable } from "./audit.ts";
+import { AGGREGATE_KEY, LOCK } from "./locks.ts";
 import { GOLD_TRANSFORMS, SQL } from "./sql.ts";
 
 /** What a chunk job carries: lines [first_line, end_line) of one ingestion's bronze partition. */
@@ -20,16 +21,34 @@ const GROUPS_QUEUE = "groups";
  */
 export async function addJob(db: Queryable, task: string, payload: ChunkPayload, queue: string | null = null): Promise<void> {
   await db.query(
-    "SELECT graphile_worker.add_job($1::text, $2::json, queue_name => $3::text, job_key => $4::text, max_attempts => 25, priority => $5::int)",
-    [task, JSON.stringify(payload), queue, `${task}:${payload.ingestion_id}:${payload.chunk}`, task === SILVER_TASK ? 1 : 0],
+    "SELECT graphile_worker.add_job($1::text, $2::json, queue_name => $3::text, job_key => $4::text, max_attempts => $6::int, priority => $5::int)",
+    [task, JSON.stringify(payload), queue, `${task}:${payload.ingestion_id}:${payload.chunk}`, task === SILVER_TASK ? 1 : 0, MAX_ATTEMPTS],
   );
 }
+
+/**
+ * Attempts of a chunk job. Only transient errors are retried (pipeline/tasks/chunk.ts fails the
+ * ingestion at once on any other); graphile-worker waits exp(attempt) seconds between attempts, so ten
+ * attempts span about nine hours of a database being away. The last one fails the ingestion.
+ */
+export const MAX_ATTEMPTS = 10;
 
 export const queueSilverChunk = (db: Queryable, payload: ChunkPayload) => addJob(db, SILVER_TASK, payload);
 
 const transformArgs = (p: ChunkPayload) => [p.ingestion_id, p.first_line, p.end_line - 1, p.chunk];
 
 const LIVE = ["queued", "loading", "transforming"];
+
+/**
+ * Starts a step that writes an ingestion's trips: takes the ingestion's lock shared (a withdrawal takes
+ * it exclusively, pipeline/withdraw.ts) and says whether the ingestion is still running. A step of an
+ * ingestion that failed meanwhile does nothing.
+ */
+async function enterIngestion(client: pg.PoolClient, id: number): Promise<boolean> {
+  await client.query("SELECT pg_advisory_xact_lock_shared($1::int, $2::int)", [LOCK.INGESTION, id]);
+  const { rows } = await client.query<{ status: string }>("SELECT status FROM audit.ingestions WHERE id = $1::bigint", [id]);
+  return rows[0] !== undefined && LIVE.includes(rows[0].status);
+}
 
 /**
  * For the transform transactions only. work_mem: a chunk's intermediate results (the parsed rows of
@@ -47,11 +66,7 @@ export const TRANSFORM_SETTINGS = ["SET LOCAL work_mem = '256MB'", "SET LOCAL en
 export async function promoteSilverChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ applied: boolean; stored: number; rejected: number }> {
   const started = Date.now();
   return inTransaction(pool, async (client) => {
-    const { rows: ing } = await client.query<{ status: string }>(
-      "SELECT status FROM audit.ingestions WHERE id = $1::bigint",
-      [p.ingestion_id],
-    );
-    if (!ing[0] || !LIVE.includes(ing[0].status)) return { applied: false, stored: 0, rejected: 0 };
+    if (!(await enterIngestion(client, p.ingestion_id))) return { applied: false, stored: 0, rejected: 0 };
     for (const setting of TRANSFORM_SETTINGS) await client.query(setting);
     const lines = await assertBronzeChunk(client, p);
     await client.query(SQL.silverDimensions, transformArgs(p).slice(0, 3));
@@ -109,10 +124,14 @@ async function mergeChunk(
   pool: pg.Pool,
   p: ChunkPayload,
   event: { type: string; stage: string },
+  aggregate: keyof typeof AGGREGATE_KEY,
   merge: (client: pg.PoolClient) => Promise<Record<string, unknown> | null>,
 ): Promise<{ applied: boolean; completed: boolean }> {
   const started = Date.now();
   return inTransaction(pool, async (client) => {
+    if (!(await enterIngestion(client, p.ingestion_id))) return { applied: false, completed: false };
+    // Merges of one aggregate run one at a time anyway (one queue); the lock also keeps a withdrawal out.
+    await client.query("SELECT pg_advisory_xact_lock($1::int, $2::int)", [LOCK.AGGREGATES, AGGREGATE_KEY[aggregate]]);
     for (const setting of TRANSFORM_SETTINGS) await client.query(setting);
     const reported = await merge(client);
     await lockIngestion(client, p.ingestion_id);
@@ -128,7 +147,7 @@ async function mergeChunk(
  * on each other, and both cores stay busy at the end of a large file. Running it again changes nothing.
  */
 export function mergeGroupsChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ applied: boolean; completed: boolean }> {
-  return mergeChunk(pool, p, { type: "silver.grouped", stage: "silver" }, async (client) => {
+  return mergeChunk(pool, p, { type: "silver.grouped", stage: "silver" }, "groups", async (client) => {
     const { rows } = await client.query<{ applied: number; groups: number }>(SQL.silverTripGroups, transformArgs(p));
     return rows[0]!.applied === 1 ? { groups: rows[0]!.groups } : null;
   });
@@ -140,7 +159,7 @@ export function mergeGroupsChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ appl
  * job: one is queued here.
  */
 export function mergeGoldChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ applied: boolean; completed: boolean }> {
-  return mergeChunk(pool, p, { type: "gold.refreshed", stage: "gold" }, async (client) => {
+  return mergeChunk(pool, p, { type: "gold.refreshed", stage: "gold" }, "gold", async (client) => {
     // The chunk's own marker: a second run (or a concurrent duplicate, once this one commits) finds it.
     const marker = await client.query(
       "INSERT INTO audit.steps (ingestion_id, step, chunk) VALUES ($1::bigint, 'gold', $2::int) ON CONFLICT DO NOTHING RETURNING 1",

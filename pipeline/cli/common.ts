@@ -34,6 +34,23 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * A 401: the service takes writes only with its token. Exit 2 like an unreachable service: nothing
+ * was done, and the fix is in the environment.
+ */
+export class TokenError extends ApiError {
+  override name = "TokenError";
+  constructor(sent: boolean) {
+    super(
+      401,
+      "unauthorized",
+      sent
+        ? "the server refused the token in API_TOKEN: set API_TOKEN to the server's token"
+        : "the server requires a token: set API_TOKEN to the server's token",
+    );
+  }
+}
+
 /** The innermost useful message of a fetch failure: undici wraps the socket error in `cause`. */
 export function describeCause(err: unknown): string {
   let e = err as { message?: string; code?: string; cause?: unknown; errors?: unknown[] } | undefined;
@@ -73,14 +90,41 @@ export function serviceUrl(flag: string | undefined, env: Record<string, string 
   return url.href.replace(/\/+$/, "");
 }
 
-/** fetch, with a failure to connect turned into ServiceUnreachableError naming the base URL. */
-export async function request(base: string, path: string, init?: RequestInit): Promise<Response> {
+/** The service the commands talk to: its base URL and the token they send, when there is one. */
+export type Service = { url: string; token: string | undefined };
+
+/**
+ * serviceUrl's address, and the token of API_TOKEN (the server's): the one place the commands read it.
+ * `request` sends it as `Authorization: Bearer <token>`.
+ *
+ * @example resolveService(undefined, { API_TOKEN: "0123456789abcdef" }) // { url: "http://127.0.0.1:3000", token: "0123456789abcdef" }
+ */
+export function resolveService(flag: string | undefined, env: Record<string, string | undefined>): Service {
+  const token = env.API_TOKEN?.trim() || undefined;
+  // fetch cannot put anything else in a header; the server refuses such a token too.
+  if (token !== undefined && !/^[\x21-\x7e]+$/.test(token)) throw new UsageError("API_TOKEN: must be visible ASCII characters without spaces");
+  return { url: serviceUrl(flag, env), token };
+}
+
+/**
+ * fetch `path` of the service with its token; a failure to connect becomes ServiceUnreachableError
+ * naming the base URL, a 401 answer TokenError.
+ */
+export async function request(service: Service, path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (service.token !== undefined) headers.set("authorization", `Bearer ${service.token}`);
+  let res: Response;
   try {
-    return await fetch(`${base}${path}`, init);
+    res = await fetch(`${service.url}${path}`, { ...init, headers });
   } catch (err) {
     if ((err as Error).name === "AbortError") throw err;
-    throw new ServiceUnreachableError(base, err);
+    throw new ServiceUnreachableError(service.url, err);
   }
+  if (res.status === 401) {
+    await res.body?.cancel().catch(() => {});
+    throw new TokenError(service.token !== undefined);
+  }
+  return res;
 }
 
 /** The error of a non-2xx answer: the API's own `{ error: { code, message } }` when it sent one. */

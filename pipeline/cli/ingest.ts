@@ -14,16 +14,18 @@ import {
   renderProgressLine,
   renderSummary,
   request,
+  resolveService,
   ServiceUnreachableError,
-  serviceUrl,
   SseParser,
   TERMINAL_EVENTS,
+  TokenError,
   UsageError,
   formatBytes,
   formatDuration,
   formatInteger,
   type AuditEventData,
   type FileOutcome,
+  type Service,
 } from "./common.ts";
 
 const HELP = `Usage: npm run ingest -- [--url URL] FILE...
@@ -46,9 +48,13 @@ Options:
   --url URL   the service (default: $TRIPFLOW_URL, else http://127.0.0.1:$PORT, PORT 3000)
   -h, --help  this text
 
+Environment: API_TOKEN, the service's token, sent as Authorization: Bearer (a service
+started with API_TOKEN takes uploads only with it).
+
 Exit status: 0 when every file completed or was skipped (same content as before),
-1 when any file failed, 2 for a usage error, a missing or unreadable file, or a
-service that cannot be reached. Interrupted (Ctrl-C): 130; the service carries on.
+1 when any file failed, 2 for a usage error, a missing or unreadable file, a service
+that cannot be reached or that refuses the token. Interrupted (Ctrl-C): 130; the
+service carries on.
 
 Example:
   npm run ingest -- data/trips.csv data/more-trips.csv`;
@@ -139,20 +145,20 @@ async function checkFiles(paths: string[], cwd: string): Promise<Input[]> {
 }
 
 /** GET /health: the service is there and its database answers. */
-async function checkService(base: string): Promise<void> {
-  const res = await request(base, "/health", { signal: AbortSignal.timeout(10_000) }).catch((err) => {
-    if ((err as Error).name === "TimeoutError") throw new ServiceUnreachableError(base, new Error("no answer within 10 s"));
+async function checkService(service: Service): Promise<void> {
+  const res = await request(service, "/health", { signal: AbortSignal.timeout(10_000) }).catch((err) => {
+    if ((err as Error).name === "TimeoutError") throw new ServiceUnreachableError(service.url, new Error("no answer within 10 s"));
     throw err;
   });
-  if (res.status === 503) throw new ServiceUnreachableError(base, new Error("the service answers but its database does not"));
-  if (!res.ok) throw new ServiceUnreachableError(base, new Error(`GET /health answered HTTP ${res.status}: is this a tripflow service?`));
+  if (res.status === 503) throw new ServiceUnreachableError(service.url, new Error("the service answers but its database does not"));
+  if (!res.ok) throw new ServiceUnreachableError(service.url, new Error(`GET /health answered HTTP ${res.status}: is this a tripflow service?`));
   await res.body?.cancel();
 }
 
 type UploadAnswer = { ingestion_id: number; status: "queued" | "skipped"; duplicate_of: number | null };
 
 /** Streams the file to POST /ingestions?name=…, counting the bytes as they go. */
-async function upload(base: string, input: Input, progress: FileProgress, display: Display): Promise<UploadAnswer | FileOutcome> {
+async function upload(service: Service, input: Input, progress: FileProgress, display: Display): Promise<UploadAnswer | FileOutcome> {
   async function* counted() {
     // 1 MiB reads: with the default 64 KiB the upload ran at a third of the speed.
     for await (const chunk of createReadStream(input.path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
@@ -163,15 +169,16 @@ async function upload(base: string, input: Input, progress: FileProgress, displa
   }
   let res: Response;
   try {
-    res = await fetch(`${base}/ingestions?name=${encodeURIComponent(input.name)}`, {
+    res = await request(service, `/ingestions?name=${encodeURIComponent(input.name)}`, {
       method: "POST",
       headers: { "content-type": "text/csv", "content-length": String(input.size) },
       body: Readable.toWeb(Readable.from(counted())) as ReadableStream<Uint8Array>,
       duplex: "half",
     } as RequestInit);
   } catch (err) {
+    if (err instanceof TokenError) throw err;
     // Cut off mid-way: the service may have gone, or refused the body before its end.
-    await checkService(base);
+    await checkService(service);
     return failed(input, `the upload was cut off: ${describeCause(err)}`);
   }
   if (res.status === 200 || res.status === 202) return (await res.json()) as UploadAnswer;
@@ -188,7 +195,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Follows GET /events?ingestion=ID from its first event until the ingestion ends, resuming with
  * Last-Event-ID when the stream drops or stalls; returns the terminal event.
  */
-async function follow(base: string, id: number, onEvent: (e: AuditEventData) => void, onDrop: (after: number) => void): Promise<AuditEventData> {
+async function follow(service: Service, id: number, onEvent: (e: AuditEventData) => void, onDrop: (after: number) => void): Promise<AuditEventData> {
   let last = 0;
   let downSince: number | undefined;
   let delay = 250;
@@ -201,7 +208,7 @@ async function follow(base: string, id: number, onEvent: (e: AuditEventData) => 
       timer = setTimeout(() => stall.abort(), STALL_MS);
     };
     try {
-      const res = await fetch(`${base}/events?ingestion=${id}&after=${last}`, {
+      const res = await request(service, `/events?ingestion=${id}&after=${last}`, {
         headers: last > 0 ? { "Last-Event-ID": String(last), accept: "text/event-stream" } : { accept: "text/event-stream" },
         signal: stall.signal,
       });
@@ -235,7 +242,7 @@ async function follow(base: string, id: number, onEvent: (e: AuditEventData) => 
     } catch (err) {
       if (err instanceof ApiError) throw err;
       downSince ??= Date.now();
-      if (Date.now() - downSince > RECONNECT_FOR_MS) throw new ServiceUnreachableError(base, err);
+      if (Date.now() - downSince > RECONNECT_FOR_MS) throw new ServiceUnreachableError(service.url, err);
     } finally {
       clearTimeout(timer);
     }
@@ -256,7 +263,7 @@ type IngestionView = {
 };
 
 /** One file from upload to outcome. */
-async function ingestOne(base: string, input: Input, display: Display, onId: (id: number) => void): Promise<FileOutcome> {
+async function ingestOne(service: Service, input: Input, display: Display, onId: (id: number) => void): Promise<FileOutcome> {
   // The service would answer 400; said here in the words of a command line.
   if (input.size === 0) return failed(input, "the file is empty: nothing to upload");
   const progress = new FileProgress(input.name, input.size, Date.now());
@@ -264,7 +271,7 @@ async function ingestOne(base: string, input: Input, display: Display, onId: (id
   display.restartClock();
   display.progress(progress, display.tty);
   const started = Date.now();
-  const answer = await upload(base, input, progress, display);
+  const answer = await upload(service, input, progress, display);
   if ("file" in answer) return answer;
   const id = answer.ingestion_id;
   onId(id);
@@ -276,7 +283,7 @@ async function ingestOne(base: string, input: Input, display: Display, onId: (id
   display.restartClock();
   display.progress(progress, display.tty);
   const terminal = await follow(
-    base,
+    service,
     id,
     (event) => {
       const { stageChanged } = progress.apply(event);
@@ -300,7 +307,7 @@ async function ingestOne(base: string, input: Input, display: Display, onId: (id
     error: (p.error as string) ?? null,
     duplicate_of: (p.duplicate_of as number) ?? null,
   };
-  const res = await request(base, `/ingestions/${id}`).catch(() => undefined);
+  const res = await request(service, `/ingestions/${id}`).catch(() => undefined);
   if (res?.ok) view = (await res.json()) as IngestionView;
   else await res?.body?.cancel();
   const status = terminal.type === "ingestion.completed" ? "completed" : terminal.type === "ingestion.skipped" ? "skipped" : "failed";
@@ -335,17 +342,17 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
       return EXIT.ok;
     }
     if (positionals.length === 0) throw new UsageError("no FILE given");
-    const base = serviceUrl(values.url, env);
+    const service = resolveService(values.url, env);
     // npm runs scripts from the package's folder; INIT_CWD is where the user typed the command.
     const inputs = await checkFiles(positionals, env.INIT_CWD || process.cwd());
-    await checkService(base);
+    await checkService(service);
     process.on("SIGINT", onSigint);
 
     const started = Date.now();
     const outcomes: FileOutcome[] = [];
     for (const input of inputs) {
       current = undefined;
-      const outcome = await ingestOne(base, input, display, (id) => (current = id));
+      const outcome = await ingestOne(service, input, display, (id) => (current = id));
       current = undefined;
       display.line(renderOutcomeLine(outcome));
       outcomes.push(outcome);
@@ -358,7 +365,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
       stderr.write(`ingest: ${err.message}\nRun \`npm run ingest -- --help\` for usage.\n`);
       return EXIT.usage;
     }
-    if (err instanceof ServiceUnreachableError) {
+    if (err instanceof ServiceUnreachableError || err instanceof TokenError) {
       stderr.write(`ingest: ${err.message}\n`);
       return EXIT.usage;
     }

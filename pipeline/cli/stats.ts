@@ -5,8 +5,9 @@ import {
   parseCli,
   renderStats,
   request,
+  resolveService,
   ServiceUnreachableError,
-  serviceUrl,
+  TokenError,
   UsageError,
   type WeeklyAverage,
 } from "./common.ts";
@@ -35,6 +36,9 @@ Options:
   --json          print the service's JSON answer as it is, no chart
   --url URL       the service (default: $TRIPFLOW_URL, else http://127.0.0.1:$PORT, PORT 3000)
   -h, --help      this text
+
+Environment: API_TOKEN, the service's token, sent as Authorization: Bearer (reads
+need none; it is sent when set).
 
 Exit status: 0 with an answer, 1 when the service refused the question (its message
 is printed), 2 for a usage error or a service that cannot be reached.
@@ -66,7 +70,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
     if (values.region === undefined && values.bbox === undefined) throw new UsageError("give --region NAME, --bbox W,S,E,N or both");
     const by = values.by as (typeof BY)[number];
     if (!BY.includes(by)) throw new UsageError(`--by must be one of ${BY.join(", ")} (got ${JSON.stringify(values.by)})`);
-    const base = serviceUrl(values.url, env);
+    const service = resolveService(values.url, env);
 
     // The service checks every value and names what is wrong; the command only passes them on.
     const query = new URLSearchParams();
@@ -74,7 +78,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
       const v = values[key];
       if (v !== undefined) query.set(key, v);
     }
-    const res = await request(base, `/stats/weekly-average?${query}`);
+    const res = await request(service, `/stats/weekly-average?${query}`);
     if (!res.ok) throw await apiError(res);
     const text = await res.text();
     if (values.json) {
@@ -90,7 +94,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
       process.stderr.write(`stats: ${err.message}\nRun \`npm run stats -- --help\` for usage.\n`);
       return EXIT.usage;
     }
-    if (err instanceof ServiceUnreachableError) {
+    if (err instanceof ServiceUnreachableError || err instanceof TokenError) {
       process.stderr.write(`stats: ${err.message}\n`);
       return EXIT.usage;
     }

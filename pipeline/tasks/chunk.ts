@@ -1,18 +1,51 @@
 import type { Task } from "graphile-worker";
 import type pg from "pg";
 import type { Logger } from "pino";
+import { recordEvent } from "../audit.ts";
+import { describeError, isTransient } from "../errors.ts";
 import type { ChunkPayload } from "../steps.ts";
+import { withdrawIngestion } from "../withdraw.ts";
 
 /**
  * A graphile-worker task that runs one chunk step and logs what it reports, with the task, the
  * ingestion, the chunk and how long it took.
+ *
+ * A step that fails is retried only when the error is transient (the database restarted, a deadlock:
+ * pipeline/errors.ts) and attempts remain; each retry is announced with a `step.retrying` event. Any
+ * other error (a value the database refuses, a broken invariant), or the last attempt's, fails the
+ * ingestion at once with the error and withdraws what it stored (pipeline/withdraw.ts): nothing is
+ * left waiting for days of back-off with no word of why.
  */
 export const chunkTask =
   (task: string, step: (pool: pg.Pool, p: ChunkPayload) => Promise<Record<string, unknown>>, message: string) =>
   (pool: pg.Pool, logger: Logger): Task =>
-  async (payload) => {
+  async (payload, helpers) => {
     const p = payload as ChunkPayload;
     const started = Date.now();
-    const reported = await step(pool, p);
-    logger.info({ task, ingestion: p.ingestion_id, chunk: p.chunk, ...reported, durationMs: Date.now() - started }, message);
+    const log = logger.child({ task, ingestion: p.ingestion_id, chunk: p.chunk });
+    try {
+      const reported = await step(pool, p);
+      log.info({ ...reported, durationMs: Date.now() - started }, message);
+    } catch (err) {
+      const { attempts, max_attempts: maxAttempts } = helpers.job;
+      const error = describeError(err);
+      if (isTransient(err) && attempts < maxAttempts) {
+        log.warn({ err, attempt: attempts, maxAttempts }, "step failed; will retry");
+        // The database may still be away: the retry itself is what matters, the event is best effort.
+        await recordEvent(pool, p.ingestion_id, "step.retrying", "ingestion", {
+          task,
+          chunk: p.chunk,
+          attempt: attempts,
+          max_attempts: maxAttempts,
+          error,
+        }).catch(() => {});
+        throw err;
+      }
+      const why = isTransient(err) ? `gave up after ${attempts} attempts` : "not retried: retrying cannot fix it";
+      const reason = `${task} failed on chunk ${p.chunk} (${why}): ${error}`;
+      log.error({ err, attempt: attempts }, "step failed; failing the ingestion");
+      // If this fails too (the database went away again), the job is retried and decides again.
+      const withdrawn = await withdrawIngestion(pool, p.ingestion_id, reason);
+      if (withdrawn.failed) log.error({ withdrawnTrips: withdrawn.trips, error: reason }, "ingestion failed and withdrawn");
+    }
   };

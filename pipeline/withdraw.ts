@@ -1,0 +1,66 @@
+import type pg from "pg";
+import { inTransaction, recordEvent } from "./audit.ts";
+import { AGGREGATE_KEY, LOCK } from "./locks.ts";
+import { SQL } from "./sql.ts";
+
+export type Withdrawal = {
+  /** false when the ingestion had ended already (failed or skipped; completed unless `completed`). */
+  failed: boolean;
+  /** Trips taken out of silver.trips. */
+  trips: number;
+};
+
+/**
+ * Fails an ingestion and takes back everything it stored, in one transaction: its trips leave
+ * silver.trips, its counts leave gold and silver.trip_groups (db/transforms/withdraw/*.sql), its
+ * rejects and step markers go, and it ends `failed` with `error` and an `ingestion.failed` event that
+ * says how many trips were withdrawn. A failed ingestion therefore counts nowhere, and the same file,
+ * dropped again once fixed, is counted once.
+ *
+ * The ingestion's lock is taken exclusively: every step that writes its trips holds it shared and
+ * checks the status first, so a step running now finishes before, and a step starting later does
+ * nothing. The writer locks of groups and gold keep merges of other ingestions out meanwhile.
+ * A completed ingestion is withdrawn only with `{ completed: true }` (its file changed afterwards).
+ *
+ * @example await withdrawIngestion(pool, 7, "silver step failed on chunk 3: value too long");
+ */
+export async function withdrawIngestion(
+  pool: pg.Pool,
+  id: number,
+  error: string,
+  options: { completed?: boolean } = {},
+): Promise<Withdrawal> {
+  return inTransaction(pool, async (client) => {
+    await client.query("SELECT pg_advisory_xact_lock($1::int, $2::int)", [LOCK.INGESTION, id]);
+    const { rows } = await client.query<{ status: string }>(
+      "SELECT status FROM audit.ingestions WHERE id = $1::bigint FOR NO KEY UPDATE",
+      [id],
+    );
+    const status = rows[0]?.status;
+    const live = status === "queued" || status === "loading" || status === "transforming";
+    if (!live && !(options.completed && status === "completed")) return { failed: false, trips: 0 };
+    await client.query("SELECT pg_advisory_xact_lock($1::int, $2::int)", [LOCK.AGGREGATES, AGGREGATE_KEY.groups]);
+    await client.query("SELECT pg_advisory_xact_lock($1::int, $2::int)", [LOCK.AGGREGATES, AGGREGATE_KEY.gold]);
+    await client.query("SET LOCAL work_mem = '256MB'");
+    const { rows: taken } = await client.query<{
+      silver_trips: number;
+      stale_regions: number[];
+      stale_origins: number[];
+      stale_destinations: number[];
+      stale_slots: number[];
+    }>(SQL.withdrawAggregates, [id]);
+    const w = taken[0]!;
+    await client.query("DELETE FROM silver.trips WHERE ingestion_id = $1::bigint", [id]);
+    if (w.stale_regions.length > 0)
+      await client.query(SQL.withdrawTripGroupBounds, [w.stale_regions, w.stale_origins, w.stale_destinations, w.stale_slots]);
+    await client.query("DELETE FROM audit.rejects WHERE ingestion_id = $1::bigint", [id]);
+    await client.query("DELETE FROM audit.steps WHERE ingestion_id = $1::bigint AND step <> 'bronze'", [id]);
+    await client.query(
+      `UPDATE audit.ingestions SET status = 'failed', error = $2::text, rows_loaded = 0, rows_rejected = 0,
+       finished_at = clock_timestamp() WHERE id = $1::bigint`,
+      [id, error],
+    );
+    await recordEvent(client, id, "ingestion.failed", "ingestion", { error, withdrawn_trips: w.silver_trips });
+    return { failed: true, trips: w.silver_trips };
+  });
+}
