@@ -1,6 +1,6 @@
 # tripflow: one image for every role (all | api | worker | watch | migrate).
 #   docker build -t tripflow .
-#   docker run --rm -e DATABASE_URL=postgres://… -p 3000:3000 tripflow
+#   docker run --rm -e DATABASE_URL=postgres://… -e API_TOKEN=$(openssl rand -hex 32) -p 3000:3000 tripflow
 # The TypeScript runs through tsx (a production dependency), so nothing is compiled to JavaScript.
 
 # --- build: every dependency, a type check as a gate, then the dev dependencies removed ---------------
@@ -19,7 +19,9 @@ RUN npx tsc --noEmit -p . \
 
 # --- runtime: production dependencies (tsx included) and the sources read at run time ---------------
 FROM node:20-bookworm-slim
-ENV NODE_ENV=production
+# The container's loopback is unreachable through -p, so the API listens on every interface; the api
+# and all roles then start only with API_TOKEN (given at run time, never baked into the image).
+ENV NODE_ENV=production HOST=0.0.0.0
 WORKDIR /app
 # Sources stay owned by root (read-only to the app); only the file folders belong to the node user.
 # rejected/ is where refused files go: beside ARCHIVE_DIR, so /app/rejected with the defaults below.

@@ -1,7 +1,9 @@
+import { cors } from "hono/cors";
 import type pg from "pg";
 import type { Logger } from "pino";
-import type { Config } from "../pipeline/config.ts";
+import { DEFAULT_STALL_MS, type Config } from "../pipeline/config.ts";
 import type { EventBus } from "../pipeline/bus.ts";
+import { requireToken } from "./auth.ts";
 import { errorBody, HttpError } from "./errors.ts";
 import { newRouter } from "./router.ts";
 import { docsRoutes } from "./routes/docs.ts";
@@ -14,8 +16,10 @@ import { ingestionsRoutes } from "./routes/ingestions.ts";
 export type AppDeps = {
   pool: pg.Pool;
   bus: EventBus;
-  // Optional only so that a single route can be built without them; createApp needs them (ingestions).
-  config: Pick<Config, "landingDir"> & Partial<Pick<Config, "archiveDir" | "uploadMaxBytes">>;
+  // archiveDir and uploadMaxBytes are optional only so that a single route can be built without them;
+  // createApp needs them (ingestions). Without apiToken writes are open; without corsOrigins, no CORS;
+  // without stallMs, STALL_MS's default.
+  config: Pick<Config, "landingDir"> & Partial<Pick<Config, "archiveDir" | "uploadMaxBytes" | "apiToken" | "corsOrigins" | "stallMs">>;
   logger: Logger;
 };
 
@@ -28,7 +32,23 @@ export function createApp(deps: AppDeps) {
   const app = newRouter();
   const log = deps.logger.child({ component: "api" });
 
-  app.route("/", healthRoutes(deps));
+  // Middleware first: it applies only to the routes added after it. CORS before the token check, so
+  // that a preflight is answered and a 401 carries the headers a browser needs to read it.
+  const origins = deps.config.corsOrigins ?? [];
+  if (origins.length > 0)
+    app.use(
+      "*",
+      cors({
+        origin: origins.includes("*") ? "*" : origins,
+        allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+        allowHeaders: ["Authorization", "Content-Type", "Last-Event-ID"],
+        exposeHeaders: ["Location"],
+        maxAge: 600,
+      }),
+    );
+  if (deps.config.apiToken !== undefined) app.use("*", requireToken(deps.config.apiToken));
+
+  app.route("/", healthRoutes({ pool: deps.pool, stallMs: deps.config.stallMs ?? DEFAULT_STALL_MS }));
   app.route("/", eventsRoutes(deps));
   app.route("/", ingestionsRoutes(deps));
   app.route("/", groupsRoutes(deps));

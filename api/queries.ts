@@ -14,4 +14,5 @@ export const QUERIES = {
   weeklyRegions: load("weekly_regions.sql"),
   weeklyBox: load("weekly_box.sql"),
   weeklyBoxBoth: load("weekly_box_both.sql"),
+  stalledIngestions: load("stalled_ingestions.sql"),
 } as const;

@@ -10,6 +10,7 @@ import { attachChunk, bronzeChunkRows, bronzeTable, loadBronze, type ExpectedFil
 import { registerIngestion } from "./registry.ts";
 import { completeIfDone, lockIngestion, queueSilverChunk, type ChunkPayload } from "./steps.ts";
 import { withdrawIngestion } from "./withdraw.ts";
+import { openForWriting } from "./writers.ts";
 
 export type OrchestratorDeps = {
   pool: pg.Pool;
@@ -40,6 +41,8 @@ export class Orchestrator {
   private readonly inFlight = new Map<number, InFlight>();
   /** Files another live process is ingesting: not hashed again until they change or the time is up. */
   private readonly busy = new Map<string, { size: number; mtimeMs: number; until: number }>();
+  /** Files a process still holds open for writing (said once in the log while they wait). */
+  private readonly writing = new Set<string>();
   private readonly abort = new AbortController();
   /** This process's application_name: the owner of the ingestions it loads. */
   private readonly owner: string | null;
@@ -68,6 +71,13 @@ export class Orchestrator {
       const busy = this.busy.get(path);
       if (busy && busy.size === st.size && busy.mtimeMs === st.mtimeMs && Date.now() < busy.until) return undefined;
       this.busy.delete(path);
+      const writers = await openForWriting(path);
+      if (writers.length > 0) {
+        if (!this.writing.has(path)) log.info({ pids: writers }, "still open for writing: waiting for its writer to close it");
+        this.writing.add(path);
+        return undefined;
+      }
+      this.writing.delete(path);
       inspection = await inspectFile(path);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
@@ -180,6 +190,7 @@ export class Orchestrator {
         return;
       } catch (err) {
         if (!said) log.warn({ err: describeError(err) }, "waiting for the database");
+        else log.debug({ err: describeError(err) }, "the database does not answer yet");
         said = true;
         await new Promise((r) => setTimeout(r, pause));
         pause = Math.min(pause * 2, 5000);

@@ -3,6 +3,7 @@ import { run, type Runner, type WorkerEvents } from "graphile-worker";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { graphileLogger } from "./db.ts";
+import { describeError } from "./errors.ts";
 import { GOLD_TASK, GROUPS_TASK, MAINTAIN_TASK, SILVER_TASK } from "./steps.ts";
 import { maintain } from "./tasks/maintain.ts";
 import { mergeGold, mergeGroups } from "./tasks/merge.ts";
@@ -61,27 +62,67 @@ export async function startWorker(options: { pool: pg.Pool; concurrency: number;
       .catch((err) => logger.error({ err }, "could not register a worker"));
   events.on("pool:create", ({ workerPool }) => void register(workerPool.id));
   events.on("worker:create", ({ worker }) => void register(worker.workerId));
-  const runner = await run({
+  const options_ = {
     pgPool: pool,
     concurrency: options.concurrency,
     noHandleSignals: true,
     pollInterval: 1000,
     events,
     logger: graphileLogger(logger),
+    // Completing and failing jobs in batches (of whatever finishes in the same tick) makes
+    // graphile-worker retry those statements through a database restart; unbatched, one failure to
+    // record a job's outcome is an unhandled rejection that ends the process.
+    preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
     taskList: {
       [SILVER_TASK]: promoteSilver(pool, logger),
       [GROUPS_TASK]: mergeGroups(pool, logger),
       [GOLD_TASK]: mergeGold(pool, logger),
       [MAINTAIN_TASK]: maintain(pool, logger),
     },
-  });
+  };
+  let stopping = false;
+  let runner: Runner;
+  // A runner that stops by itself (the database stayed away longer than graphile-worker's retries) is
+  // started again once the database answers; its jobs are unlocked by the next recovery round.
+  const supervise = (r: Runner) => {
+    const restart = async (err: unknown) => {
+      if (stopping) return;
+      logger.error({ err }, "graphile-worker stopped by itself; starting it again once the database answers");
+      for (let pause = 1000; !stopping; pause = Math.min(pause * 2, 30_000)) {
+        await new Promise((resolve) => setTimeout(resolve, pause));
+        try {
+          await pool.query(
+            "SELECT graphile_worker.force_unlock_workers(array(SELECT worker_id FROM audit.workers WHERE process = $1::text))",
+            [options.processName],
+          );
+          if (stopping) return;
+          runner = await run(options_);
+          logger.info("graphile-worker started again");
+          supervise(runner);
+          return;
+        } catch (e) {
+          logger.warn({ err: describeError(e) }, "graphile-worker cannot start yet");
+        }
+      }
+    };
+    // graphile-worker's promise resolves, not rejects, when its pool gives up on an error.
+    r.promise.then(
+      () => restart(new Error("the worker pool exited")),
+      (err: unknown) => restart(err),
+    );
+  };
+  runner = await run(options_);
+  supervise(runner);
   const timer = setInterval(() => void recover().catch((err) => logger.warn({ err }, "job recovery failed")), RECOVERY_INTERVAL_MS);
   timer.unref();
   return {
-    runner,
+    get runner() {
+      return runner;
+    },
     stop: async () => {
+      stopping = true;
       clearInterval(timer);
-      await runner.stop(); // lets running jobs finish
+      await runner.stop().catch(() => {}); // lets running jobs finish
       await pool.query("DELETE FROM audit.workers WHERE process = $1::text", [options.processName]).catch(() => {});
     },
   };

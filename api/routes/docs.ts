@@ -1,4 +1,5 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import { BEARER_SCHEME, SAFE_METHODS } from "../auth.ts";
 import { newRouter } from "../router.ts";
 
 type Documented = Pick<OpenAPIHono, "getOpenAPI31Document">;
@@ -31,10 +32,34 @@ const CONFIG = {
  */
 export function docsRoutes(app: Documented) {
   let document: Document | undefined;
-  const get = () => (document ??= app.getOpenAPI31Document(CONFIG));
+  const get = () => (document ??= withBearer(app.getOpenAPI31Document(CONFIG)));
   return newRouter()
     .get("/openapi.json", (c) => c.json(get()))
     .get("/docs", (c) => c.html(page(get())));
+}
+
+/**
+ * The bearer scheme on every operation but GET, HEAD and OPTIONS, with its 401: what api/auth.ts
+ * enforces when the server has API_TOKEN, so a route added later is documented without a word of its own.
+ */
+function withBearer(doc: Document): Document {
+  const securitySchemes = { ...doc.components?.securitySchemes, [BEARER_SCHEME.name]: { ...BEARER_SCHEME.definition } };
+  doc.components = { ...doc.components, securitySchemes };
+  const error = { type: "object", properties: { code: { type: "string" }, message: { type: "string" } }, required: ["code", "message"] } as const;
+  for (const item of Object.values(doc.paths ?? {}))
+    for (const method of METHODS) {
+      const op = item[method];
+      if (!op || SAFE_METHODS.has(method.toUpperCase())) continue;
+      op.security ??= [{ [BEARER_SCHEME.name]: [] }];
+      op.responses = {
+        ...op.responses,
+        401: op.responses?.[401] ?? {
+          description: "no bearer token, or not the server's API_TOKEN (only when the server has one)",
+          content: { "application/json": { schema: { type: "object", properties: { error }, required: ["error"] } } },
+        },
+      };
+    }
+  return doc;
 }
 
 const esc = (text: unknown) =>
@@ -72,6 +97,7 @@ function operation(method: string, path: string, op: Operation): string {
     `<h2><span class="m ${method}">${method.toUpperCase()}</span> <code>${esc(path)}</code></h2>`,
     op.summary ? `<p class="summary">${esc(op.summary)}</p>` : "",
     op.description ? `<p>${esc(op.description)}</p>` : "",
+    op.security?.length ? "<p><b>Authorization:</b> <code>Bearer &lt;API_TOKEN&gt;</code> when the server has a token</p>" : "",
     params.length ? `<h3>Parameters</h3><table><tr><th>name</th><th>in</th><th>schema</th><th>description</th></tr>${params.join("")}</table>` : "",
     body.length ? `<h3>Request body</h3><p>${esc(body.join(", "))}</p>` : "",
     responses.length ? `<h3>Responses</h3><ul>${responses.join("")}</ul>` : "",

@@ -29,6 +29,15 @@ const FileName = z
   .min(1, "must not be empty")
   .max(200, "must be at most 200 characters")
   .refine((s) => !/[/\\\x00-\x1f\x7f]/.test(s), "must be a plain file name: no /, \\ or control characters")
+  // Format characters are invisible, and the bidirectional ones reorder what a listing shows:
+  // "photo\u202Evsc.exe" shows as "photoexe.csv" in a listing.
+  .superRefine((s, ctx) => {
+    const found = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.exec(s)?.[0];
+    if (found !== undefined) {
+      const code = `U+${found.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+      ctx.addIssue({ code: "custom", message: `must not contain invisible or text-direction characters (found ${code})` });
+    }
+  })
   .refine((s) => !s.startsWith("."), "must not start with a dot")
   .transform((s) => (/\.csv$/i.test(s) ? s : `${s}.csv`));
 

@@ -2,6 +2,7 @@ import { createReadStream } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import { Readable } from "node:stream";
+import { ConfigError, loadConfig } from "../config.ts";
 import {
   ApiError,
   apiError,
@@ -28,7 +29,7 @@ import {
   type Service,
 } from "./common.ts";
 
-const HELP = `Usage: npm run ingest -- [--url URL] FILE...
+const HELP = `Usage: npm run ingest -- [--url URL] [--stall-seconds N] FILE...
 
 Uploads each CSV FILE to a running tripflow service (POST /ingestions), follows its
 ingestion's events (GET /events) and shows its progress, then prints the accounting
@@ -46,6 +47,10 @@ Progress goes to stderr, the final table to stdout.
 
 Options:
   --url URL   the service (default: $TRIPFLOW_URL, else http://127.0.0.1:$PORT, PORT 3000)
+  --stall-seconds N
+              stop waiting for a file when no event of its ingestion came for N
+              seconds (the service may be stuck); the file counts as failed
+              (default: $STALL_MS / 1000, else 300)
   -h, --help  this text
 
 Environment: API_TOKEN, the service's token, sent as Authorization: Bearer (a service
@@ -64,7 +69,7 @@ const PLAIN_EVERY_MS = 2000;
 /** Redraws on a terminal: at most one every this many ms (stage changes always). */
 const TTY_EVERY_MS = 100;
 /** No byte (not even the 15 s keepalive) for this long: the stream is dead, reconnect. */
-const STALL_MS = 45_000;
+const SILENT_STREAM_MS = 45_000;
 /** Reconnecting to the event stream gives up after this long without an answer. */
 const RECONNECT_FOR_MS = 60_000;
 
@@ -193,19 +198,32 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Follows GET /events?ingestion=ID from its first event until the ingestion ends, resuming with
- * Last-Event-ID when the stream drops or stalls; returns the terminal event.
+ * Last-Event-ID when the stream drops or goes silent; returns the terminal event, or undefined when
+ * no event of the ingestion came for `stallMs` (keepalives do not count): the service may be stuck,
+ * and waiting on would never end.
  */
-async function follow(service: Service, id: number, onEvent: (e: AuditEventData) => void, onDrop: (after: number) => void): Promise<AuditEventData> {
+async function follow(
+  service: Service,
+  id: number,
+  stallMs: number,
+  onEvent: (e: AuditEventData) => void,
+  onDrop: (after: number) => void,
+): Promise<AuditEventData | undefined> {
   let last = 0;
   let downSince: number | undefined;
   let delay = 250;
+  let progressAt = Date.now();
+  const stalled = () => Date.now() - progressAt >= stallMs;
   for (;;) {
+    if (stalled()) return undefined;
     let streamed = false;
     const stall = new AbortController();
-    let timer = setTimeout(() => stall.abort(), STALL_MS);
+    // Whichever comes first: a silent stream (reconnect) or no event for stallMs (give up).
+    const wait = () => Math.max(0, Math.min(SILENT_STREAM_MS, progressAt + stallMs - Date.now()));
+    let timer = setTimeout(() => stall.abort(), wait());
     const alive = () => {
       clearTimeout(timer);
-      timer = setTimeout(() => stall.abort(), STALL_MS);
+      timer = setTimeout(() => stall.abort(), wait());
     };
     try {
       const res = await request(service, `/events?ingestion=${id}&after=${last}`, {
@@ -232,6 +250,7 @@ async function follow(service: Service, id: number, onEvent: (e: AuditEventData)
             } catch {
               continue; // not an audit event: reconnecting would only read it again
             }
+            progressAt = Date.now();
             onEvent(event);
             if (TERMINAL_EVENTS.has(event.type)) return event;
           }
@@ -241,6 +260,7 @@ async function follow(service: Service, id: number, onEvent: (e: AuditEventData)
       }
     } catch (err) {
       if (err instanceof ApiError) throw err;
+      if (stalled()) return undefined;
       downSince ??= Date.now();
       if (Date.now() - downSince > RECONNECT_FOR_MS) throw new ServiceUnreachableError(service.url, err);
     } finally {
@@ -263,7 +283,7 @@ type IngestionView = {
 };
 
 /** One file from upload to outcome. */
-async function ingestOne(service: Service, input: Input, display: Display, onId: (id: number) => void): Promise<FileOutcome> {
+async function ingestOne(service: Service, input: Input, display: Display, stallMs: number, onId: (id: number) => void): Promise<FileOutcome> {
   // The service would answer 400; said here in the words of a command line.
   if (input.size === 0) return failed(input, "the file is empty: nothing to upload");
   const progress = new FileProgress(input.name, input.size, Date.now());
@@ -285,6 +305,7 @@ async function ingestOne(service: Service, input: Input, display: Display, onId:
   const terminal = await follow(
     service,
     id,
+    stallMs,
     (event) => {
       const { stageChanged } = progress.apply(event);
       if (stageChanged && progress.stage === "load") display.stage(`${input.name}: loading into bronze (#${id})`);
@@ -297,6 +318,14 @@ async function ingestOne(service: Service, input: Input, display: Display, onId:
     },
     (after) => display.line(`${input.name}: event stream dropped; resuming after event ${after}`),
   );
+  if (terminal === undefined) {
+    // The status it is stuck in; a service that is gone altogether is said as such (exit 2).
+    const res = await request(service, `/ingestions/${id}`);
+    const status = res.ok ? ((await res.json()) as IngestionView).status : (await res.body?.cancel(), "unknown");
+    const note = `no progress for ${stallMs / 1000} s (status ${status})`;
+    display.line(`${input.name} #${id}: ${note}; the service may be stuck: see GET /health and the server log`);
+    return failed(input, note, id);
+  }
 
   // The accounting from the ingestion itself; the terminal event's payload when that is unavailable.
   const p = terminal.payload ?? {};
@@ -323,6 +352,20 @@ async function ingestOne(service: Service, input: Input, display: Display, onId:
   };
 }
 
+/** How long to wait for an ingestion's next event: --stall-seconds, else STALL_MS read as the service reads it. */
+function stallTime(flag: string | undefined, env: Record<string, string | undefined>): number {
+  if (flag !== undefined) {
+    if (!/^\s*\d+\s*$/.test(flag) || Number(flag) < 1) throw new UsageError(`--stall-seconds: must be a whole number of seconds, at least 1 (got ${JSON.stringify(flag)})`);
+    return Number(flag) * 1000;
+  }
+  try {
+    return loadConfig({ STALL_MS: env.STALL_MS }).stallMs;
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message.replace(/^invalid configuration:\s*/, ""));
+    throw err;
+  }
+}
+
 /** `npm run ingest -- FILE...`: returns the exit status. */
 async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
   const stdout = process.stdout;
@@ -336,12 +379,17 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
     process.exit(130);
   };
   try {
-    const { values, positionals } = parseCli(argv, { url: { type: "string" }, help: { type: "boolean", short: "h" } }, true);
+    const { values, positionals } = parseCli(
+      argv,
+      { url: { type: "string" }, "stall-seconds": { type: "string" }, help: { type: "boolean", short: "h" } },
+      true,
+    );
     if (values.help) {
       stdout.write(`${HELP}\n`);
       return EXIT.ok;
     }
     if (positionals.length === 0) throw new UsageError("no FILE given");
+    const stallMs = stallTime(values["stall-seconds"], env);
     const service = resolveService(values.url, env);
     // npm runs scripts from the package's folder; INIT_CWD is where the user typed the command.
     const inputs = await checkFiles(positionals, env.INIT_CWD || process.cwd());
@@ -352,7 +400,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
     const outcomes: FileOutcome[] = [];
     for (const input of inputs) {
       current = undefined;
-      const outcome = await ingestOne(service, input, display, (id) => (current = id));
+      const outcome = await ingestOne(service, input, display, stallMs, (id) => (current = id));
       current = undefined;
       display.line(renderOutcomeLine(outcome));
       outcomes.push(outcome);

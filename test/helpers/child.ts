@@ -8,7 +8,7 @@ export type Child = { process: ChildProcess; output: () => string; exited: Promi
 /** Starts `pipeline/main.ts <mode>` as a real child process and resolves once it says it started. */
 export async function startChild(mode: string, env: Record<string, string>): Promise<Child> {
   const child = spawn(process.execPath, ["--import", "tsx", MAIN, mode], {
-    env: { ...process.env, LOG_LEVEL: "info", ...env },
+    env: { ...process.env, LOG_LEVEL: process.env.CHILD_LOG_LEVEL ?? "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

@@ -14,12 +14,12 @@ const SAMPLE = fileURLToPath(new URL("../fixtures/trips.csv", import.meta.url));
 
 type Run = { code: number | null; stdout: string; stderr: string };
 
-/** Runs `pipeline/cli/<command>.ts` as a real child process with pipes (not a terminal). */
-function cli(command: "ingest" | "stats", args: string[], url: string): Promise<Run> {
+/** Runs `pipeline/cli/<command>.ts` as a real child process with pipes (not a terminal); no API_TOKEN unless given. */
+function cli(command: "ingest" | "stats", args: string[], url: string, env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", `pipeline/cli/${command}.ts`, ...args], {
       cwd: ROOT,
-      env: { ...process.env, TRIPFLOW_URL: url, INIT_CWD: "" },
+      env: { ...process.env, TRIPFLOW_URL: url, INIT_CWD: "", API_TOKEN: "", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -221,5 +221,46 @@ describe("the command line, against the real services", () => {
     const unknown = await cli("stats", ["--region", "Prague", "--weeks", "3"], tf.baseUrl);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/^stats: Unknown option '--weeks'/);
+  });
+});
+
+describe("the command line, against a service with API_TOKEN", () => {
+  const TOKEN = "cli-test-token-0123456789";
+  let db: TestDatabase;
+  let tf: Started;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    tf = await startTestServices(db.url, ["api", "worker", "watch"], { API_TOKEN: TOKEN });
+  });
+
+  afterAll(async () => {
+    await tf?.stop();
+    await db?.drop();
+  });
+
+  const ingestions = async () => (await db.pool.query("SELECT count(*)::int AS n FROM audit.ingestions")).rows[0].n as number;
+
+  it("says a token is needed, or that its token is refused: exit 2, nothing uploaded", async () => {
+    const none = await cli("ingest", [SAMPLE], tf.baseUrl);
+    expect(none.code, none.stderr).toBe(2);
+    expect(none.stderr.endsWith("ingest: the server requires a token: set API_TOKEN to the server's token\n"), none.stderr).toBe(true);
+    expect(none.stdout).toBe("");
+
+    const wrong = await cli("ingest", [SAMPLE], tf.baseUrl, { API_TOKEN: `${TOKEN}-old` });
+    expect(wrong.code, wrong.stderr).toBe(2);
+    expect(wrong.stderr.endsWith("ingest: the server refused the token in API_TOKEN: set API_TOKEN to the server's token\n"), wrong.stderr).toBe(true);
+    expect(await ingestions()).toBe(0);
+  });
+
+  it("sends API_TOKEN as a bearer token: the upload goes through and completes", async () => {
+    const run = await cli("ingest", [SAMPLE], tf.baseUrl, { API_TOKEN: TOKEN });
+    expect(run.code, run.stderr).toBe(0);
+    expect(row(run.stdout, "trips.csv").slice(1, 5)).toEqual(["completed", expect.stringMatching(/^#\d+$/), "100", "0"]);
+    expect(await ingestions()).toBe(1);
+    // Reads need no token; with one they work the same.
+    const stats = await cli("stats", ["--region", "Prague"], tf.baseUrl, { API_TOKEN: TOKEN });
+    expect(stats.code, stats.stderr).toBe(0);
+    expect(stats.stdout).toContain("  trips           34\n");
   });
 });

@@ -306,6 +306,37 @@ describe("uploads to an API without a watcher, UPLOAD_MAX_BYTES=1000", () => {
       { file_name: second.file_name, status: "queued" },
     ]);
   });
+
+  it("refuses names with invisible or text-direction characters, and takes other Unicode names", async () => {
+    const before = (await readdir(api.landing)).sort();
+    // U+202E shows "photo\u202Evsc.exe" as "photoexe.csv"; the others are isolates, marks, zero-width
+    // characters, a BOM, a C1 control and a line separator.
+    const names: [string, string][] = [
+      ["\u202Evsc.csv", "U+202E"],
+      ["photo\u202Evsc.exe", "U+202E"],
+      ["a\u202Ab.csv", "U+202A"],
+      ["a\u2066b\u2069.csv", "U+2066"],
+      ["a\u200Eb.csv", "U+200E"],
+      ["a\u200Fb.csv", "U+200F"],
+      ["a\u061Cb.csv", "U+061C"],
+      ["a\u200Bb.csv", "U+200B"],
+      ["\uFEFFa.csv", "U+FEFF"],
+      ["a\u0085b.csv", "U+0085"],
+      ["a\u2028b.csv", "U+2028"],
+    ];
+    for (const [name, code] of names) {
+      const res = await upload(api.baseUrl, `?name=${encodeURIComponent(name)}`, BAD_LINES);
+      expect(res.status, code).toBe(400);
+      expect(await res.json(), code).toEqual({
+        error: { code: "invalid_parameter", message: `name: must not contain invisible or text-direction characters (found ${code})` },
+      });
+    }
+    expect((await readdir(api.landing)).sort()).toEqual(before);
+
+    const res = await upload(api.baseUrl, `?name=${encodeURIComponent("Praha – léto 2018 ☀")}`, `${HEADER}\nPrague,POINT (14.4 50.0),POINT (14.5 50.1),2018-07-01 09:00:00,src\n`);
+    expect(res.status).toBe(202);
+    expect((await res.json()).file_name).toBe("Praha – léto 2018 ☀.csv");
+  });
 });
 
 describe("registerIngestion", () => {

@@ -116,7 +116,7 @@ describe("GET /openapi.json", () => {
     const upload = op("post", "/ingestions");
     expect(params(upload, "query")).toEqual(["name"]);
     expect(Object.keys(upload.requestBody!.content)).toEqual(["text/csv"]);
-    expect(Object.keys(upload.responses).sort()).toEqual(["200", "202", "400", "413", "415"]);
+    expect(Object.keys(upload.responses).sort()).toEqual(["200", "202", "400", "401", "413", "415"]);
   });
 });
 

@@ -101,6 +101,6 @@ describe("the sample file, landing to gold", () => {
   it("answers /health with 200", async () => {
     const res = await fetch(`${tf.baseUrl}/health`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: "ok", database: true });
+    expect(await res.json()).toEqual({ status: "ok", database: true, stalled: [] });
   });
 });

@@ -3,7 +3,7 @@ import { posix } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { CONFIG_VARIABLES, loadConfig } from "../../pipeline/config.ts";
+import { assertSafeBinding, CONFIG_VARIABLES, isLoopback, loadConfig } from "../../pipeline/config.ts";
 
 const read = (path: string) => readFileSync(fileURLToPath(new URL(`../../${path}`, import.meta.url)), "utf8");
 
@@ -22,9 +22,25 @@ const compose = parse(read("docker-compose.yml")) as { services: Record<string, 
 const services = Object.entries(compose.services);
 const dockerfile = read("Dockerfile");
 
+/** The shell `docker compose up` runs in, in these tests: what the file requires from it. */
+const SHELL = { API_TOKEN: "compose-test-token-0123456789abcdef" };
+
+/**
+ * Compose's interpolation of ${NAME}, ${NAME:-default} and ${NAME:?message}: a required variable that
+ * is unset or empty throws, as compose then refuses to start.
+ */
+function interpolate(value: string, shell: Record<string, string>): string {
+  return value.replace(/\$\{(\w+)(?:(:?)([-?])([^}]*))?\}/g, (_, name: string, colon?: string, op?: string, arg = "") => {
+    const v = shell[name];
+    if (v !== undefined && !(colon && v === "")) return v;
+    if (op === "?") throw new Error(`compose: ${name}: ${arg}`);
+    return op === "-" ? arg : "";
+  });
+}
+
 /** A service's environment as the strings the container sees (compose writes numbers and booleans as text). */
-function env(s: Service): Record<string, string> {
-  return Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, v === null ? "" : String(v)]));
+function env(s: Service, shell: Record<string, string> = SHELL): Record<string, string> {
+  return Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, v === null ? "" : interpolate(String(v), shell)]));
 }
 
 /** `host:container` (or `ip:host:container`) pairs of a service's published ports. */
@@ -99,6 +115,21 @@ describe("docker-compose.yml", () => {
     }
   });
 
+  it("lets no service listen beyond loopback without an API_TOKEN, which it takes from the shell", () => {
+    // The API is published, so it must listen beyond the container's own loopback.
+    expect(loadConfig(env(compose.services.app!)).host).toBe("0.0.0.0");
+    for (const [name, s] of services.filter(([n]) => n !== "db")) {
+      const config = loadConfig(env(s));
+      expect(() => assertSafeBinding(config), name).not.toThrow();
+      if (isLoopback(config.host)) continue;
+      // Required (`${API_TOKEN:?…}`): never a value written in the file, never silently empty.
+      expect(String(s.environment?.API_TOKEN), name).toMatch(/^\$\{API_TOKEN:\?[^}]+\}$/);
+      expect(config.apiToken, name).toBe(SHELL.API_TOKEN);
+      expect(() => env(s, {}), name).toThrow(/API_TOKEN: set API_TOKEN/);
+      expect(() => env(s, { API_TOKEN: "" }), name).toThrow(/API_TOKEN: set API_TOKEN/);
+    }
+  });
+
   it("runs all roles in app and the worker role in worker, from the same image", () => {
     const app = compose.services.app!;
     const worker = compose.services.worker!;
@@ -134,6 +165,15 @@ describe("docker-compose.yml", () => {
 describe("Dockerfile", () => {
   it("exposes the default PORT", () => {
     expect(Number(instruction("EXPOSE"))).toBe(loadConfig({}).port);
+  });
+
+  it("listens beyond the container (HOST=0.0.0.0), so the API starts only with an API_TOKEN given at run time", () => {
+    const vars = Object.fromEntries(
+      instructions.filter((i) => i.keyword === "ENV").flatMap((i) => i.rest.split(" ").map((kv) => kv.split("=") as [string, string])),
+    );
+    expect(vars.HOST).toBe("0.0.0.0");
+    expect(vars).not.toHaveProperty("API_TOKEN"); // a token in an image is readable by anyone who pulls it
+    expect(() => assertSafeBinding(loadConfig({ HOST: vars.HOST }))).toThrow(/set API_TOKEN/);
   });
 
   it("runs as the node user, with a health check on /health and all roles by default", () => {

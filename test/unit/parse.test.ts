@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bronzeRow, CopyBuffer, lineReader, parsePoint, parseTime } from "../../pipeline/parse.ts";
+import { bronzeRow, CopyBuffer, lineReader, NAME_MAX_CHARS, parsePoint, parseTime } from "../../pipeline/parse.ts";
 
 describe("pipeline/parse.ts: reading a data line", () => {
   it("reads the WKT point variants real exports contain and refuses the rest", () => {
@@ -76,6 +76,42 @@ describe("pipeline/parse.ts: reading a data line", () => {
     );
     // The order of the checks: the region is named before a bad point.
     expect(reason("2018-02-30 09:03:40,,POINT (7.6 95.0),POINT (7.7 45.1),x")).toBe("empty region");
+  });
+
+  it("refuses a region or datasource longer than NAME_MAX_CHARS code points, after trimming", () => {
+    expect(NAME_MAX_CHARS).toBe(100);
+    const r = lineReader(["region", "origin_coord", "destination_coord", "datetime", "datasource"]);
+    const line = (region: string, datasource: string, origin = "POINT (7.6 45.0)") => `${region},${origin},POINT (7.7 45.1),2018-05-28 09:03:40,${datasource}`;
+    const reason = (l: string) => {
+      const p = r.parse(l);
+      return "reason" in p ? p.reason : null;
+    };
+    const x100 = "x".repeat(100);
+    const x101 = "x".repeat(101);
+
+    expect(r.parse(line(x100, x100))).toMatchObject({ region: x100, datasource: x100 });
+    expect(r.parse(line(`  ${x100}  `, x100))).toMatchObject({ region: x100 }); // the spaces around do not count
+    expect(reason(line(x101, "ds"))).toBe("region longer than 100 characters (101)");
+    expect(reason(line("Turin", x101))).toBe("datasource longer than 100 characters (101)");
+    expect(reason(line("x".repeat(3000), "ds"))).toBe("region longer than 100 characters (3000)");
+
+    // Counted in code points: 100 emoji are 200 UTF-16 units (and 400 bytes) and pass; 101 do not.
+    const taxis = "🚕".repeat(100);
+    expect(taxis.length).toBe(200);
+    expect(r.parse(line(taxis, `é${"ü".repeat(99)}`))).toMatchObject({ region: taxis, datasource: `é${"ü".repeat(99)}` });
+    expect(reason(line("🚕".repeat(101), "ds"))).toBe("region longer than 100 characters (101)");
+    expect(reason(line("Turin", `東京${"🚕".repeat(99)}`))).toBe("datasource longer than 100 characters (101)");
+
+    // The order of the checks: empty region, region too long, empty datasource, datasource too long, points.
+    expect(reason(line("", x101))).toBe("empty region");
+    expect(reason(line(x101, ""))).toBe("region longer than 100 characters (101)");
+    expect(reason(line("Turin", x101, "POINT (914.4 45.0)"))).toBe("datasource longer than 100 characters (101)");
+    expect(reason(line(x101, x101, "nowhere"))).toBe("region longer than 100 characters (101)");
+
+    // A 10 MB name is read in linear time (trimming included: a long run of inner spaces once took hours).
+    const started = performance.now();
+    expect(reason(line(`x${" ".repeat(10_000_000)}x `, "ds"))).toBe("region longer than 100 characters (10000002)");
+    expect(performance.now() - started).toBeLessThan(2000);
   });
 
   it("writes one COPY text row per data line: a trip's fields, or the line as written and its reason", () => {
