@@ -3,6 +3,7 @@ import { Logger as GraphileLogger, runMigrations } from "graphile-worker";
 import pg from "pg";
 import { migrate as migrateSchema } from "postgres-migrations";
 import type { Logger } from "pino";
+import { isTransient } from "./errors.ts";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../db/migrations", import.meta.url));
 
@@ -47,5 +48,32 @@ export function graphileLogger(logger: Logger): GraphileLogger {
   return new GraphileLogger(() => (level, message, meta) => {
     const fn = level === "error" ? child.error : level === "warning" ? child.warn : level === "info" ? child.debug : child.trace;
     fn.call(child, meta ?? {}, message);
+  });
+}
+
+/**
+ * The pool as graphile-worker sees it: taking a client waits (up to `maxWaitMs`) while the database
+ * refuses connections for a transient reason, such as a restart. graphile-worker 0.17 records a job's
+ * outcome with one attempt and stops its runner when that fails; waiting here lets the bookkeeping of
+ * a job that ran across a restart go through once the database is back.
+ */
+export function patientPool(pool: pg.Pool, maxWaitMs = 120_000): pg.Pool {
+  const connect = async (): Promise<pg.PoolClient> => {
+    const deadline = Date.now() + maxWaitMs;
+    for (let pause = 100; ; pause = Math.min(pause * 2, 2000)) {
+      try {
+        return await pool.connect();
+      } catch (err) {
+        if (!isTransient(err) || Date.now() > deadline) throw err;
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    }
+  };
+  return new Proxy(pool, {
+    get(target, prop) {
+      if (prop === "connect") return (callback?: never) => (callback ? target.connect(callback) : connect());
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
   });
 }

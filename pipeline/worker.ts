@@ -2,7 +2,7 @@ import { EventEmitter } from "node:events";
 import { run, type Runner, type WorkerEvents } from "graphile-worker";
 import type pg from "pg";
 import type { Logger } from "pino";
-import { graphileLogger } from "./db.ts";
+import { graphileLogger, patientPool } from "./db.ts";
 import { describeError } from "./errors.ts";
 import { GOLD_TASK, GROUPS_TASK, MAINTAIN_TASK, SILVER_TASK } from "./steps.ts";
 import { maintain } from "./tasks/maintain.ts";
@@ -63,7 +63,7 @@ export async function startWorker(options: { pool: pg.Pool; concurrency: number;
   events.on("pool:create", ({ workerPool }) => void register(workerPool.id));
   events.on("worker:create", ({ worker }) => void register(worker.workerId));
   const options_ = {
-    pgPool: pool,
+    pgPool: patientPool(pool),
     concurrency: options.concurrency,
     noHandleSignals: true,
     pollInterval: 1000,
