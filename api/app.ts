@@ -1,8 +1,8 @@
 import { cors } from "hono/cors";
 import type pg from "pg";
 import type { Logger } from "pino";
-import { DEFAULT_STALL_MS, type Config } from "../pipeline/config.ts";
-import type { EventBus } from "../pipeline/bus.ts";
+import { DEFAULT_STALL_MS, type Config } from "../pipeline/core/config.ts";
+import type { EventBus } from "../pipeline/core/bus.ts";
 import { requireToken } from "./auth.ts";
 import { errorBody, HttpError } from "./errors.ts";
 import { newRouter } from "./router.ts";

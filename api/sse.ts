@@ -2,8 +2,8 @@ import type { Context } from "hono";
 import { streamSSE, type SSEStreamingApi } from "hono/streaming";
 import type pg from "pg";
 import type { Logger } from "pino";
-import { eventsAfter, type AuditEvent } from "../pipeline/audit.ts";
-import type { EventBus } from "../pipeline/bus.ts";
+import { eventsAfter, type AuditEvent } from "../pipeline/core/audit.ts";
+import type { EventBus } from "../pipeline/core/bus.ts";
 
 export const KEEPALIVE_MS = 15_000;
 /** A client this far behind is cut off; it resumes with Last-Event-ID and loses nothing. */

@@ -5,9 +5,9 @@
 import { copyFile, mkdir, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { AuditEvent } from "./audit.ts";
-import { ConfigError, loadConfig } from "./config.ts";
-import { createLogger } from "./logger.ts";
+import type { AuditEvent } from "./core/audit.ts";
+import { ConfigError, loadConfig } from "./core/config.ts";
+import { createLogger } from "./core/logger.ts";
 import { startServices } from "./services.ts";
 
 const SAMPLE = fileURLToPath(new URL("../test/fixtures/trips.csv", import.meta.url));

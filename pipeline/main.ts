@@ -2,11 +2,11 @@
  * Entry point: `tsx pipeline/main.ts <all|api|worker|watch|migrate>`.
  * `npm start` runs all roles in one process; `npm run worker` etc. run one role each, to scale apart.
  */
-import { ConfigError, loadConfig } from "./config.ts";
-import { createLogger } from "./logger.ts";
+import { ConfigError, loadConfig } from "./core/config.ts";
+import { createLogger } from "./core/logger.ts";
 import { startServices, type Role } from "./services.ts";
-import { resolveDatabase } from "./bootstrap.ts";
-import { createPool, migrate } from "./db.ts";
+import { resolveDatabase } from "./core/bootstrap.ts";
+import { createPool, migrate } from "./core/db.ts";
 
 const ROLES: Record<string, Role[]> = { all: ["api", "worker", "watch"], api: ["api"], worker: ["worker"], watch: ["watch"] };
 

@@ -4,13 +4,13 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import { createApp } from "../api/app.ts";
 import { listen } from "../api/server.ts";
-import { resolveDatabase } from "./bootstrap.ts";
-import { EventBus } from "./bus.ts";
-import { assertSafeBinding, type Config } from "./config.ts";
-import { createPool, migrate } from "./db.ts";
-import { Orchestrator } from "./orchestrator.ts";
-import { startWatcher } from "./watcher.ts";
-import { startWorker, type WorkerHandle } from "./worker.ts";
+import { resolveDatabase } from "./core/bootstrap.ts";
+import { EventBus } from "./core/bus.ts";
+import { assertSafeBinding, type Config } from "./core/config.ts";
+import { createPool, migrate } from "./core/db.ts";
+import { Orchestrator } from "./bronze/intake.ts";
+import { startWatcher } from "./landing/watcher.ts";
+import { startWorker, type WorkerHandle } from "./transform/worker.ts";
 
 export type Role = "api" | "worker" | "watch";
 

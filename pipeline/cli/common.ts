@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import type { AuditEvent } from "../audit.ts";
+import type { AuditEvent } from "../core/audit.ts";
 
 /**
  * What the command-line tools share: argument parsing, the service's address, HTTP errors, an SSE
@@ -516,7 +516,7 @@ export function renderStats(a: WeeklyAverage, opts: { by?: "auto" | "week" | "mo
 // ---------------------------------------------------------------------------------------------------
 // Following one ingestion: its events folded into what the progress line shows
 
-/** An audit event as GET /events sends it in `data:` (pipeline/audit.ts's AuditEvent, as JSON). */
+/** An audit event as GET /events sends it in `data:` (pipeline/core/audit.ts's AuditEvent, as JSON). */
 export type AuditEventData = Omit<AuditEvent, "created_at"> & { created_at: string };
 
 export const TERMINAL_EVENTS = new Set(["ingestion.completed", "ingestion.failed", "ingestion.skipped"]);

@@ -2,7 +2,7 @@ import { createReadStream } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import { Readable } from "node:stream";
-import { ConfigError, loadConfig } from "../config.ts";
+import { ConfigError, loadConfig } from "../core/config.ts";
 import {
   ApiError,
   apiError,

@@ -28,11 +28,11 @@ import { parseArgs } from "node:util";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import pino from "pino";
-import { findLocalServer, withDatabase } from "../../pipeline/bootstrap.ts";
-import type { Column } from "../../pipeline/inspect.ts";
-import { addBronzeRows, BRONZE_COLUMNS, CopyBuffer, lineReader } from "../../pipeline/parse.ts";
-import { AGGREGATE_TRANSFORMS, SQL } from "../../pipeline/sql.ts";
-import { TRANSFORM_SETTINGS } from "../../pipeline/steps.ts";
+import { findLocalServer, withDatabase } from "../../pipeline/core/bootstrap.ts";
+import type { Column } from "../../pipeline/landing/inspect.ts";
+import { addBronzeRows, BRONZE_COLUMNS, CopyBuffer, lineReader } from "../../pipeline/bronze/parse.ts";
+import { AGGREGATE_TRANSFORMS, SQL } from "../../pipeline/core/sql.ts";
+import { TRANSFORM_SETTINGS } from "../../pipeline/transform/steps.ts";
 import { rng } from "../helpers/random.ts";
 import { generate, REGIONS } from "./generate.ts";
 
@@ -223,7 +223,7 @@ async function ingest(url: string, svc: Service, file: string, dir: string, time
       await new Promise((res) => setTimeout(res, 250));
     }
     const wall = (Date.now() - t0) / 1000;
-    // The service vacuums and analyzes silver and gold after each ingestion (pipeline/tasks/maintain.ts);
+    // The service vacuums and analyzes silver and gold after each ingestion (pipeline/transform/tasks/maintain.ts);
     // requests are timed once that has run, as they would be a moment after the ingestion.
     let vacuum: { ms: number; after_completed_s: number } | null = null;
     for (const deadline = Date.now() + Math.max(300_000, wall * 1000); Date.now() < deadline; ) {
@@ -482,7 +482,7 @@ export async function profileChunk(url: string, o: BenchOptions): Promise<Profil
     await withClient(url, async (c) => {
       await c.query("BEGIN");
       try {
-        await c.query("SET LOCAL jit = off"); // as the service's sessions (pipeline/db.ts)
+        await c.query("SET LOCAL jit = off"); // as the service's sessions (pipeline/core/db.ts)
         for (const setting of TRANSFORM_SETTINGS) await c.query(setting);
         const { rows: ing } = await c.query(
           `INSERT INTO audit.ingestions (file_name, sha256, size_bytes, status, columns, chunks, lines)
@@ -492,7 +492,7 @@ export async function profileChunk(url: string, o: BenchOptions): Promise<Profil
         const id = Number(ing[0].id);
         await c.query(`CREATE TABLE bronze.trips_${id} PARTITION OF bronze.trips FOR VALUES IN (${id})`);
         await c.query(`ALTER TABLE bronze.trips_${id} ALTER COLUMN ingestion_id SET DEFAULT ${id}`);
-        // The loader's own line reading (pipeline/parse.ts), timed apart from the COPY.
+        // The loader's own line reading (pipeline/bronze/parse.ts), timed apart from the COPY.
         const lines = readFileSync(file, "utf8").split("\n");
         const reader = lineReader(columns as Column[]);
         const parseStarted = performance.now();

@@ -2,9 +2,9 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
-import { REQUIRED_COLUMNS } from "../../pipeline/inspect.ts";
-import { BRONZE_COLUMNS, bronzeRow, lineReader } from "../../pipeline/parse.ts";
-import type { ChunkPayload } from "../../pipeline/steps.ts";
+import { REQUIRED_COLUMNS } from "../../pipeline/landing/inspect.ts";
+import { BRONZE_COLUMNS, bronzeRow, lineReader } from "../../pipeline/bronze/parse.ts";
+import type { ChunkPayload } from "../../pipeline/transform/steps.ts";
 
 export type Row = [region: string, origin: string, destination: string, datetime: string, datasource: string];
 

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import pino from "pino";
-import { findLocalServer, withDatabase } from "../../pipeline/bootstrap.ts";
-import { createPool } from "../../pipeline/db.ts";
+import { findLocalServer, withDatabase } from "../../pipeline/core/bootstrap.ts";
+import { createPool } from "../../pipeline/core/db.ts";
 
 /** This run's template database (see global-setup.ts); every test database of the run shares its prefix. */
 export function templateDb(): string {

@@ -1,5 +1,5 @@
-import { createPool, migrate } from "../../pipeline/db.ts";
-import { withDatabase } from "../../pipeline/bootstrap.ts";
+import { createPool, migrate } from "../../pipeline/core/db.ts";
+import { withDatabase } from "../../pipeline/core/bootstrap.ts";
 import { randomBytes } from "node:crypto";
 import { admin, adminUrl, quietLogger, templateDb } from "./database.ts";
 

@@ -1,7 +1,7 @@
 import { mkdtemp, rename, copyFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfig, type Config } from "../../pipeline/config.ts";
+import { loadConfig, type Config } from "../../pipeline/core/config.ts";
 import { startServices, type Role, type Services } from "../../pipeline/services.ts";
 import { quietLogger } from "./database.ts";
 

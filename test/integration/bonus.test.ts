@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mergeGoldChunk, mergeGroupsChunk, promoteSilverChunk } from "../../pipeline/steps.ts";
+import { mergeGoldChunk, mergeGroupsChunk, promoteSilverChunk } from "../../pipeline/transform/steps.ts";
 import { bronzeChunk } from "../helpers/bronze.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { dropFile, startTestServices, type Started } from "../helpers/services.ts";

@@ -2,8 +2,8 @@ import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../api/app.ts";
 import { KEEPALIVE_MS, setKeepaliveInterval } from "../../api/sse.ts";
-import { recordEvent, type Queryable } from "../../pipeline/audit.ts";
-import { EventBus } from "../../pipeline/bus.ts";
+import { recordEvent, type Queryable } from "../../pipeline/core/audit.ts";
+import { EventBus } from "../../pipeline/core/bus.ts";
 import { admin, createTestDatabase, quietLogger, type TestDatabase } from "../helpers/database.ts";
 import { readSse, type SseFrame } from "../helpers/sse.ts";
 

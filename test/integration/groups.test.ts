@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type pg from "pg";
 import { createApp } from "../../api/app.ts";
-import { mergeGoldChunk, mergeGroupsChunk, promoteSilverChunk } from "../../pipeline/steps.ts";
+import { mergeGoldChunk, mergeGroupsChunk, promoteSilverChunk } from "../../pipeline/transform/steps.ts";
 import { bronzeChunk, type Row } from "../helpers/bronze.ts";
 import { createTestDatabase, quietLogger, type TestDatabase } from "../helpers/database.ts";
 

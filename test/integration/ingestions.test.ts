@@ -2,7 +2,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { registerIngestion } from "../../pipeline/registry.ts";
+import { registerIngestion } from "../../pipeline/landing/register.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { startTestServices, type Started } from "../helpers/services.ts";
 import { readSse } from "../helpers/sse.ts";

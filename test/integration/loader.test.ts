@@ -3,9 +3,9 @@ import { appendFile, readFile, stat, utimes, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REQUIRED_COLUMNS } from "../../pipeline/inspect.ts";
-import { FileChangedError } from "../../pipeline/errors.ts";
-import { bronzeChunkRows, loadBronze, type ChunkLoaded, type ExpectedFile } from "../../pipeline/loader.ts";
+import { REQUIRED_COLUMNS } from "../../pipeline/landing/inspect.ts";
+import { FileChangedError } from "../../pipeline/core/errors.ts";
+import { bronzeChunkRows, loadBronze, type ChunkLoaded, type ExpectedFile } from "../../pipeline/bronze/loader.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 
 /** The file as registration sees it: size, mtime and sha256. */

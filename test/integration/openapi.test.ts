@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../api/app.ts";
-import { EventBus } from "../../pipeline/bus.ts";
+import { EventBus } from "../../pipeline/core/bus.ts";
 import { createTestDatabase, quietLogger, type TestDatabase } from "../helpers/database.ts";
 
 type Parameter = { name: string; in: string; required?: boolean; description?: string; schema?: Record<string, unknown> };

@@ -3,7 +3,7 @@ import { appendFile, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NAME_MAX_CHARS } from "../../pipeline/parse.ts";
+import { NAME_MAX_CHARS } from "../../pipeline/bronze/parse.ts";
 import { generate } from "../bench/generate.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { dropFile, startTestServices, type Started } from "../helpers/services.ts";

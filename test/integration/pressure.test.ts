@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { recordEvent } from "../../pipeline/audit.ts";
+import { recordEvent } from "../../pipeline/core/audit.ts";
 import { generate } from "../bench/generate.ts";
 import { startChild, type Child } from "../helpers/child.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";

@@ -1,6 +1,6 @@
 import { readdir } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { recordEvent } from "../../pipeline/audit.ts";
+import { recordEvent } from "../../pipeline/core/audit.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { startTestServices, type Started } from "../helpers/services.ts";
 import { readSse } from "../helpers/sse.ts";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { formatFloat, quoteLiteral } from "../../pipeline/parse.ts";
+import { formatFloat, quoteLiteral } from "../../pipeline/bronze/parse.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 
 describe("SQL helpers", () => {
@@ -11,7 +11,7 @@ describe("SQL helpers", () => {
 
   const one = async (sql: string, params: unknown[] = []) => (await db.pool.query(sql, params)).rows[0].v;
 
-  it("prints reasons' numbers and quoted texts as PostgreSQL would (pipeline/parse.ts formatFloat, quoteLiteral)", async () => {
+  it("prints reasons' numbers and quoted texts as PostgreSQL would (pipeline/bronze/parse.ts formatFloat, quoteLiteral)", async () => {
     const numbers = [914.4, -180.5, 95, 1e15, -2.5e20, 999e99, 123456789012345, 0.5];
     const { rows } = await db.pool.query<{ v: string }>("SELECT x::text AS v FROM unnest($1::float8[]) AS x", [numbers]);
     expect(numbers.map(formatFloat)).toEqual(rows.map((r) => r.v));

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pino from "pino";
 import { createApp } from "../../api/app.ts";
 import { GOLD_LEVEL } from "../../api/box.ts";
-import { mergeGoldChunk, mergeGroupsChunk, promoteSilverChunk } from "../../pipeline/steps.ts";
+import { mergeGoldChunk, mergeGroupsChunk, promoteSilverChunk } from "../../pipeline/transform/steps.ts";
 import { bronzeChunk, type Row } from "../helpers/bronze.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { rng } from "../helpers/random.ts";

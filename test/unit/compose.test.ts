@@ -3,7 +3,7 @@ import { posix } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { assertSafeBinding, CONFIG_VARIABLES, isLoopback, loadConfig } from "../../pipeline/config.ts";
+import { assertSafeBinding, CONFIG_VARIABLES, isLoopback, loadConfig } from "../../pipeline/core/config.ts";
 
 const read = (path: string) => readFileSync(fileURLToPath(new URL(`../../${path}`, import.meta.url)), "utf8");
 
@@ -93,7 +93,7 @@ describe("docker-compose.yml", () => {
     expect(fromCompose).toEqual(fromSql);
   });
 
-  it("sets only variables that pipeline/config.ts reads (POSTGRES_* on the db service alone)", () => {
+  it("sets only variables that pipeline/core/config.ts reads (POSTGRES_* on the db service alone)", () => {
     for (const [name, s] of services) {
       for (const key of Object.keys(env(s))) {
         if (name === "db") expect(key, `db sets ${key}`).toMatch(/^POSTGRES_/);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { assertSafeBinding, ConfigError, isLoopback, loadConfig } from "../../pipeline/config.ts";
+import { assertSafeBinding, ConfigError, isLoopback, loadConfig } from "../../pipeline/core/config.ts";
 
 describe("loadConfig", () => {
   it("has the documented defaults", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { copyText, splitCsvLine } from "../../pipeline/csvline.ts";
+import { copyText, splitCsvLine } from "../../pipeline/bronze/csvline.ts";
 
 describe("splitCsvLine", () => {
   it("splits plain and quoted fields", () => {

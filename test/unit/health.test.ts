@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { createPool } from "../../pipeline/db.ts";
+import { createPool } from "../../pipeline/core/db.ts";
 import { healthRoutes } from "../../api/routes/health.ts";
-import { ConfigError, DEFAULT_STALL_MS, loadConfig } from "../../pipeline/config.ts";
+import { ConfigError, DEFAULT_STALL_MS, loadConfig } from "../../pipeline/core/config.ts";
 
 describe("GET /health", () => {
   it("answers 503 when the database cannot be reached", async () => {

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { inspectFile } from "../../pipeline/inspect.ts";
-import { isCandidate } from "../../pipeline/watcher.ts";
+import { inspectFile } from "../../pipeline/landing/inspect.ts";
+import { isCandidate } from "../../pipeline/landing/watcher.ts";
 
 async function file(content: string | Buffer): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "tripflow-inspect-"));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { bronzeRow, CopyBuffer, lineReader, NAME_MAX_CHARS, parsePoint, parseTime } from "../../pipeline/parse.ts";
+import { bronzeRow, CopyBuffer, lineReader, NAME_MAX_CHARS, parsePoint, parseTime } from "../../pipeline/bronze/parse.ts";
 
-describe("pipeline/parse.ts: reading a data line", () => {
+describe("pipeline/bronze/parse.ts: reading a data line", () => {
   it("reads the WKT point variants real exports contain and refuses the rest", () => {
     const cases: [string, number[] | null][] = [
       ["POINT (14.4973794438195 50.00136875782316)", [14.4973794438195, 50.00136875782316]],

@@ -1,6 +1,6 @@
 -- Target: silver.trips, one row per bronze trip; audit.rejects, one row per refused bronze line.
 -- Source: one chunk of bronze.trips ($1 ingestion id, lines $2..$3, chunk number $4), as the loader
--- read it (pipeline/parse.ts): typed fields, or the line as written and the reason it is not a trip.
+-- read it (pipeline/bronze/parse.ts): typed fields, or the line as written and the reason it is not a trip.
 -- Derives what silver adds: PostGIS points, level-12 cells of both ends, the minute of the day, and
 -- the region and datasource ids (silver/dimensions.sql ran first in the same transaction).
 -- Safe to run twice: the marker CTE records ('silver.trips', chunk $4) in audit.steps and the chunk

@@ -8,7 +8,7 @@
 -- otherwise its counts and coordinate sums reduced. first_trip_at / last_trip_at of a reduced group
 -- may have been the ingestion's own: those groups are returned (stale_first / stale_last) and
 -- withdraw/trip_group_bounds.sql recomputes them once the ingestion's trips are gone from silver.
--- Safe to run twice? No: pipeline/withdraw.ts runs it once, in the transaction that deletes the markers
+-- Safe to run twice? No: pipeline/core/withdraw.ts runs it once, in the transaction that deletes the markers
 -- and the trips it read, holding the ingestion's lock exclusively and both aggregates' writer locks.
 WITH ing AS (
   SELECT chunk_rows FROM audit.ingestions WHERE id = $1::bigint

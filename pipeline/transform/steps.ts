@@ -1,7 +1,7 @@
 import type pg from "pg";
-import { inTransaction, recordEvent, type Queryable } from "./audit.ts";
-import { AGGREGATE_KEY, LOCK } from "./locks.ts";
-import { GOLD_TRANSFORMS, SQL } from "./sql.ts";
+import { inTransaction, recordEvent, type Queryable } from "../core/audit.ts";
+import { AGGREGATE_KEY, LOCK } from "../core/locks.ts";
+import { GOLD_TRANSFORMS, SQL } from "../core/sql.ts";
 
 /** What a chunk job carries: lines [first_line, end_line) of one ingestion's bronze partition. */
 export type ChunkPayload = { ingestion_id: number; chunk: number; first_line: number; end_line: number };
@@ -27,7 +27,7 @@ export async function addJob(db: Queryable, task: string, payload: ChunkPayload,
 }
 
 /**
- * Attempts of a chunk job. Only transient errors are retried (pipeline/tasks/chunk.ts fails the
+ * Attempts of a chunk job. Only transient errors are retried (pipeline/transform/tasks/chunk.ts fails the
  * ingestion at once on any other); graphile-worker waits exp(attempt) seconds between attempts, so ten
  * attempts span about nine hours of a database being away. The last one fails the ingestion.
  */
@@ -41,7 +41,7 @@ const LIVE = ["queued", "loading", "transforming"];
 
 /**
  * Starts a step that writes an ingestion's trips: takes the ingestion's lock shared (a withdrawal takes
- * it exclusively, pipeline/withdraw.ts) and says whether the ingestion is still running. A step of an
+ * it exclusively, pipeline/core/withdraw.ts) and says whether the ingestion is still running. A step of an
  * ingestion that failed meanwhile does nothing.
  */
 async function enterIngestion(client: pg.PoolClient, id: number): Promise<boolean> {

@@ -1,6 +1,6 @@
 import type pg from "pg";
-import { inTransaction, recordEvent, type Ingestion } from "./audit.ts";
-import { LOCK } from "./locks.ts";
+import { inTransaction, recordEvent, type Ingestion } from "../core/audit.ts";
+import { LOCK } from "../core/locks.ts";
 
 export type RegisterAction = "load" | "skip" | "archive" | "busy";
 

@@ -2,15 +2,15 @@ import { copyFile, mkdir, rename, stat, unlink } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import type pg from "pg";
 import type { Logger } from "pino";
-import { failIngestion, getIngestion, inTransaction, recordEvent, type Ingestion } from "./audit.ts";
-import type { Config } from "./config.ts";
-import { describeError, FileChangedError, IngestionEndedError, isTransient } from "./errors.ts";
-import { inspectFile } from "./inspect.ts";
+import { failIngestion, getIngestion, inTransaction, recordEvent, type Ingestion } from "../core/audit.ts";
+import type { Config } from "../core/config.ts";
+import { describeError, FileChangedError, IngestionEndedError, isTransient } from "../core/errors.ts";
+import { inspectFile } from "../landing/inspect.ts";
 import { attachChunk, bronzeChunkRows, bronzeTable, loadBronze, type ExpectedFile } from "./loader.ts";
-import { registerIngestion } from "./registry.ts";
-import { completeIfDone, lockIngestion, queueSilverChunk, type ChunkPayload } from "./steps.ts";
-import { withdrawIngestion } from "./withdraw.ts";
-import { openForWriting } from "./writers.ts";
+import { registerIngestion } from "../landing/register.ts";
+import { completeIfDone, lockIngestion, queueSilverChunk, type ChunkPayload } from "../transform/steps.ts";
+import { withdrawIngestion } from "../core/withdraw.ts";
+import { openForWriting } from "../landing/writers.ts";
 
 export type OrchestratorDeps = {
   pool: pg.Pool;

@@ -5,7 +5,7 @@ import { migrate as migrateSchema } from "postgres-migrations";
 import type { Logger } from "pino";
 import { isTransient } from "./errors.ts";
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL("../db/migrations", import.meta.url));
+export const MIGRATIONS_DIR = fileURLToPath(new URL("../../db/migrations", import.meta.url));
 
 // int8 (count(*), bigint ids) as JS numbers: every count here stays far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));

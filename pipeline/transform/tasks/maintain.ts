@@ -1,7 +1,7 @@
 import type { Task } from "graphile-worker";
 import type pg from "pg";
 import type { Logger } from "pino";
-import { recordEvent } from "../audit.ts";
+import { recordEvent } from "../../core/audit.ts";
 
 /** The tables an ingestion grows: vacuumed (visibility map for index-only scans) and analyzed. */
 const TABLES = ["silver.trips", "silver.trip_groups", "gold.weekly_regions", "gold.weekly_origin_cells", "gold.weekly_destination_cells"];

@@ -7,11 +7,11 @@
 export const LOCK = Object.freeze({
   /** (EVENTS, 1): held from drawing an audit event id until commit (db/migrations/2_audit.sql). */
   EVENTS: 1953067372,
-  /** (REGISTRY, hashtext(sha256)): one registration of a content at a time (pipeline/registry.ts). */
+  /** (REGISTRY, hashtext(sha256)): one registration of a content at a time (pipeline/landing/register.ts). */
   REGISTRY: 1953067375,
   /**
    * (INGESTION, id): shared by every step that writes an ingestion's trips into silver, groups or gold;
-   * taken exclusively to withdraw them (pipeline/withdraw.ts), so a withdrawal never races a step.
+   * taken exclusively to withdraw them (pipeline/core/withdraw.ts), so a withdrawal never races a step.
    */
   INGESTION: 1953067373,
   /** (AGGREGATES, 1) / (AGGREGATES, 2): the writers of silver.trip_groups / of gold, one at a time. */

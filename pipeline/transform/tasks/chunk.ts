@@ -1,19 +1,19 @@
 import type { Task } from "graphile-worker";
 import type pg from "pg";
 import type { Logger } from "pino";
-import { recordEvent } from "../audit.ts";
-import { describeError, isTransient } from "../errors.ts";
+import { recordEvent } from "../../core/audit.ts";
+import { describeError, isTransient } from "../../core/errors.ts";
 import type { ChunkPayload } from "../steps.ts";
-import { withdrawIngestion } from "../withdraw.ts";
+import { withdrawIngestion } from "../../core/withdraw.ts";
 
 /**
  * A graphile-worker task that runs one chunk step and logs what it reports, with the task, the
  * ingestion, the chunk and how long it took.
  *
  * A step that fails is retried only when the error is transient (the database restarted, a deadlock:
- * pipeline/errors.ts) and attempts remain; each retry is announced with a `step.retrying` event. Any
+ * pipeline/core/errors.ts) and attempts remain; each retry is announced with a `step.retrying` event. Any
  * other error (a value the database refuses, a broken invariant), or the last attempt's, fails the
- * ingestion at once with the error and withdraws what it stored (pipeline/withdraw.ts): nothing is
+ * ingestion at once with the error and withdraws what it stored (pipeline/core/withdraw.ts): nothing is
  * left waiting for days of back-off with no word of why.
  */
 export const chunkTask =

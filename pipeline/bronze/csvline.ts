@@ -1,6 +1,6 @@
 /**
  * Splits one CSV line (RFC 4180 quoting, no line break inside) into fields. Used for the lines that
- * hold a quote (pipeline/parse.ts splits the others at each comma), so it favours clear errors.
+ * hold a quote (pipeline/bronze/parse.ts splits the others at each comma), so it favours clear errors.
  */
 export function splitCsvLine(line: string): { fields: string[] } | { error: string } {
   const fields: string[] = [];

@@ -1,5 +1,5 @@
 import { copyText, splitCsvLine } from "./csvline.ts";
-import { REQUIRED_COLUMNS, type Column } from "./inspect.ts";
+import { REQUIRED_COLUMNS, type Column } from "../landing/inspect.ts";
 
 /**
  * One data line of a trips file, read: either its typed fields or the reason it cannot be a trip.

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-const ROOT = fileURLToPath(new URL("../db/", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../db/", import.meta.url));
 
 function load(path: string): string {
   return readFileSync(ROOT + path, "utf8");

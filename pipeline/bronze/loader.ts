@@ -5,8 +5,8 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
-import { FileChangedError } from "./errors.ts";
-import type { Column } from "./inspect.ts";
+import { FileChangedError } from "../core/errors.ts";
+import type { Column } from "../landing/inspect.ts";
 import { addBronzeRows, BRONZE_COLUMNS, CopyBuffer, lineReader } from "./parse.ts";
 
 export type ChunkLoaded = {
@@ -52,7 +52,7 @@ export const bronzeTable = (id: number) => ident(id);
 
 /**
  * Streams a file into bronze, chunk by chunk: every line of a chunk of `chunkRows` lines is split and
- * read here (pipeline/parse.ts) and COPYed, typed, into an UNLOGGED table of its own: a trip's fields,
+ * read here (pipeline/bronze/parse.ts) and COPYed, typed, into an UNLOGGED table of its own: a trip's fields,
  * or the line as written and the reason it is not a trip. So every data line lands in bronze, and no
  * line can make COPY refuse a chunk (PostgreSQL 15's COPY stops at the first line it cannot take).
  * Line numbers are the file's physical lines (the header is line 1); blank lines are not data lines.
