@@ -8,7 +8,9 @@ import { resolveDatabase } from "./core/bootstrap.ts";
 import { EventBus } from "./core/bus.ts";
 import { assertSafeBinding, type Config } from "./core/config.ts";
 import { createPool, migrate } from "./core/db.ts";
-import { Orchestrator } from "./bronze/intake.ts";
+import { Intake } from "./bronze/intake.ts";
+import { Archive } from "./landing/archive.ts";
+import { uploadServices } from "./landing/uploads.ts";
 import { startWatcher } from "./landing/watcher.ts";
 import { startWorker, type WorkerHandle } from "./transform/worker.ts";
 
@@ -23,7 +25,7 @@ export type Services = {
   server?: ServerType;
   port?: number;
   worker?: WorkerHandle;
-  orchestrator?: Orchestrator;
+  intake?: Intake;
   stop: () => Promise<void>;
 };
 
@@ -63,31 +65,32 @@ export async function startServices(roles: Role[], config: Config, logger: Logge
       services.worker = worker;
       stops.push(() => worker.stop());
     }
+    const archive = new Archive({ pool, archiveDir: config.archiveDir, logger });
     if (roles.includes("watch")) {
-      const orchestrator = new Orchestrator({ pool, config, logger, owner: processName });
-      services.orchestrator = orchestrator;
+      const intake = new Intake({ pool, config, logger, archive, owner: processName });
+      services.intake = intake;
       const unsubscribe = services.bus!.subscribe((event) => {
         if (event.ingestion_id !== null && (event.type === "ingestion.completed" || event.type === "ingestion.failed"))
-          void orchestrator.settled(event.ingestion_id).catch((err) => logger.error({ err }, "archiving failed"));
+          void intake.settled(event.ingestion_id).catch((err) => logger.error({ err }, "archiving failed"));
       });
-      await orchestrator.reconcile();
+      await archive.reconcile();
       const watcher = await startWatcher({
         landingDir: config.landingDir,
         settleMs: config.settleMs,
         scanIntervalMs: config.scanIntervalMs,
         logger,
         onFile: async (path) => {
-          await orchestrator.ingestFile(path);
+          await intake.ingestFile(path);
         },
       });
       stops.push(async () => {
         unsubscribe();
-        orchestrator.stop(); // a load in progress rolls back its current chunk; the next start continues
+        intake.stop(); // a load in progress rolls back its current chunk; the next start continues
         await watcher.close();
       });
     }
     if (roles.includes("api")) {
-      const app = createApp({ pool, bus: services.bus!, config, logger });
+      const app = createApp({ pool, bus: services.bus!, config, logger, uploads: uploadServices(pool, archive) });
       services.app = app;
       const server = await listen(app, { port: config.port, host: config.host }, logger);
       services.server = server;

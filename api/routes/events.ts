@@ -1,5 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { AppDeps } from "../app.ts";
+import type pg from "pg";
+import type { Logger } from "pino";
+import type { EventBus } from "../../pipeline/core/bus.ts";
 import { newRouter } from "../router.ts";
 import { BadRequestError } from "../errors.ts";
 import { auditEventStream } from "../sse.ts";
@@ -29,7 +31,7 @@ const route = createRoute({
   },
 });
 
-export function eventsRoutes(deps: AppDeps) {
+export function eventsRoutes(deps: { pool: pg.Pool; bus: EventBus; logger: Logger }) {
   return newRouter().openapi(route, (c) => {
     const { after, ingestion } = c.req.valid("query");
     const header = c.req.header("Last-Event-ID");

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { AppDeps } from "../app.ts";
+import type pg from "pg";
 import { NotFoundError } from "../errors.ts";
 import { QUERIES } from "../queries.ts";
 import { newRouter } from "../router.ts";
@@ -201,7 +201,7 @@ type TripRow = {
  *
  * @example app.route("/", groupsRoutes(deps)); await app.request("/groups?region=Prague&cell=6&slot=60");
  */
-export function groupsRoutes({ pool }: AppDeps) {
+export function groupsRoutes({ pool }: { pool: pg.Pool }) {
   return newRouter()
     .openapi(listRoute, async (c) => {
       const q = c.req.valid("query");

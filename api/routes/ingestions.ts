@@ -6,9 +6,8 @@ import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createRoute, z } from "@hono/zod-openapi";
 import type pg from "pg";
-import { failIngestion, inTransaction, recordEvent, type Ingestion, type IngestionStatus } from "../../pipeline/core/audit.ts";
-import { registerIngestion } from "../../pipeline/landing/register.ts";
-import type { AppDeps } from "../app.ts";
+import { failIngestion, type Ingestion, type IngestionStatus } from "../../pipeline/core/audit.ts";
+import type { UploadServices } from "../deps.ts";
 import { BadRequestError, HttpError, NotFoundError } from "../errors.ts";
 import { newRouter } from "../router.ts";
 
@@ -253,28 +252,14 @@ async function place(tmp: string, dir: string, names: string[]): Promise<string>
   throw new HttpError(409, "conflict", `the landing folder already holds ${names.join(" and ")}`);
 }
 
-/** A duplicate upload goes where a duplicate landing file goes: ARCHIVE_DIR/<id>-<name>, with file.archived. */
-async function archiveDuplicate(pool: pg.Pool, tmp: string, archiveDir: string, ingestion: Ingestion): Promise<void> {
-  const dir = resolve(archiveDir);
-  await mkdir(dir, { recursive: true });
-  const target = inside(dir, `${ingestion.id}-${ingestion.file_name}`);
-  try {
-    await rename(tmp, target);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EXDEV") throw err;
-    await copyFile(tmp, target, constants.COPYFILE_EXCL);
-    await unlink(tmp);
-  }
-  await inTransaction(pool, async (client) => {
-    await client.query("UPDATE audit.ingestions SET archived_as = $2::text WHERE id = $1::bigint", [ingestion.id, target]);
-    await recordEvent(client, ingestion.id, "file.archived", "archive", { path: target, folder: "archive" });
-  });
-}
-
-export function ingestionsRoutes({ pool, config }: AppDeps) {
-  const { archiveDir, uploadMaxBytes: max } = config;
-  if (archiveDir === undefined || max === undefined) throw new Error("ingestionsRoutes needs config.archiveDir and config.uploadMaxBytes");
-  const landing = resolve(config.landingDir);
+/**
+ * /ingestions: the list, one ingestion, its rejected lines, and uploads. An upload is streamed to a
+ * hidden file in the landing folder and registered through `uploads` (the landing stage's services):
+ * new content is placed in landing for the watcher, a duplicate goes to the archive at once.
+ */
+export function ingestionsRoutes(deps: { pool: pg.Pool; landingDir: string; uploadMaxBytes: number; uploads: UploadServices }) {
+  const { pool, uploadMaxBytes: max, uploads } = deps;
+  const landing = resolve(deps.landingDir);
 
   return newRouter()
     .openapi(listRoute, async (c) => {
@@ -318,12 +303,12 @@ export function ingestionsRoutes({ pool, config }: AppDeps) {
       const { tmp, sha256, size } = await receive(body, landing, max);
       let registered;
       try {
-        registered = await registerIngestion(pool, fileName, sha256, size, "upload");
+        registered = await uploads.registerUpload(fileName, sha256, size);
       } catch (err) {
         await rm(tmp, { force: true });
         throw err;
       }
-      const { ingestion, action } = registered;
+      const { ingestion, duplicate } = registered;
       const answer = (status: "queued" | "skipped", file: string) => ({
         ingestion_id: ingestion.id,
         status,
@@ -334,8 +319,8 @@ export function ingestionsRoutes({ pool, config }: AppDeps) {
         events: `/events?ingestion=${ingestion.id}&after=0`,
       });
 
-      if (action !== "load") {
-        await archiveDuplicate(pool, tmp, archiveDir, ingestion).finally(() => rm(tmp, { force: true }));
+      if (duplicate) {
+        await uploads.archiveFile(tmp, ingestion).finally(() => rm(tmp, { force: true }));
         return c.json(answer("skipped", fileName), 200);
       }
       // The watcher finds the file, computes the same sha256 and continues this queued row.

@@ -1,6 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type pg from "pg";
-import type { AppDeps } from "../app.ts";
 import { planBox, splitBox, type Rect } from "../box.ts";
 import { BadRequestError, NotFoundError } from "../errors.ts";
 import { Bbox, RegionName, unknownParameter, type Box } from "../params.ts";
@@ -123,7 +122,7 @@ async function series(pool: pg.Pool, regionId: number | null, first: string, las
  *
  * @example app.route("/", statsRoutes(deps)); await app.request("/stats/weekly-average?region=Prague");
  */
-export function statsRoutes({ pool }: AppDeps) {
+export function statsRoutes({ pool }: { pool: pg.Pool }) {
   return newRouter().openapi(route, async (c) => {
     const q = c.req.valid("query");
     if (q.region === undefined && q.bbox === undefined)

@@ -1,20 +1,24 @@
-import { copyFile, mkdir, rename, stat, unlink } from "node:fs/promises";
-import { basename, join, resolve } from "node:path";
+import { stat } from "node:fs/promises";
+import { basename } from "node:path";
 import type pg from "pg";
 import type { Logger } from "pino";
-import { failIngestion, getIngestion, inTransaction, recordEvent, type Ingestion } from "../core/audit.ts";
+import { failIngestion, getIngestion, recordEvent, type Ingestion } from "../core/audit.ts";
 import type { Config } from "../core/config.ts";
+import { waitForDatabase, whenDatabaseAnswers } from "../core/db.ts";
 import { describeError, FileChangedError, IngestionEndedError, isTransient } from "../core/errors.ts";
-import { inspectFile } from "../landing/inspect.ts";
-import { attachChunk, bronzeChunkRows, bronzeTable, loadBronze, type ExpectedFile } from "./loader.ts";
-import { registerIngestion } from "../landing/register.ts";
-import { completeIfDone, lockIngestion, queueSilverChunk, type ChunkPayload } from "../transform/steps.ts";
+import { queueSilverChunk, type ChunkPayload } from "../core/jobs.ts";
+import { completeIfDone, lockIngestion } from "../core/lifecycle.ts";
 import { withdrawIngestion } from "../core/withdraw.ts";
+import type { Archive } from "../landing/archive.ts";
+import { inspectFile } from "../landing/inspect.ts";
+import { registerIngestion } from "../landing/register.ts";
 import { openForWriting } from "../landing/writers.ts";
+import { attachChunk, bronzeChunkRows, loadBronze, type ExpectedFile } from "./loader.ts";
 
-export type OrchestratorDeps = {
+export type IntakeDeps = {
   pool: pg.Pool;
-  config: Pick<Config, "landingDir" | "archiveDir" | "chunkRows" | "progressIntervalMs">;
+  config: Pick<Config, "chunkRows" | "progressIntervalMs">;
+  archive: Archive;
   logger: Logger;
   owner?: string;
 };
@@ -31,12 +35,13 @@ const BUSY_RECHECK_MS = 30_000;
  * Takes one landing file through registration and the bronze load, queueing the transform jobs as
  * chunks arrive; archives files whose ingestion completed and moves refused files aside.
  *
- * @example const orchestrator = new Orchestrator({ pool, config, logger }); await orchestrator.ingestFile("landing/trips.csv");
+ * @example const intake = new Intake({ pool, config, logger, archive }); await intake.ingestFile("landing/trips.csv");
  */
-export class Orchestrator {
+export class Intake {
   private readonly pool: pg.Pool;
-  private readonly config: OrchestratorDeps["config"];
+  private readonly config: IntakeDeps["config"];
   private readonly logger: Logger;
+  private readonly archive: Archive;
   /** Files this process loaded whose ingestion has not finished yet, by ingestion id. */
   private readonly inFlight = new Map<number, InFlight>();
   /** Files another live process is ingesting: not hashed again until they change or the time is up. */
@@ -47,10 +52,11 @@ export class Orchestrator {
   /** This process's application_name: the owner of the ingestions it loads. */
   private readonly owner: string | null;
 
-  constructor(deps: OrchestratorDeps) {
+  constructor(deps: IntakeDeps) {
     this.pool = deps.pool;
     this.config = deps.config;
-    this.logger = deps.logger.child({ component: "orchestrator" });
+    this.logger = deps.logger.child({ component: "intake" });
+    this.archive = deps.archive;
     this.owner = deps.owner ?? null;
   }
 
@@ -93,11 +99,12 @@ export class Orchestrator {
 
     if (action === "skip") {
       ilog.info({ duplicateOf: ingestion.duplicate_of }, "same content ingested before: skipped");
-      await this.moveAside(path, ingestion, "archive");
+      await this.archive.move(path, ingestion, "archive");
       return ingestion.id;
     }
     if (action === "archive") {
-      await this.archive(ingestion.id, path);
+      // This very file completed, but the process stopped before moving it.
+      await this.archive.move(path, ingestion, "archive");
       return ingestion.id;
     }
     if (action === "busy") {
@@ -112,7 +119,7 @@ export class Orchestrator {
     if (inspection.problem) {
       await failIngestion(this.pool, ingestion.id, inspection.problem);
       ilog.warn({ error: inspection.problem }, "file refused");
-      await this.moveAside(path, ingestion, "rejected");
+      await this.archive.move(path, ingestion, "rejected");
       return ingestion.id;
     }
     const started = Date.now();
@@ -156,7 +163,7 @@ export class Orchestrator {
         }
         if (err instanceof FileChangedError) {
           this.inFlight.delete(id); // the file stays in landing: it is taken again once it settles
-          await this.whenDatabaseAnswers(log, () => withdrawIngestion(this.pool, id, err.message));
+          await whenDatabaseAnswers(this.pool, log, () => withdrawIngestion(this.pool, id, err.message));
           log.warn({ error: err.message }, "the file changed while it was read: ingestion failed, file left in landing");
           return "failed";
         }
@@ -164,48 +171,17 @@ export class Orchestrator {
           const tries = attempt > 1 ? ` (attempt ${attempt} of ${MAX_LOAD_ATTEMPTS})` : "";
           const reason = `bronze load failed${tries}: ${describeError(err)}`;
           log.error({ err, attempt }, "bronze load failed; failing the ingestion");
-          await this.whenDatabaseAnswers(log, () => withdrawIngestion(this.pool, id, reason));
+          await whenDatabaseAnswers(this.pool, log, () => withdrawIngestion(this.pool, id, reason));
           return "failed";
         }
         log.warn({ err, attempt }, "bronze load interrupted; continuing once the database answers");
-        await this.waitForDatabase(log);
+        await waitForDatabase(this.pool, log, this.abort.signal);
         if (this.abort.signal.aborted) continue;
         await recordEvent(this.pool, id, "bronze.retrying", "bronze", {
           attempt: attempt + 1,
           max_attempts: MAX_LOAD_ATTEMPTS,
           error: describeError(err),
         }).catch((e) => log.warn({ err: e }, "could not record bronze.retrying"));
-      }
-    }
-  }
-
-  /** Resolves once the database answers a query (or the orchestrator stops), checking with back-off. */
-  private async waitForDatabase(log: Logger): Promise<void> {
-    let pause = 250;
-    let said = false;
-    while (!this.abort.signal.aborted) {
-      try {
-        await this.pool.query("SELECT 1");
-        if (said) log.info("the database answers again");
-        return;
-      } catch (err) {
-        if (!said) log.warn({ err: describeError(err) }, "waiting for the database");
-        else log.debug({ err: describeError(err) }, "the database does not answer yet");
-        said = true;
-        await new Promise((r) => setTimeout(r, pause));
-        pause = Math.min(pause * 2, 5000);
-      }
-    }
-  }
-
-  /** Runs `fn`, waiting for the database and running it again while it fails for a transient reason. */
-  private async whenDatabaseAnswers<T>(log: Logger, fn: () => Promise<T>): Promise<T> {
-    for (;;) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (!isTransient(err) || this.abort.signal.aborted) throw err;
-        await this.waitForDatabase(log);
       }
     }
   }
@@ -314,75 +290,6 @@ export class Orchestrator {
         return;
       }
     }
-    await this.moveAside(file.path, ingestion, ingestion.status === "completed" ? "archive" : "rejected");
-  }
-
-  /** Moves a completed ingestion's file to the archive and releases its bronze rows. */
-  async archive(id: number, path: string): Promise<void> {
-    const ingestion = await getIngestion(this.pool, id);
-    if (!ingestion || ingestion.status !== "completed") return;
-    await this.moveAside(path, ingestion, "archive");
-  }
-
-  /** Drops the bronze partition of an ingestion that no longer needs it. */
-  async releaseBronze(id: number): Promise<void> {
-    await this.pool.query(`DROP TABLE IF EXISTS ${bronzeTable(id)}`);
-  }
-
-  private folder(where: "archive" | "rejected"): string {
-    return where === "archive" ? resolve(this.config.archiveDir) : resolve(this.config.archiveDir, "..", "rejected");
-  }
-
-  /** Where an ingestion's file goes: the id makes the name unique, the original name follows unchanged. */
-  private target(ingestion: Pick<Ingestion, "id" | "file_name">, where: "archive" | "rejected"): string {
-    return join(this.folder(where), `${ingestion.id}-${ingestion.file_name}`);
-  }
-
-  private async moveAside(path: string, ingestion: Ingestion, where: "archive" | "rejected"): Promise<void> {
-    await mkdir(this.folder(where), { recursive: true });
-    const target = this.target(ingestion, where);
-    try {
-      await rename(path, target);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") return;
-      if (code !== "EXDEV") throw err;
-      await copyFile(path, target);
-      await unlink(path);
-    }
-    await this.recordMoved(ingestion.id, target, where);
-  }
-
-  private async recordMoved(id: number, target: string, where: "archive" | "rejected"): Promise<void> {
-    // The file has moved: its record must follow, even across a database restart.
-    await this.whenDatabaseAnswers(this.logger, async () => {
-      await this.releaseBronze(id);
-      await inTransaction(this.pool, async (client) => {
-        await client.query("UPDATE audit.ingestions SET archived_as = $2::text WHERE id = $1::bigint", [id, target]);
-        await recordEvent(client, id, "file.archived", "archive", { path: target, folder: where });
-      });
-    });
-    this.logger.info({ ingestion: id, to: target }, "file moved");
-  }
-
-  /**
-   * At start: finishes what a crash interrupted between moving a file and recording it (the file is
-   * in the archive or rejected folder, audit.ingestions does not say so), and drops bronze partitions
-   * that ended ingestions left behind.
-   */
-  async reconcile(): Promise<void> {
-    const { rows } = await this.pool.query<Pick<Ingestion, "id" | "file_name" | "status">>(
-      "SELECT id, file_name, status FROM audit.ingestions WHERE archived_as IS NULL AND status IN ('completed', 'failed', 'skipped') ORDER BY id",
-    );
-    for (const ingestion of rows) {
-      const where = ingestion.status === "failed" ? "rejected" : "archive";
-      const target = this.target(ingestion, where);
-      if (await stat(target).then(() => true, () => false)) await this.recordMoved(ingestion.id, target, where);
-    }
-    const { rows: stale } = await this.pool.query<{ id: number }>(
-      `SELECT i.id FROM pg_inherits AS h JOIN audit.ingestions AS i ON h.inhrelid::regclass::text = 'bronze.trips_' || i.id
-       WHERE h.inhparent = 'bronze.trips'::regclass AND i.status IN ('completed', 'failed', 'skipped') AND i.archived_as IS NOT NULL`,
-    );
-    for (const { id } of stale) await this.releaseBronze(id);
+    await this.archive.move(file.path, ingestion, ingestion.status === "completed" ? "archive" : "rejected");
   }
 }

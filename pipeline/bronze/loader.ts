@@ -6,6 +6,7 @@ import { pipeline } from "node:stream/promises";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { FileChangedError } from "../core/errors.ts";
+import { bronzePartition } from "../core/lifecycle.ts";
 import type { Column } from "../landing/inspect.ts";
 import { addBronzeRows, BRONZE_COLUMNS, CopyBuffer, lineReader } from "./parse.ts";
 
@@ -45,10 +46,7 @@ export type LoadOptions = {
   onChunk: (client: pg.PoolClient, loaded: ChunkLoaded) => Promise<void>;
 };
 
-const ident = (id: number, chunk?: number) => (chunk === undefined ? `bronze.trips_${id}` : `bronze.trips_${id}_${chunk}`);
-
-/** The table name of one ingestion's bronze partition. */
-export const bronzeTable = (id: number) => ident(id);
+const ident = (id: number, chunk?: number) => (chunk === undefined ? bronzePartition(id) : `${bronzePartition(id)}_${chunk}`);
 
 /**
  * Streams a file into bronze, chunk by chunk: every line of a chunk of `chunkRows` lines is split and

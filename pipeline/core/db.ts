@@ -3,7 +3,7 @@ import { Logger as GraphileLogger, runMigrations } from "graphile-worker";
 import pg from "pg";
 import { migrate as migrateSchema } from "postgres-migrations";
 import type { Logger } from "pino";
-import { isTransient } from "./errors.ts";
+import { describeError, isTransient } from "./errors.ts";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../../db/migrations", import.meta.url));
 
@@ -76,4 +76,34 @@ export function patientPool(pool: pg.Pool, maxWaitMs = 120_000): pg.Pool {
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
+}
+
+/** Resolves once the database answers a query (or `signal` aborts), checking with back-off. */
+export async function waitForDatabase(pool: pg.Pool, log: Logger, signal?: AbortSignal): Promise<void> {
+  let pause = 250;
+  let said = false;
+  while (!signal?.aborted) {
+    try {
+      await pool.query("SELECT 1");
+      if (said) log.info("the database answers again");
+      return;
+    } catch (err) {
+      if (!said) log.warn({ err: describeError(err) }, "waiting for the database");
+      said = true;
+      await new Promise((r) => setTimeout(r, pause));
+      pause = Math.min(pause * 2, 5000);
+    }
+  }
+}
+
+/** Runs `fn`, waiting for the database and running it again while it fails for a transient reason. */
+export async function whenDatabaseAnswers<T>(pool: pg.Pool, log: Logger, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isTransient(err) || signal?.aborted) throw err;
+      await waitForDatabase(pool, log, signal);
+    }
+  }
 }

@@ -20,6 +20,8 @@ export const SQL = {
   goldWeeklyDestinationCells: load("transforms/gold/weekly_destination_cells.sql"),
   withdrawAggregates: load("transforms/withdraw/aggregates.sql"),
   withdrawTripGroupBounds: load("transforms/withdraw/trip_group_bounds.sql"),
+  unrecordedMoves: load("queries/landing/unrecorded_moves.sql"),
+  staleBronze: load("queries/landing/stale_bronze.sql"),
 } as const;
 
 /** The transforms that merge one silver chunk into gold, in the order they run (one job, queue "gold"). */

@@ -4,9 +4,10 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import { graphileLogger, patientPool } from "../core/db.ts";
 import { describeError } from "../core/errors.ts";
-import { GOLD_TASK, GROUPS_TASK, MAINTAIN_TASK, SILVER_TASK } from "./steps.ts";
+import { TASK } from "../core/jobs.ts";
 import { maintain } from "./tasks/maintain.ts";
-import { mergeGold, mergeGroups } from "./tasks/merge.ts";
+import { mergeGold } from "./tasks/merge_gold.ts";
+import { mergeGroups } from "./tasks/merge_groups.ts";
 import { promoteSilver } from "./tasks/promote_silver.ts";
 
 const RECOVERY_INTERVAL_MS = 15_000;
@@ -74,10 +75,10 @@ export async function startWorker(options: { pool: pg.Pool; concurrency: number;
     // record a job's outcome is an unhandled rejection that ends the process.
     preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
     taskList: {
-      [SILVER_TASK]: promoteSilver(pool, logger),
-      [GROUPS_TASK]: mergeGroups(pool, logger),
-      [GOLD_TASK]: mergeGold(pool, logger),
-      [MAINTAIN_TASK]: maintain(pool, logger),
+      [TASK.promoteSilver]: promoteSilver(pool, logger),
+      [TASK.mergeGroups]: mergeGroups(pool, logger),
+      [TASK.mergeGold]: mergeGold(pool, logger),
+      [TASK.maintain]: maintain(pool, logger),
     },
   };
   let stopping = false;

@@ -32,7 +32,7 @@ import { findLocalServer, withDatabase } from "../../pipeline/core/bootstrap.ts"
 import type { Column } from "../../pipeline/landing/inspect.ts";
 import { addBronzeRows, BRONZE_COLUMNS, CopyBuffer, lineReader } from "../../pipeline/bronze/parse.ts";
 import { AGGREGATE_TRANSFORMS, SQL } from "../../pipeline/core/sql.ts";
-import { TRANSFORM_SETTINGS } from "../../pipeline/transform/steps.ts";
+import { TRANSFORM_SETTINGS } from "../../pipeline/transform/promote.ts";
 import { rng } from "../helpers/random.ts";
 import { generate, REGIONS } from "./generate.ts";
 

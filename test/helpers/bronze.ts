@@ -4,7 +4,7 @@ import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { REQUIRED_COLUMNS } from "../../pipeline/landing/inspect.ts";
 import { BRONZE_COLUMNS, bronzeRow, lineReader } from "../../pipeline/bronze/parse.ts";
-import type { ChunkPayload } from "../../pipeline/transform/steps.ts";
+import type { ChunkPayload } from "../../pipeline/core/jobs.ts";
 
 export type Row = [region: string, origin: string, destination: string, datetime: string, datasource: string];
 

@@ -1,9 +1,10 @@
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../../api/app.ts";
+import type { createApp } from "../../api/app.ts";
 import { KEEPALIVE_MS, setKeepaliveInterval } from "../../api/sse.ts";
 import { recordEvent, type Queryable } from "../../pipeline/core/audit.ts";
-import { EventBus } from "../../pipeline/core/bus.ts";
+import type { EventBus } from "../../pipeline/core/bus.ts";
+import { testApp } from "../helpers/app.ts";
 import { admin, createTestDatabase, quietLogger, type TestDatabase } from "../helpers/database.ts";
 import { readSse, type SseFrame } from "../helpers/sse.ts";
 
@@ -124,8 +125,7 @@ async function readRawUntil(body: ReadableStream<Uint8Array>, done: (text: strin
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  bus = await EventBus.start(db.url, db.pool, quietLogger);
-  app = createApp({ pool: db.pool, bus, config: { landingDir: ".", archiveDir: ".", uploadMaxBytes: 1 }, logger: quietLogger });
+  ({ app, bus } = await testApp(db));
   ingA = await newIngestion("a");
   ingB = await newIngestion("b");
 });

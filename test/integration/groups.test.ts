@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type pg from "pg";
-import { createApp } from "../../api/app.ts";
-import { mergeGoldChunk, mergeGroupsChunk, promoteSilverChunk } from "../../pipeline/transform/steps.ts";
+import type { createApp } from "../../api/app.ts";
+import { mergeGoldChunk, mergeGroupsChunk } from "../../pipeline/transform/merge.ts";
+import { promoteSilverChunk } from "../../pipeline/transform/promote.ts";
 import { bronzeChunk, type Row } from "../helpers/bronze.ts";
+import { testApp } from "../helpers/app.ts";
 import { createTestDatabase, quietLogger, type TestDatabase } from "../helpers/database.ts";
 
 /** One ingestion's rows through bronze, silver and the groups, as the pipeline would put them. */
@@ -55,6 +57,7 @@ type Trip = { ingestion_id: number; line_no: number; region: string; datasource:
 describe("GET /groups and GET /groups/{id}/trips", () => {
   let db: TestDatabase;
   let app: ReturnType<typeof createApp>;
+  let close: () => Promise<void>;
   let first: number;
   let second: number;
 
@@ -71,13 +74,14 @@ describe("GET /groups and GET /groups/{id}/trips", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    // The groups routes need neither the bus nor the folders; createApp's other routes want the folders named.
-    const config = { landingDir: ".", archiveDir: ".", uploadMaxBytes: 1 };
-    app = createApp({ pool: db.pool, bus: undefined as never, config, logger: quietLogger });
+    ({ app, close } = await testApp(db));
     first = await ingest(db.pool, FIRST);
     second = await ingest(db.pool, SECOND);
   });
-  afterAll(async () => db?.drop());
+  afterAll(async () => {
+    await close?.();
+    await db?.drop();
+  });
 
   it("lists the stored groups largest first, ties in region, cell and slot order", async () => {
     const { body } = await get("/groups");

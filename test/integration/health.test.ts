@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../../api/app.ts";
 import { healthRoutes } from "../../api/routes/health.ts";
+import { testApp } from "../helpers/app.ts";
 import { createTestDatabase, quietLogger, type TestDatabase } from "../helpers/database.ts";
 
 type Health = { status: string; database: boolean; stalled: { id: number; status: string; file_name: string; idle_ms: number }[] };
@@ -91,10 +91,14 @@ describe("GET /health: degraded while an unfinished ingestion makes no progress"
   });
 
   it("uses the configured stall time in the app", async () => {
-    const app = (stallMs?: number) =>
-      createApp({ pool: db.pool, bus: undefined as never, config: { landingDir: ".", archiveDir: ".", uploadMaxBytes: 1, stallMs }, logger: quietLogger });
+    const health = async (env: Record<string, string>) => {
+      const { app, close } = await testApp(db, env);
+      const body = (await (await app.request("/health")).json()) as Health;
+      await close();
+      return body.status;
+    };
     // 'waiting.csv' has been queued for about 7 minutes: stalled beyond the 5-minute default, not beyond 10.
-    expect(((await (await app().request("/health")).json()) as Health).status).toBe("degraded");
-    expect(((await (await app(10 * MINUTE).request("/health")).json()) as Health).status).toBe("ok");
+    expect(await health({})).toBe("degraded");
+    expect(await health({ STALL_MS: String(10 * MINUTE) })).toBe("ok");
   });
 });

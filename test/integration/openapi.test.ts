@@ -1,7 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../../api/app.ts";
-import { EventBus } from "../../pipeline/core/bus.ts";
+import type { createApp } from "../../api/app.ts";
+import type { EventBus } from "../../pipeline/core/bus.ts";
+import { testApp } from "../helpers/app.ts";
 import { createTestDatabase, quietLogger, type TestDatabase } from "../helpers/database.ts";
 
 type Parameter = { name: string; in: string; required?: boolean; description?: string; schema?: Record<string, unknown> };
@@ -32,8 +33,7 @@ const params = (o: Operation, where: string) => (o.parameters ?? []).filter((p) 
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  bus = await EventBus.start(db.url, db.pool, quietLogger);
-  app = createApp({ pool: db.pool, bus, config: { landingDir: ".", archiveDir: ".", uploadMaxBytes: 1 }, logger: quietLogger });
+  ({ app, bus } = await testApp(db));
   const res = await app.request("/openapi.json");
   expect(res.status).toBe(200);
   expect(res.headers.get("content-type")).toContain("application/json");

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import type pg from "pg";
 import { SQL, AGGREGATE_TRANSFORMS } from "../../pipeline/core/sql.ts";
-import { mergeGoldChunk, mergeGroupsChunk, promoteSilverChunk } from "../../pipeline/transform/steps.ts";
+import { mergeGoldChunk, mergeGroupsChunk } from "../../pipeline/transform/merge.ts";
+import { promoteSilverChunk } from "../../pipeline/transform/promote.ts";
 import { bronzeChunk, type Row } from "../helpers/bronze.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 

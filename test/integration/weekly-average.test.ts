@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pino from "pino";
-import { createApp } from "../../api/app.ts";
+import type { createApp } from "../../api/app.ts";
 import { GOLD_LEVEL } from "../../api/box.ts";
-import { mergeGoldChunk, mergeGroupsChunk, promoteSilverChunk } from "../../pipeline/transform/steps.ts";
+import { mergeGoldChunk, mergeGroupsChunk } from "../../pipeline/transform/merge.ts";
+import { promoteSilverChunk } from "../../pipeline/transform/promote.ts";
 import { bronzeChunk, type Row } from "../helpers/bronze.ts";
+import { testApp } from "../helpers/app.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { rng } from "../helpers/random.ts";
 
@@ -38,6 +40,7 @@ function makeTrips(seed: number, n: number): string[][] {
 describe("GET /stats/weekly-average", () => {
   let db: TestDatabase;
   let app: ReturnType<typeof createApp>;
+  let close: () => Promise<void>;
   const get = async (query: string) => {
     const res = await app.request(`/stats/weekly-average?${query}`);
     return { status: res.status, body: (await res.json()) as any };
@@ -45,14 +48,17 @@ describe("GET /stats/weekly-average", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    app = createApp({ pool: db.pool, bus: undefined as never, config: { landingDir: ".", archiveDir: ".", uploadMaxBytes: 1 }, logger });
+    ({ app, close } = await testApp(db));
     const rows = makeTrips(7, 3000);
     const payload = await bronzeChunk(db.pool, rows as Row[]);
     expect((await promoteSilverChunk(db.pool, payload)).stored).toBe(3000);
     await mergeGroupsChunk(db.pool, payload);
     await mergeGoldChunk(db.pool, payload);
   });
-  afterAll(async () => db?.drop());
+  afterAll(async () => {
+    await close?.();
+    await db?.drop();
+  });
 
   /** The same answer by a plain count over silver. */
   async function direct(q: { region?: string; box?: number[]; match: string; first: string; last: string }) {

@@ -3,7 +3,7 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import { recordEvent } from "../../core/audit.ts";
 import { describeError, isTransient } from "../../core/errors.ts";
-import type { ChunkPayload } from "../steps.ts";
+import { ChunkPayload, type TaskName } from "../../core/jobs.ts";
 import { withdrawIngestion } from "../../core/withdraw.ts";
 
 /**
@@ -17,10 +17,10 @@ import { withdrawIngestion } from "../../core/withdraw.ts";
  * left waiting for days of back-off with no word of why.
  */
 export const chunkTask =
-  (task: string, step: (pool: pg.Pool, p: ChunkPayload) => Promise<Record<string, unknown>>, message: string) =>
+  (task: TaskName, step: (pool: pg.Pool, p: ChunkPayload) => Promise<Record<string, unknown>>, message: string) =>
   (pool: pg.Pool, logger: Logger): Task =>
   async (payload, helpers) => {
-    const p = payload as ChunkPayload;
+    const p = ChunkPayload.parse(payload); // a malformed payload fails the job, never a chunk of data
     const started = Date.now();
     const log = logger.child({ task, ingestion: p.ingestion_id, chunk: p.chunk });
     try {

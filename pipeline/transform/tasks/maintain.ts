@@ -2,6 +2,7 @@ import type { Task } from "graphile-worker";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { recordEvent } from "../../core/audit.ts";
+import { MaintainPayload, TASK } from "../../core/jobs.ts";
 
 /** The tables an ingestion grows: vacuumed (visibility map for index-only scans) and analyzed. */
 const TABLES = ["silver.trips", "silver.trip_groups", "gold.weekly_regions", "gold.weekly_origin_cells", "gold.weekly_destination_cells"];
@@ -16,10 +17,10 @@ const TABLES = ["silver.trips", "silver.trip_groups", "gold.weekly_regions", "go
 export const maintain =
   (pool: pg.Pool, logger: Logger): Task =>
   async (payload) => {
-    const { ingestion_id } = payload as { ingestion_id: number };
+    const { ingestion_id } = MaintainPayload.parse(payload);
     const started = Date.now();
     await pool.query(`VACUUM (ANALYZE) ${TABLES.join(", ")}`);
     const ms = Date.now() - started;
     await recordEvent(pool, ingestion_id, "maintenance.vacuumed", "maintenance", { tables: TABLES, ms });
-    logger.info({ task: "maintain", ingestion: ingestion_id, durationMs: ms }, "silver and gold vacuumed and analyzed");
+    logger.info({ task: TASK.maintain, ingestion: ingestion_id, durationMs: ms }, "silver and gold vacuumed and analyzed");
   };

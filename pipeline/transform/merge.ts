@@ -1,0 +1,68 @@
+import type pg from "pg";
+import { inTransaction, recordEvent } from "../core/audit.ts";
+import { queueGroupsChunk, type ChunkPayload } from "../core/jobs.ts";
+import { completeIfDone, enterIngestion, lockIngestion } from "../core/lifecycle.ts";
+import { AGGREGATE_KEY, LOCK } from "../core/locks.ts";
+import { GOLD_TRANSFORMS, SQL } from "../core/sql.ts";
+import { TRANSFORM_SETTINGS, transformArgs } from "./promote.ts";
+
+/**
+ * One merge of a silver chunk into an aggregate, in one transaction: `merge` does the work and says
+ * what the event reports (null when the chunk was merged before), then the chunk's event and the
+ * completion check, which completes the ingestion when this was the last merge it waited for.
+ */
+async function mergeChunk(
+  pool: pg.Pool,
+  p: ChunkPayload,
+  event: { type: string; stage: string },
+  aggregate: keyof typeof AGGREGATE_KEY,
+  merge: (client: pg.PoolClient) => Promise<Record<string, unknown> | null>,
+): Promise<{ applied: boolean; completed: boolean }> {
+  const started = Date.now();
+  return inTransaction(pool, async (client) => {
+    if (!(await enterIngestion(client, p.ingestion_id))) return { applied: false, completed: false };
+    // Merges of one aggregate run one at a time anyway (one queue); the lock also keeps a withdrawal out.
+    await client.query("SELECT pg_advisory_xact_lock($1::int, $2::int)", [LOCK.AGGREGATES, AGGREGATE_KEY[aggregate]]);
+    for (const setting of TRANSFORM_SETTINGS) await client.query(setting);
+    const reported = await merge(client);
+    await lockIngestion(client, p.ingestion_id);
+    if (reported) await recordEvent(client, p.ingestion_id, event.type, event.stage, { chunk: p.chunk, ...reported, ms: Date.now() - started });
+    const completed = await completeIfDone(client, p.ingestion_id);
+    return { applied: reported !== null, completed };
+  });
+}
+
+/**
+ * silver -> trip groups for one chunk (db/transforms/silver/trip_groups.sql). Runs on the serial
+ * "groups" queue, beside the "gold" queue: the two merges write different tables, so they never wait
+ * on each other, and both cores stay busy at the end of a large file. Running it again changes nothing.
+ */
+export function mergeGroupsChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ applied: boolean; completed: boolean }> {
+  return mergeChunk(pool, p, { type: "silver.grouped", stage: "silver" }, "groups", async (client) => {
+    const { rows } = await client.query<{ applied: number; groups: number }>(SQL.silverTripGroups, transformArgs(p));
+    return rows[0]!.applied === 1 ? { groups: rows[0]!.groups } : null;
+  });
+}
+
+/**
+ * silver -> gold for one chunk (db/transforms/gold/*.sql). Runs on the serial "gold" queue. Running it
+ * again changes nothing. A chunk promoted by a version that merged groups in this job has no groups
+ * job: one is queued here.
+ */
+export function mergeGoldChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ applied: boolean; completed: boolean }> {
+  return mergeChunk(pool, p, { type: "gold.refreshed", stage: "gold" }, "gold", async (client) => {
+    // The chunk's own marker: a second run (or a concurrent duplicate, once this one commits) finds it.
+    const marker = await client.query(
+      "INSERT INTO audit.steps (ingestion_id, step, chunk) VALUES ($1::bigint, 'gold', $2::int) ON CONFLICT DO NOTHING RETURNING 1",
+      [p.ingestion_id, p.chunk],
+    );
+    if (marker.rowCount === 1) for (const [, sql] of GOLD_TRANSFORMS) await client.query(sql, transformArgs(p));
+    const grouped = await client.query(
+      "SELECT 1 FROM audit.steps WHERE ingestion_id = $1::bigint AND step = 'silver.trip_groups' AND chunk = $2::int",
+      [p.ingestion_id, p.chunk],
+    );
+    if (grouped.rowCount === 0) await queueGroupsChunk(client, p);
+    return marker.rowCount === 1 ? {} : null;
+  });
+}
+
