@@ -1,3 +1,4 @@
+import { CELL_LEVEL } from "../pipeline/core/cells.ts";
 import type { Box } from "./params.ts";
 
 /**
@@ -8,8 +9,8 @@ import type { Box } from "./params.ts";
  */
 export type Rect = { colLo: number; colHi: number; rowLo: number; rowHi: number };
 
-export const GOLD_LEVEL = 8;
-export const FINE_LEVEL = 12;
+export const GOLD_LEVEL = CELL_LEVEL.gold;
+export const FINE_LEVEL = CELL_LEVEL.fine;
 
 export function column(lon: number, level: number): number {
   const scale = 2 ** level;

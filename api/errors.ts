@@ -1,3 +1,4 @@
+import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
@@ -28,6 +29,19 @@ export class NotFoundError extends HttpError {
 export function errorBody(code: string, message: string) {
   return { error: { code, message } };
 }
+
+/** The schema of `errorBody`, for the OpenAPI document. */
+export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+/**
+ * An error response of a route's OpenAPI description.
+ *
+ * @example responses: { 404: errorResponse("no such ingestion") }
+ */
+export const errorResponse = (description: string) => ({
+  description,
+  content: { "application/json": { schema: ErrorBody } },
+});
 
 export function sendError(c: Context, err: HttpError) {
   return c.json(errorBody(err.code, err.message), err.status);

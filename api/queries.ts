@@ -1,11 +1,6 @@
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { loadSql } from "../pipeline/core/sql.ts";
 
-const ROOT = fileURLToPath(new URL("../db/queries/", import.meta.url));
-
-function load(name: string): string {
-  return readFileSync(ROOT + name, "utf8");
-}
+const load = (name: string) => loadSql(`queries/${name}`);
 
 /** The API's named read queries (`db/queries/*.sql`), read once at import: a missing file stops the start at once. */
 export const QUERIES = {
@@ -15,4 +10,6 @@ export const QUERIES = {
   weeklyBox: load("weekly_box.sql"),
   weeklyBoxBoth: load("weekly_box_both.sql"),
   stalledIngestions: load("stalled_ingestions.sql"),
+  ingestions: load("ingestions.sql"),
+  ingestionRejects: load("ingestion_rejects.sql"),
 } as const;

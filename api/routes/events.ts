@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { EventBus } from "../../pipeline/core/bus.ts";
+import { EVENT_TYPES } from "../../pipeline/core/events.ts";
 import { newRouter } from "../router.ts";
 import { BadRequestError } from "../errors.ts";
 import { auditEventStream } from "../sse.ts";
@@ -18,7 +19,8 @@ const route = createRoute({
   description:
     "Live audit events as they are inserted (LISTEN/NOTIFY). With a Last-Event-ID header (or ?after=) the " +
     "stream first replays every stored event after that id, then continues live, in id order with no gap " +
-    "and no duplicate. ?ingestion= keeps one ingestion's events. A comment line every 15 s keeps proxies open.",
+    "and no duplicate. ?ingestion= keeps one ingestion's events. A comment line every 15 s keeps proxies open." +
+    ` Event types (docs/data-model.md has their payloads): ${EVENT_TYPES.join(", ")}.`,
   request: {
     query: z.object({
       after: EventId.optional().openapi({ description: "replay events after this id (as Last-Event-ID)" }),

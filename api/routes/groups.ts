@@ -1,12 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type pg from "pg";
-import { NotFoundError } from "../errors.ts";
+import { errorResponse, NotFoundError } from "../errors.ts";
 import { QUERIES } from "../queries.ts";
+import { CELL_LEVEL } from "../../pipeline/core/cells.ts";
+import { findRegionId } from "../regions.ts";
 import { newRouter } from "../router.ts";
 import { Bbox, RegionName, unknownParameter, wholeNumber } from "../params.ts";
 
 // Stored groups are level-7 cells and 30-minute slots; coarser ones are sums of those.
-const FINEST_LEVEL = 7;
+const FINEST_LEVEL = CELL_LEVEL.group;
 const SLOT_MINUTES = [30, 60, 90, 120, 180, 240, 360, 480, 720, 1440] as const;
 
 const SlotMinutes = z
@@ -131,10 +133,9 @@ const Trip = z.object({
 
 const TripsPage = z.object({ group_id: z.string(), trips: z.array(Trip), next_cursor: z.string().nullable() });
 
-const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 const errors = {
-  400: { description: "an invalid parameter, named in the message", content: { "application/json": { schema: ErrorBody } } },
-  404: { description: "unknown region or group", content: { "application/json": { schema: ErrorBody } } },
+  400: errorResponse("an invalid parameter, named in the message"),
+  404: errorResponse("unknown region or group"),
 };
 
 const listRoute = createRoute({
@@ -205,12 +206,7 @@ export function groupsRoutes({ pool }: { pool: pg.Pool }) {
   return newRouter()
     .openapi(listRoute, async (c) => {
       const q = c.req.valid("query");
-      let regionId: number | null = null;
-      if (q.region !== undefined) {
-        const { rows } = await pool.query<{ id: number }>("SELECT id FROM silver.regions WHERE name = $1::text", [q.region]);
-        if (!rows[0]) throw new NotFoundError(`unknown region ${JSON.stringify(q.region)}`);
-        regionId = rows[0].id;
-      }
+      const regionId = await findRegionId(pool, q.region);
       const b = q.bbox;
       const { rows } = await pool.query<GroupRow>(QUERIES.groups, [
         regionId, q.cell, q.slot, q.min_trips, b?.west ?? null, b?.south ?? null, b?.east ?? null, b?.north ?? null, q.limit,

@@ -6,21 +6,17 @@ import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createRoute, z } from "@hono/zod-openapi";
 import type pg from "pg";
-import { failIngestion, type Ingestion, type IngestionStatus } from "../../pipeline/core/audit.ts";
+import { failIngestion, type Ingestion, INGESTION_STATUSES } from "../../pipeline/core/audit.ts";
 import type { UploadServices } from "../deps.ts";
-import { BadRequestError, HttpError, NotFoundError } from "../errors.ts";
+import { BadRequestError, errorResponse, HttpError, NotFoundError } from "../errors.ts";
+import { wholeNumber } from "../params.ts";
+import { QUERIES } from "../queries.ts";
 import { newRouter } from "../router.ts";
 
-const STATUSES = ["queued", "loading", "transforming", "completed", "failed", "skipped"] as const satisfies IngestionStatus[];
 const UPLOAD_TYPES = ["text/csv", "text/plain", "application/octet-stream"];
 
 const RecordId = (what: string) =>
   z.string().regex(/^\d{1,15}$/, `must be ${what} (a whole number)`).transform(Number);
-
-const wholeNumber = (min: number, max: number) => {
-  const message = `must be a whole number from ${min} to ${max}`;
-  return z.string().regex(/^\d{1,10}$/, message).transform(Number).refine((n) => n >= min && n <= max, message);
-};
 
 /** A plain file name for landing/: nothing that could name another folder, nothing hidden. */
 const FileName = z
@@ -40,15 +36,12 @@ const FileName = z
   .refine((s) => !s.startsWith("."), "must not start with a dot")
   .transform((s) => (/\.csv$/i.test(s) ? s : `${s}.csv`));
 
-const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
-const errorResponse = (description: string) => ({ description, content: { "application/json": { schema: ErrorBody } } });
-
 const IngestionView = z.object({
   id: z.number(),
   file_name: z.string(),
   sha256: z.string(),
   size_bytes: z.number(),
-  status: z.enum(STATUSES),
+  status: z.enum(INGESTION_STATUSES),
   rows_loaded: z.number(),
   rows_rejected: z.number(),
   error: z.string().nullable(),
@@ -170,22 +163,23 @@ type IngestionRow = Pick<
   event_created_at: Date;
 };
 
-/** Ingestions newest first with their newest event (one LATERAL lookup on events_ingestion each). */
-async function selectIngestions(pool: pg.Pool, where: { id?: number; before?: number }, limit: number): Promise<IngestionRow[]> {
+/**
+ * Ingestions newest first with their newest event (db/queries/ingestions.sql): only `id`, or only
+ * those below `before`, or all; at most `limit`.
+ */
+async function selectIngestions(pool: pg.Pool, page: { id?: number; before?: number; limit: number }) {
   const { rows } = await pool.query<IngestionRow>(
-    `SELECT i.id, i.file_name, i.sha256, i.size_bytes, i.status, i.rows_loaded, i.rows_rejected, i.error,
-            i.started_at, i.finished_at, round(extract(epoch FROM i.finished_at - i.started_at) * 1000)::bigint AS duration_ms,
-            i.duplicate_of, i.archived_as,
-            e.id AS event_id, e.type AS event_type, e.stage AS event_stage, e.payload AS event_payload, e.created_at AS event_created_at
-     FROM audit.ingestions i
-     LEFT JOIN LATERAL (
-       SELECT id, type, stage, payload, created_at FROM audit.events WHERE ingestion_id = i.id ORDER BY id DESC LIMIT 1
-     ) e ON true
-     WHERE ($1::bigint IS NULL OR i.id = $1::bigint) AND ($2::bigint IS NULL OR i.id < $2::bigint)
-     ORDER BY i.id DESC
-     LIMIT $3::int`,
-    [where.id ?? null, where.before ?? null, limit],
+    QUERIES.ingestions,
+    [page.id ?? null, page.before ?? null, page.limit],
   );
+  return rows;
+}
+
+type RejectRow = { line_no: number; raw: string; reason: string };
+
+/** An ingestion's rejected lines after line `after` (or from the first), in line order, at most `limit`. */
+async function selectRejects(pool: pg.Pool, page: { id: number; after?: number; limit: number }): Promise<RejectRow[]> {
+  const { rows } = await pool.query<RejectRow>(QUERIES.ingestionRejects, [page.id, page.after ?? null, page.limit]);
   return rows;
 }
 
@@ -264,13 +258,13 @@ export function ingestionsRoutes(deps: { pool: pg.Pool; landingDir: string; uplo
   return newRouter()
     .openapi(listRoute, async (c) => {
       const { limit, before } = c.req.valid("query");
-      const rows = await selectIngestions(pool, { before }, limit + 1);
+      const rows = await selectIngestions(pool, { before, limit: limit + 1 });
       const page = rows.slice(0, limit).map(view);
       return c.json({ ingestions: page, next_before: rows.length > limit ? page[limit - 1]!.id : null }, 200);
     })
     .openapi(oneRoute, async (c) => {
       const { id } = c.req.valid("param");
-      const [row] = await selectIngestions(pool, { id }, 1);
+      const [row] = await selectIngestions(pool, { id, limit: 1 });
       if (!row) throw new NotFoundError(`no ingestion ${id}`);
       return c.json(view(row), 200);
     })
@@ -279,12 +273,7 @@ export function ingestionsRoutes(deps: { pool: pg.Pool; landingDir: string; uplo
       const { limit, after } = c.req.valid("query");
       const { rowCount } = await pool.query("SELECT 1 FROM audit.ingestions WHERE id = $1::bigint", [id]);
       if (!rowCount) throw new NotFoundError(`no ingestion ${id}`);
-      const { rows } = await pool.query<{ line_no: number; raw: string; reason: string }>(
-        `SELECT line_no, raw, reason FROM audit.rejects
-         WHERE ingestion_id = $1::bigint AND ($2::bigint IS NULL OR line_no > $2::bigint)
-         ORDER BY line_no LIMIT $3::int`,
-        [id, after ?? null, limit + 1],
-      );
+      const rows = await selectRejects(pool, { id, after, limit: limit + 1 });
       const page = rows.slice(0, limit);
       return c.json({ ingestion_id: id, rejects: page, next_after: rows.length > limit ? page[limit - 1]!.line_no : null }, 200);
     })

@@ -1,9 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type pg from "pg";
-import { planBox, splitBox, type Rect } from "../box.ts";
-import { BadRequestError, NotFoundError } from "../errors.ts";
+import { planBox, splitBox, type BoxPart, type Rect } from "../box.ts";
+import { BadRequestError, errorResponse } from "../errors.ts";
 import { Bbox, RegionName, unknownParameter, type Box } from "../params.ts";
 import { QUERIES } from "../queries.ts";
+import { findRegionId } from "../regions.ts";
 import { newRouter } from "../router.ts";
 
 const MATCH = ["origin", "destination", "both", "any"] as const;
@@ -50,7 +51,6 @@ const Answer = z
     series: z.array(Week),
   })
   .openapi("WeeklyAverage");
-const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
 const route = createRoute({
   method: "get",
@@ -66,8 +66,8 @@ const route = createRoute({
   request: { query: Query },
   responses: {
     200: { description: "the weekly average", content: { "application/json": { schema: Answer } } },
-    400: { description: "invalid parameter", content: { "application/json": { schema: ErrorBody } } },
-    404: { description: "unknown region", content: { "application/json": { schema: ErrorBody } } },
+    400: errorResponse("invalid parameter"),
+    404: errorResponse("unknown region"),
   },
 });
 
@@ -82,37 +82,96 @@ const addDays = (date: string, days: number) => new Date(Date.parse(`${date}T00:
 
 type Series = { week: string; trips: number }[];
 
-const bounds = (rects: Rect[]) => [rects.map((r) => r.colLo), rects.map((r) => r.colHi), rects.map((r) => r.rowLo), rects.map((r) => r.rowHi)];
+/** The trips a weekly series counts, as every weekly query takes them ($1..$3). */
+type Period = {
+  /** $1: only the trips of this region; null for all regions. */
+  regionId: number | null;
+  /** $2: Monday of the first week ('YYYY-MM-DD'). */
+  firstWeek: string;
+  /** $3: Monday of the last week. */
+  lastWeek: string;
+};
 
-async function boxSeries(pool: pg.Pool, regionId: number | null, first: string, last: string, box: Box, end: "origin" | "destination"): Promise<Series> {
-  const { gold, parts } = planBox(box);
-  const { rows } = await pool.query<{ week: string; trips: number }>(QUERIES.weeklyBox, [
-    regionId, first, last, box.west, box.south, box.east, box.north,
-    gold?.colLo ?? 1, gold?.colHi ?? 0, gold?.rowLo ?? 1, gold?.rowHi ?? 0,
-    ...bounds(parts), end, parts.map((p) => p.exact), parts.map((p) => p.sign),
-  ]);
+/** Rectangles of level-12 cells as the queries take them: four arrays, colLo, colHi, rowLo and rowHi. */
+const bounds = (rects: Rect[]) => [
+  rects.map((r) => r.colLo),
+  rects.map((r) => r.colHi),
+  rects.map((r) => r.rowLo),
+  rects.map((r) => r.rowHi),
+];
+
+/** The parameters of db/queries/weekly_box.sql, by the names its header lists. */
+type WeeklyBoxParams = Period & {
+  /** $4..$7 west, south, east, north: the box, edges included. */
+  box: Box;
+  /** $8..$11 colLo, colHi, rowLo, rowHi: gold's rectangle of level-8 cells; null for none. */
+  gold: Rect | null;
+  /** $12..$15 colLo, colHi, rowLo, rowHi, $17 exact, $18 sign: the level-12 parts, one array per field. */
+  parts: BoxPart[];
+  /** $16: the end of the trip that must lie in the box. */
+  end: "origin" | "destination";
+};
+
+/** WeeklyBoxParams in weekly_box.sql's $n order. */
+const weeklyBoxArgs = (p: WeeklyBoxParams) => [
+  p.regionId, p.firstWeek, p.lastWeek,
+  p.box.west, p.box.south, p.box.east, p.box.north,
+  // No gold: an empty range of columns (x0 > x1).
+  p.gold?.colLo ?? 1, p.gold?.colHi ?? 0, p.gold?.rowLo ?? 1, p.gold?.rowHi ?? 0,
+  ...bounds(p.parts),
+  p.end,
+  p.parts.map((r) => r.exact),
+  p.parts.map((r) => r.sign),
+];
+
+/** Trips per week whose origin (or destination) lies in the box: gold, corrected by level-12 parts. */
+async function boxSeries(pool: pg.Pool, q: Period & { box: Box; end: "origin" | "destination" }): Promise<Series> {
+  const { gold, parts } = planBox(q.box);
+  const { rows } = await pool.query<Series[number]>(QUERIES.weeklyBox, weeklyBoxArgs({ ...q, gold, parts }));
   return rows;
 }
 
-async function bothSeries(pool: pg.Pool, regionId: number | null, first: string, last: string, box: Box): Promise<Series> {
-  const { inner, edge } = splitBox(box);
-  const { rows } = await pool.query<{ week: string; trips: number }>(QUERIES.weeklyBoxBoth, [
-    regionId, first, last, box.west, box.south, box.east, box.north,
-    inner?.colLo ?? 1, inner?.colHi ?? 0, inner?.rowLo ?? 1, inner?.rowHi ?? 0,
-    ...bounds(edge),
-  ]);
+/** The parameters of db/queries/weekly_box_both.sql, by the names its header lists. */
+type WeeklyBoxBothParams = Period & {
+  /** $4..$7 west, south, east, north: the box, edges included. */
+  box: Box;
+  /** $8..$11 colLo, colHi, rowLo, rowHi: the level-12 cells wholly inside the box; null for none. */
+  inner: Rect | null;
+  /** $12..$15 colLo, colHi, rowLo, rowHi: the level-12 rectangles the box's edges cut, one array per field. */
+  edge: Rect[];
+};
+
+/** WeeklyBoxBothParams in weekly_box_both.sql's $n order. */
+const weeklyBoxBothArgs = (p: WeeklyBoxBothParams) => [
+  p.regionId, p.firstWeek, p.lastWeek,
+  p.box.west, p.box.south, p.box.east, p.box.north,
+  // No inner cells: an empty range of columns (col_lo > col_hi).
+  p.inner?.colLo ?? 1, p.inner?.colHi ?? 0, p.inner?.rowLo ?? 1, p.inner?.rowHi ?? 0,
+  ...bounds(p.edge),
+];
+
+/** Trips per week whose origin and destination both lie in the box, from silver's level-12 cell indexes. */
+async function bothSeries(pool: pg.Pool, q: Period & { box: Box }): Promise<Series> {
+  const { inner, edge } = splitBox(q.box);
+  const { rows } = await pool.query<Series[number]>(QUERIES.weeklyBoxBoth, weeklyBoxBothArgs({ ...q, inner, edge }));
   return rows;
 }
 
-async function series(pool: pg.Pool, regionId: number | null, first: string, last: string, box: Box | undefined, match: Match): Promise<Series> {
-  if (!box) return (await pool.query<{ week: string; trips: number }>(QUERIES.weeklyRegions, [regionId, first, last])).rows;
-  if (match === "origin" || match === "destination") return boxSeries(pool, regionId, first, last, box, match);
-  if (match === "both") return bothSeries(pool, regionId, first, last, box);
+async function series(pool: pg.Pool, period: Period, box: Box | undefined, match: Match): Promise<Series> {
+  if (!box) {
+    const { rows } = await pool.query<Series[number]>(
+      QUERIES.weeklyRegions,
+      [period.regionId, period.firstWeek, period.lastWeek],
+    );
+    return rows;
+  }
+  if (match === "origin" || match === "destination") return boxSeries(pool, { ...period, box, end: match });
+  if (match === "both") return bothSeries(pool, { ...period, box });
   // any = origin + destination - both (inclusion-exclusion, week by week)
   const [o, d, both] = await Promise.all([
-    boxSeries(pool, regionId, first, last, box, "origin"),
-    boxSeries(pool, regionId, first, last, box, "destination"),
-    bothSeries(pool, regionId, first, last, box),
+    boxSeries(pool, { ...period, box, end: "origin" }),
+    boxSeries(pool, { ...period, box, end: "destination" }),
+    bothSeries(pool, { ...period, box }),
   ]);
   return o.map((w, i) => ({ week: w.week, trips: w.trips + d[i]!.trips - both[i]!.trips }));
 }
@@ -130,12 +189,7 @@ export function statsRoutes({ pool }: { pool: pg.Pool }) {
     if (q.from !== undefined && q.to !== undefined && q.from > q.to)
       throw new BadRequestError("from: must not be after to", "invalid_parameter");
 
-    let regionId: number | null = null;
-    if (q.region !== undefined) {
-      const { rows } = await pool.query<{ id: number }>("SELECT id FROM silver.regions WHERE name = $1::text", [q.region]);
-      if (!rows[0]) throw new NotFoundError(`unknown region ${JSON.stringify(q.region)}`);
-      regionId = rows[0].id;
-    }
+    const regionId = await findRegionId(pool, q.region);
     const { rows: span } = await pool.query<{ first: string | null; last: string | null }>(
       "SELECT min(week)::text AS first, max(week)::text AS last FROM gold.weekly_regions WHERE $1::int IS NULL OR region_id = $1::int",
       [regionId],
@@ -153,7 +207,7 @@ export function statsRoutes({ pool }: { pool: pg.Pool }) {
     const weeks = Math.round((Date.parse(last) - Date.parse(first)) / (7 * DAY)) + 1;
     if (weeks > MAX_WEEKS) throw new BadRequestError(`from: the period may span at most ${MAX_WEEKS} weeks`, "invalid_parameter");
 
-    const rows = await series(pool, regionId, first, last, q.bbox, q.match);
+    const rows = await series(pool, { regionId, firstWeek: first, lastWeek: last }, q.bbox, q.match);
     const trips = rows.reduce((sum, w) => sum + w.trips, 0);
     return c.json({ ...base, from: first, to: addDays(last, 6), weeks, trips, weekly_average: trips / weeks, series: rows }, 200);
   });

@@ -11,10 +11,13 @@
 -- Level-12 cells of one column have consecutive ids, so each rectangle is one id range per column.
 -- Each range is a LATERAL subquery fenced with OFFSET 0: always one index range scan, whatever the
 -- table statistics say (a plain range join let the planner pick a nested loop over a sequential scan).
--- $1 region id or NULL, $2 / $3 Mondays of the first / last week, $4..$7 west, south, east, north,
--- $8..$11 gold's level-8 columns x0..x1 and rows y0..y1 (x0 > x1 when none), $12..$15 the parts'
--- level-12 column and row bounds (arrays), $16 'origin' or 'destination', $17 the parts' exact flags,
--- $18 their signs.
+-- Parameters, by the names api/routes/stats.ts gives them (WeeklyBoxParams, weeklyBoxArgs):
+--   $1 regionId int or NULL for all regions;  $2 firstWeek, $3 lastWeek date: Mondays of the first and last week;
+--   $4..$7 box.west, box.south, box.east, box.north float8: the box, edges included;
+--   $8..$11 gold.colLo, gold.colHi, gold.rowLo, gold.rowHi bigint: gold's level-8 columns x0..x1 and rows y0..y1
+--           (x0 > x1 when none);
+--   $12..$15 parts' colLo, colHi, rowLo, rowHi int[]: the parts' level-12 column and row bounds, one array each;
+--   $16 end text: 'origin' or 'destination';  $17 parts' exact bool[];  $18 parts' sign int[] (+1 or -1).
 WITH period AS (
   SELECT w::date AS week FROM generate_series($2::date, $3::date, interval '7 days') AS w
 ),

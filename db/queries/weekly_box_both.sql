@@ -6,9 +6,13 @@
 --   B  origin inner, destination in the ring: the destination index over the ring, destination tested;
 --   C  origin in the ring: the origin index over the ring, both points tested.
 -- Each id range is a LATERAL subquery fenced with OFFSET 0 (see weekly_box.sql).
--- $1 region id or NULL, $2 / $3 Mondays of the first / last week, $4..$7 west, south, east, north,
--- $8..$11 the inner level-12 columns and rows (col_lo > col_hi when none), $12..$15 the ring's
--- rectangles as arrays of level-12 column and row bounds.
+-- Parameters, by the names api/routes/stats.ts gives them (WeeklyBoxBothParams, weeklyBoxBothArgs):
+--   $1 regionId int or NULL for all regions;  $2 firstWeek, $3 lastWeek date: Mondays of the first and last week;
+--   $4..$7 box.west, box.south, box.east, box.north float8: the box, edges included;
+--   $8..$11 inner.colLo, inner.colHi, inner.rowLo, inner.rowHi bigint: the inner level-12 columns and rows
+--           (col_lo > col_hi when none);
+--   $12..$15 edge's colLo, colHi, rowLo, rowHi int[]: the ring's rectangles (api/box.ts splitBox's `edge`),
+--           one array of level-12 column or row bounds each.
 WITH period AS (
   SELECT w::date AS week FROM generate_series($2::date, $3::date, interval '7 days') AS w
 ),

@@ -8,6 +8,7 @@ import { waitForDatabase, whenDatabaseAnswers } from "../core/db.ts";
 import { describeError, FileChangedError, IngestionEndedError, isTransient } from "../core/errors.ts";
 import { queueSilverChunk, type ChunkPayload } from "../core/jobs.ts";
 import { completeIfDone, lockIngestion } from "../core/lifecycle.ts";
+import { SQL } from "../core/sql.ts";
 import { withdrawIngestion } from "../core/withdraw.ts";
 import type { Archive } from "../landing/archive.ts";
 import { inspectFile } from "../landing/inspect.ts";
@@ -25,6 +26,20 @@ export type IntakeDeps = {
 
 /** A file this process loads or loaded, whose ingestion has not ended: where it is and what it was. */
 type InFlight = { path: string; size: number; mtimeMs: number };
+
+/**
+ * Sets an ingestion `loading` with its columns and lines per chunk (db/queries/bronze/start_load.sql);
+ * false when it has ended meanwhile.
+ */
+async function startLoad(pool: pg.Pool, load: { id: number; columns: string[]; chunkRows: number }): Promise<boolean> {
+  const { rowCount } = await pool.query(SQL.startBronzeLoad, [load.id, load.columns, load.chunkRows]);
+  return rowCount !== 0;
+}
+
+/** The marker of a loaded bronze chunk with its rows (db/queries/bronze/record_chunk.sql). */
+async function recordBronzeChunk(client: pg.PoolClient, marker: { id: number; chunk: number; rows: number }) {
+  await client.query(SQL.recordBronzeChunk, [marker.id, marker.chunk, marker.rows]);
+}
 
 /** Loads that fail for a transient reason (the database went away) are tried this often, then fail. */
 const MAX_LOAD_ATTEMPTS = 10;
@@ -114,7 +129,7 @@ export class Intake {
         return undefined;
       }
       // This process's own ingestion, which no load of it is working on: an earlier attempt stopped.
-      await recordEvent(this.pool, ingestion.id, "ingestion.resumed", "landing", { file: fileName, status: ingestion.status });
+      await recordEvent(this.pool, ingestion.id, "ingestion.resumed", { file: fileName, status: ingestion.status });
     }
     if (inspection.problem) {
       await failIngestion(this.pool, ingestion.id, inspection.problem);
@@ -177,7 +192,7 @@ export class Intake {
         log.warn({ err, attempt }, "bronze load interrupted; continuing once the database answers");
         await waitForDatabase(this.pool, log, this.abort.signal);
         if (this.abort.signal.aborted) continue;
-        await recordEvent(this.pool, id, "bronze.retrying", "bronze", {
+        await recordEvent(this.pool, id, "bronze.retrying", {
           attempt: attempt + 1,
           max_attempts: MAX_LOAD_ATTEMPTS,
           error: describeError(err),
@@ -190,12 +205,8 @@ export class Intake {
     const id = ingestion.id;
     // A resumed load cuts the file where the interrupted one did, whatever CHUNK_ROWS says now.
     const chunkRows = ingestion.chunk_rows ?? this.config.chunkRows;
-    const started = await this.pool.query(
-      `UPDATE audit.ingestions SET status = 'loading', columns = $2::text[], chunks = NULL, lines = NULL, chunk_rows = $3::int
-       WHERE id = $1::bigint AND status IN ('queued', 'loading', 'transforming')`,
-      [id, columns, chunkRows],
-    );
-    if (started.rowCount === 0) throw new IngestionEndedError(`ingestion ${id} ended before its load`);
+    const started = await startLoad(this.pool, { id, columns, chunkRows });
+    if (!started) throw new IngestionEndedError(`ingestion ${id} ended before its load`);
     ingestion.chunk_rows = chunkRows;
     let lastProgress = Date.now();
     let lastChunk: ChunkPayload | undefined;
@@ -222,16 +233,12 @@ export class Intake {
           const { rows } = await c.query<{ status: string }>("SELECT status FROM audit.ingestions WHERE id = $1::bigint", [id]);
           if (rows[0]?.status !== "loading") throw new IngestionEndedError(`ingestion ${id} is ${rows[0]?.status ?? "gone"}`);
           await attachChunk(c, id, loaded);
-          await c.query(
-            `INSERT INTO audit.steps (ingestion_id, step, chunk, rows) VALUES ($1::bigint, 'bronze', $2::int, $3::bigint)
-             ON CONFLICT (ingestion_id, step, chunk) DO UPDATE SET rows = excluded.rows, finished_at = clock_timestamp()`,
-            [id, loaded.chunk, loaded.rows],
-          );
+          await recordBronzeChunk(c, { id, chunk: loaded.chunk, rows: loaded.rows });
           if (!loaded.last) await queueSilverChunk(c, payload);
           await c.query("COMMIT");
           if (!loaded.last && Date.now() - lastProgress >= this.config.progressIntervalMs) {
             lastProgress = Date.now();
-            await recordEvent(c, id, "bronze.progress", "bronze", {
+            await recordEvent(c, id, "bronze.progress", {
               rows: loaded.rowsSoFar,
               bytes: loaded.bytesSoFar,
               total_bytes: expected.size,
@@ -248,7 +255,7 @@ export class Intake {
         [id, result.chunks, result.rows],
       );
       if (done.rowCount === 0) throw new IngestionEndedError(`ingestion ${id} ended during its load`);
-      await recordEvent(client, id, "bronze.loaded", "bronze", { rows: result.rows, bytes: result.bytes, chunks: result.chunks });
+      await recordEvent(client, id, "bronze.loaded", { rows: result.rows, bytes: result.bytes, chunks: result.chunks });
       await completeIfDone(client, id); // a file with a header and no data lines completes here
       await client.query("COMMIT");
     } catch (err) {

@@ -7,6 +7,7 @@ import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { FileChangedError } from "../core/errors.ts";
 import { bronzePartition } from "../core/lifecycle.ts";
+import { SQL } from "../core/sql.ts";
 import type { Column } from "../landing/inspect.ts";
 import { addBronzeRows, BRONZE_COLUMNS, CopyBuffer, lineReader } from "./parse.ts";
 
@@ -164,8 +165,7 @@ async function createChunkTable(client: pg.PoolClient, id: number, chunk: number
  */
 export async function bronzeChunkRows(client: pg.PoolClient, id: number, chunk: number, first: number, end: number): Promise<number | null> {
   const { rows } = await client.query<{ expected: number | null; promoted: boolean }>(
-    `SELECT (SELECT rows FROM audit.steps WHERE ingestion_id = $1::bigint AND step = 'bronze' AND chunk = $2::int) AS expected,
-            EXISTS (SELECT FROM audit.steps WHERE ingestion_id = $1::bigint AND step = 'silver.trips' AND chunk = $2::int) AS promoted`,
+    SQL.bronzeChunkMarkers,
     [id, chunk],
   );
   const { expected, promoted } = rows[0]!;

@@ -1,33 +1,29 @@
+/**
+ * `npm run ingest -- FILE...`: uploads each file to the tripflow service (POST /ingestions), follows
+ * its ingestion's events (GET /events) while showing its progress, and prints the accounting of every
+ * file (GET /ingestions/:id).
+ */
 import { createReadStream } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { ConfigError, loadConfig } from "../core/config.ts";
+import { parseCli, UsageError } from "./args.ts";
+import { Display } from "./display.ts";
+import { EXIT, reportFailure } from "./exit.ts";
+import { formatBytes, formatDuration, formatInteger } from "./format.ts";
 import {
-  ApiError,
   apiError,
   describeCause,
-  EXIT,
-  fitToWidth,
-  FileProgress,
-  parseCli,
-  renderOutcomeLine,
-  renderProgressLine,
-  renderSummary,
   request,
   resolveService,
   ServiceUnreachableError,
-  SseParser,
-  TERMINAL_EVENTS,
   TokenError,
-  UsageError,
-  formatBytes,
-  formatDuration,
-  formatInteger,
-  type AuditEventData,
-  type FileOutcome,
   type Service,
-} from "./common.ts";
+} from "./http.ts";
+import { FileProgress } from "./progress.ts";
+import { renderOutcomeLine, renderSummary, type FileOutcome } from "./render.ts";
+import { followIngestion } from "./sse.ts";
 
 const HELP = `Usage: npm run ingest -- [--url URL] [--stall-seconds N] FILE...
 
@@ -64,67 +60,6 @@ service carries on.
 Example:
   npm run ingest -- data/trips.csv data/more-trips.csv`;
 
-/** Progress lines in plain output: at most one per file every this many ms. */
-const PLAIN_EVERY_MS = 2000;
-/** Redraws on a terminal: at most one every this many ms (stage changes always). */
-const TTY_EVERY_MS = 100;
-/** No byte (not even the 15 s keepalive) for this long: the stream is dead, reconnect. */
-const SILENT_STREAM_MS = 45_000;
-/** Reconnecting to the event stream gives up after this long without an answer. */
-const RECONNECT_FOR_MS = 60_000;
-
-type Terminal = NodeJS.WriteStream & { isTTY?: boolean };
-
-/** Where progress goes: one line redrawn in place on a terminal, plain lines otherwise. */
-class Display {
-  private lastDraw = 0;
-  private drawn = false;
-  private lastPlain = "";
-
-  constructor(
-    private readonly stream: Terminal,
-    readonly tty: boolean,
-  ) {}
-
-  /** The progress line of `p`: redrawn on a terminal; in plain output at most every 2 s (or when `force`). */
-  progress(p: FileProgress, force = false): void {
-    const now = Date.now();
-    const every = this.tty ? TTY_EVERY_MS : PLAIN_EVERY_MS;
-    if (!force && now - this.lastDraw < every) return;
-    this.lastDraw = now;
-    const line = renderProgressLine(p.view());
-    if (this.tty) {
-      this.stream.write(`\r\x1b[2K${fitToWidth(line, this.stream.columns)}`);
-      this.drawn = true;
-    } else if (line !== this.lastPlain) {
-      this.stream.write(`${line}\n`);
-      this.lastPlain = line;
-    }
-  }
-
-  /** Starts the plain-output clock again, so that the first progress line follows a stage line by 2 s. */
-  restartClock(): void {
-    if (!this.tty) this.lastDraw = Date.now();
-  }
-
-  /** A line that stays: on a terminal it replaces the progress line, which the next update draws again below. */
-  line(text: string): void {
-    this.stream.write(this.tty ? `\r\x1b[2K${text}\n` : `${text}\n`);
-    this.drawn = false;
-  }
-
-  /** A stage line: printed in plain output only (a terminal shows the stage in the progress line). */
-  stage(text: string): void {
-    if (!this.tty) this.line(text);
-  }
-
-  /** Leaves the terminal's line clean (Ctrl-C, a fatal error). */
-  close(): void {
-    if (this.tty && this.drawn) this.stream.write("\n");
-    this.drawn = false;
-  }
-}
-
 type Input = { path: string; name: string; size: number };
 
 /** Every file must exist, be a regular file and be readable; all problems are reported at once. */
@@ -141,29 +76,43 @@ async function checkFiles(paths: string[], cwd: string): Promise<Input[]> {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const why =
-        code === "ENOENT" ? "no such file" : code === "EACCES" || code === "EPERM" ? "permission denied" : code === "ENOTFILE" ? "not a regular file" : (err as Error).message;
+        code === "ENOENT"
+          ? "no such file"
+          : code === "EACCES" || code === "EPERM"
+            ? "permission denied"
+            : code === "ENOTFILE"
+              ? "not a regular file"
+              : (err as Error).message;
       problems.push(`${given}: ${why}`);
     }
   }
-  if (problems.length) throw new UsageError(`cannot read ${problems.length === 1 ? "a file" : "files"}:\n  ${problems.join("\n  ")}`);
+  if (problems.length) {
+    throw new UsageError(`cannot read ${problems.length === 1 ? "a file" : "files"}:\n  ${problems.join("\n  ")}`);
+  }
   return inputs;
 }
 
 /** GET /health: the service is there and its database answers. */
 async function checkService(service: Service): Promise<void> {
+  const unreachable = (why: string) => new ServiceUnreachableError(service.url, new Error(why));
   const res = await request(service, "/health", { signal: AbortSignal.timeout(10_000) }).catch((err) => {
-    if ((err as Error).name === "TimeoutError") throw new ServiceUnreachableError(service.url, new Error("no answer within 10 s"));
+    if ((err as Error).name === "TimeoutError") throw unreachable("no answer within 10 s");
     throw err;
   });
-  if (res.status === 503) throw new ServiceUnreachableError(service.url, new Error("the service answers but its database does not"));
-  if (!res.ok) throw new ServiceUnreachableError(service.url, new Error(`GET /health answered HTTP ${res.status}: is this a tripflow service?`));
+  if (res.status === 503) throw unreachable("the service answers but its database does not");
+  if (!res.ok) throw unreachable(`GET /health answered HTTP ${res.status}: is this a tripflow service?`);
   await res.body?.cancel();
 }
 
 type UploadAnswer = { ingestion_id: number; status: "queued" | "skipped"; duplicate_of: number | null };
 
 /** Streams the file to POST /ingestions?name=…, counting the bytes as they go. */
-async function upload(service: Service, input: Input, progress: FileProgress, display: Display): Promise<UploadAnswer | FileOutcome> {
+async function upload(
+  service: Service,
+  input: Input,
+  progress: FileProgress,
+  display: Display,
+): Promise<UploadAnswer | FileOutcome> {
   async function* counted() {
     // 1 MiB reads: with the default 64 KiB the upload ran at a third of the speed.
     for await (const chunk of createReadStream(input.path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
@@ -190,86 +139,11 @@ async function upload(service: Service, input: Input, progress: FileProgress, di
   return failed(input, (await apiError(res)).message);
 }
 
+/** The accounting of a file that was not loaded (refused, or the same content as before). */
+const NO_ACCOUNTING = { rowsLoaded: null, rowsRejected: null, durationMs: null } as const;
+
 function failed(input: Input, error: string, ingestionId: number | null = null): FileOutcome {
-  return { file: input.name, status: "failed", ingestionId, rowsLoaded: null, rowsRejected: null, durationMs: null, duplicateOf: null, error };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * Follows GET /events?ingestion=ID from its first event until the ingestion ends, resuming with
- * Last-Event-ID when the stream drops or goes silent; returns the terminal event, or undefined when
- * no event of the ingestion came for `stallMs` (keepalives do not count): the service may be stuck,
- * and waiting on would never end.
- */
-async function follow(
-  service: Service,
-  id: number,
-  stallMs: number,
-  onEvent: (e: AuditEventData) => void,
-  onDrop: (after: number) => void,
-): Promise<AuditEventData | undefined> {
-  let last = 0;
-  let downSince: number | undefined;
-  let delay = 250;
-  let progressAt = Date.now();
-  const stalled = () => Date.now() - progressAt >= stallMs;
-  for (;;) {
-    if (stalled()) return undefined;
-    let streamed = false;
-    const stall = new AbortController();
-    // Whichever comes first: a silent stream (reconnect) or no event for stallMs (give up).
-    const wait = () => Math.max(0, Math.min(SILENT_STREAM_MS, progressAt + stallMs - Date.now()));
-    let timer = setTimeout(() => stall.abort(), wait());
-    const alive = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => stall.abort(), wait());
-    };
-    try {
-      const res = await request(service, `/events?ingestion=${id}&after=${last}`, {
-        headers: last > 0 ? { "Last-Event-ID": String(last), accept: "text/event-stream" } : { accept: "text/event-stream" },
-        signal: stall.signal,
-      });
-      if (!res.ok || !res.body) throw await apiError(res);
-      downSince = undefined;
-      delay = 250;
-      streamed = true;
-      const parser = new SseParser();
-      const decoder = new TextDecoder();
-      const reader = res.body.getReader();
-      try {
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          alive();
-          for (const frame of parser.feed(decoder.decode(value, { stream: true }))) {
-            last = Math.max(last, Number(frame.id) || 0);
-            let event: AuditEventData;
-            try {
-              event = JSON.parse(frame.data) as AuditEventData;
-            } catch {
-              continue; // not an audit event: reconnecting would only read it again
-            }
-            progressAt = Date.now();
-            onEvent(event);
-            if (TERMINAL_EVENTS.has(event.type)) return event;
-          }
-        }
-      } finally {
-        await reader.cancel().catch(() => {});
-      }
-    } catch (err) {
-      if (err instanceof ApiError) throw err;
-      if (stalled()) return undefined;
-      downSince ??= Date.now();
-      if (Date.now() - downSince > RECONNECT_FOR_MS) throw new ServiceUnreachableError(service.url, err);
-    } finally {
-      clearTimeout(timer);
-    }
-    if (streamed) onDrop(last); // once per interruption, not once per attempt to reconnect
-    await sleep(delay);
-    delay = Math.min(delay * 2, 5000);
-  }
+  return { file: input.name, status: "failed", ingestionId, ...NO_ACCOUNTING, duplicateOf: null, error };
 }
 
 type IngestionView = {
@@ -283,7 +157,13 @@ type IngestionView = {
 };
 
 /** One file from upload to outcome. */
-async function ingestOne(service: Service, input: Input, display: Display, stallMs: number, onId: (id: number) => void): Promise<FileOutcome> {
+async function ingestOne(
+  service: Service,
+  input: Input,
+  display: Display,
+  stallMs: number,
+  onId: (id: number) => void,
+): Promise<FileOutcome> {
   // The service would answer 400; said here in the words of a command line.
   if (input.size === 0) return failed(input, "the file is empty: nothing to upload");
   const progress = new FileProgress(input.name, input.size, Date.now());
@@ -295,14 +175,16 @@ async function ingestOne(service: Service, input: Input, display: Display, stall
   if ("file" in answer) return answer;
   const id = answer.ingestion_id;
   onId(id);
-  if (answer.status === "skipped")
-    return { file: input.name, status: "skipped", ingestionId: id, rowsLoaded: null, rowsRejected: null, durationMs: null, duplicateOf: answer.duplicate_of, error: null };
+  if (answer.status === "skipped") {
+    const duplicateOf = answer.duplicate_of;
+    return { file: input.name, status: "skipped", ingestionId: id, ...NO_ACCOUNTING, duplicateOf, error: null };
+  }
 
   progress.queued(id);
   display.stage(`${input.name}: uploaded in ${formatDuration(Date.now() - started)}, queued as ingestion #${id}`);
   display.restartClock();
   display.progress(progress, display.tty);
-  const terminal = await follow(
+  const terminal = await followIngestion(
     service,
     id,
     stallMs,
@@ -311,7 +193,8 @@ async function ingestOne(service: Service, input: Input, display: Display, stall
       if (stageChanged && progress.stage === "load") display.stage(`${input.name}: loading into bronze (#${id})`);
       if (stageChanged && progress.stage === "transform") {
         const chunks = progress.chunks ?? 0;
-        display.stage(`${input.name}: bronze loaded: ${formatInteger(progress.lines ?? 0)} rows in ${chunks} chunk${chunks === 1 ? "" : "s"}; transforming (#${id})`);
+        const loaded = `${formatInteger(progress.lines ?? 0)} rows in ${chunks} chunk${chunks === 1 ? "" : "s"}`;
+        display.stage(`${input.name}: bronze loaded: ${loaded}; transforming (#${id})`);
       }
       if (stageChanged) display.restartClock();
       if (progress.stage !== "done") display.progress(progress, stageChanged && display.tty);
@@ -321,7 +204,9 @@ async function ingestOne(service: Service, input: Input, display: Display, stall
   if (terminal === undefined) {
     // The status it is stuck in; a service that is gone altogether is said as such (exit 2).
     const res = await request(service, `/ingestions/${id}`);
-    const status = res.ok ? ((await res.json()) as IngestionView).status : (await res.body?.cancel(), "unknown");
+    let status = "unknown";
+    if (res.ok) status = ((await res.json()) as IngestionView).status;
+    else await res.body?.cancel();
     const note = `no progress for ${stallMs / 1000} s (status ${status})`;
     display.line(`${input.name} #${id}: ${note}; the service may be stuck: see GET /health and the server log`);
     return failed(input, note, id);
@@ -339,7 +224,12 @@ async function ingestOne(service: Service, input: Input, display: Display, stall
   const res = await request(service, `/ingestions/${id}`).catch(() => undefined);
   if (res?.ok) view = (await res.json()) as IngestionView;
   else await res?.body?.cancel();
-  const status = terminal.type === "ingestion.completed" ? "completed" : terminal.type === "ingestion.skipped" ? "skipped" : "failed";
+  const status =
+    terminal.type === "ingestion.completed"
+      ? "completed"
+      : terminal.type === "ingestion.skipped"
+        ? "skipped"
+        : "failed";
   return {
     file: input.name,
     status,
@@ -355,7 +245,10 @@ async function ingestOne(service: Service, input: Input, display: Display, stall
 /** How long to wait for an ingestion's next event: --stall-seconds, else STALL_MS read as the service reads it. */
 function stallTime(flag: string | undefined, env: Record<string, string | undefined>): number {
   if (flag !== undefined) {
-    if (!/^\s*\d+\s*$/.test(flag) || Number(flag) < 1) throw new UsageError(`--stall-seconds: must be a whole number of seconds, at least 1 (got ${JSON.stringify(flag)})`);
+    if (!/^\s*\d+\s*$/.test(flag) || Number(flag) < 1) {
+      const got = JSON.stringify(flag);
+      throw new UsageError(`--stall-seconds: must be a whole number of seconds, at least 1 (got ${got})`);
+    }
     return Number(flag) * 1000;
   }
   try {
@@ -369,21 +262,18 @@ function stallTime(flag: string | undefined, env: Record<string, string | undefi
 /** `npm run ingest -- FILE...`: returns the exit status. */
 async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
   const stdout = process.stdout;
-  const stderr = process.stderr as Terminal;
+  const stderr = process.stderr;
   const display = new Display(stderr, stderr.isTTY === true && env.TERM !== "dumb");
   let current: number | undefined;
   const onSigint = () => {
     display.close();
-    const still = current === undefined ? "" : `; ingestion #${current} carries on in the service (GET /ingestions/${current})`;
+    const still =
+      current === undefined ? "" : `; ingestion #${current} carries on in the service (GET /ingestions/${current})`;
     stderr.write(`interrupted${still}\n`);
     process.exit(130);
   };
   try {
-    const { values, positionals } = parseCli(
-      argv,
-      { url: { type: "string" }, "stall-seconds": { type: "string" }, help: { type: "boolean", short: "h" } },
-      true,
-    );
+    const { values, positionals } = parseCli(argv, { "stall-seconds": { type: "string" } }, true);
     if (values.help) {
       stdout.write(`${HELP}\n`);
       return EXIT.ok;
@@ -409,19 +299,8 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
     return outcomes.some((o) => o.status === "failed") ? EXIT.failed : EXIT.ok;
   } catch (err) {
     display.close();
-    if (err instanceof UsageError) {
-      stderr.write(`ingest: ${err.message}\nRun \`npm run ingest -- --help\` for usage.\n`);
-      return EXIT.usage;
-    }
-    if (err instanceof ServiceUnreachableError || err instanceof TokenError) {
-      stderr.write(`ingest: ${err.message}\n`);
-      return EXIT.usage;
-    }
-    if (err instanceof ApiError) {
-      stderr.write(`ingest: the service answered HTTP ${err.status}: ${err.message}\n`);
-      return EXIT.failed;
-    }
-    throw err;
+    // Its errors come mid-way through a file: the status says which step the service refused.
+    return reportFailure("ingest", err, stderr, (e) => `the service answered HTTP ${e.status}: ${e.message}`);
   } finally {
     process.off("SIGINT", onSigint);
   }

@@ -1,16 +1,11 @@
-import {
-  ApiError,
-  apiError,
-  EXIT,
-  parseCli,
-  renderStats,
-  request,
-  resolveService,
-  ServiceUnreachableError,
-  TokenError,
-  UsageError,
-  type WeeklyAverage,
-} from "./common.ts";
+/**
+ * `npm run stats -- …`: asks the tripflow service for the average number of trips per ISO week
+ * (GET /stats/weekly-average) and prints its answer as a summary and a bar chart, or as JSON.
+ */
+import { parseCli, UsageError } from "./args.ts";
+import { renderStats, type WeeklyAverage } from "./chart.ts";
+import { EXIT, reportFailure } from "./exit.ts";
+import { apiError, request, resolveService } from "./http.ts";
 
 const HELP = `Usage: npm run stats -- (--region NAME | --bbox W,S,E,N) [options]
 
@@ -60,16 +55,18 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
       to: { type: "string" },
       by: { type: "string", default: "auto" },
       json: { type: "boolean" },
-      url: { type: "string" },
-      help: { type: "boolean", short: "h" },
     });
     if (values.help) {
       process.stdout.write(`${HELP}\n`);
       return EXIT.ok;
     }
-    if (values.region === undefined && values.bbox === undefined) throw new UsageError("give --region NAME, --bbox W,S,E,N or both");
+    if (values.region === undefined && values.bbox === undefined) {
+      throw new UsageError("give --region NAME, --bbox W,S,E,N or both");
+    }
     const by = values.by as (typeof BY)[number];
-    if (!BY.includes(by)) throw new UsageError(`--by must be one of ${BY.join(", ")} (got ${JSON.stringify(values.by)})`);
+    if (!BY.includes(by)) {
+      throw new UsageError(`--by must be one of ${BY.join(", ")} (got ${JSON.stringify(values.by)})`);
+    }
     const service = resolveService(values.url, env);
 
     // The service checks every value and names what is wrong; the command only passes them on.
@@ -90,19 +87,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
     process.stdout.write(`${renderStats(answer, { by, width })}\n`);
     return EXIT.ok;
   } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`stats: ${err.message}\nRun \`npm run stats -- --help\` for usage.\n`);
-      return EXIT.usage;
-    }
-    if (err instanceof ServiceUnreachableError || err instanceof TokenError) {
-      process.stderr.write(`stats: ${err.message}\n`);
-      return EXIT.usage;
-    }
-    if (err instanceof ApiError) {
-      process.stderr.write(`stats: ${err.message}\n`);
-      return EXIT.failed;
-    }
-    throw err;
+    return reportFailure("stats", err, process.stderr);
   }
 }
 

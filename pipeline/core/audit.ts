@@ -1,9 +1,15 @@
 import type pg from "pg";
+import { EVENTS, type EventPayload, type EventType } from "./events.ts";
 
 /** Anything that runs a query: the pool, or a client inside a transaction. */
 export type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
 
-export type IngestionStatus = "queued" | "loading" | "transforming" | "completed" | "failed" | "skipped";
+/** An ingestion's statuses, as db/migrations/2_audit.sql's CHECK has them (test/unit/contracts.test.ts). */
+export const INGESTION_STATUSES = ["queued", "loading", "transforming", "completed", "failed", "skipped"] as const;
+export type IngestionStatus = (typeof INGESTION_STATUSES)[number];
+
+/** The statuses of an ingestion that has not ended. */
+export const LIVE_STATUSES: readonly IngestionStatus[] = ["queued", "loading", "transforming"];
 
 export type Ingestion = {
   id: number;
@@ -34,17 +40,21 @@ export type AuditEvent = {
   created_at: Date;
 };
 
-/** Appends one audit event; its trigger sends NOTIFY tripflow_events with the new id. */
-export async function recordEvent(
+/**
+ * Appends one audit event of the catalogue (pipeline/core/events.ts): its stage comes from there and its
+ * payload must have the declared shape. Its trigger sends NOTIFY tripflow_events with the new id.
+ *
+ * @example await recordEvent(client, 7, "bronze.loaded", { rows: 100, bytes: 12839, chunks: 1 });
+ */
+export async function recordEvent<T extends EventType>(
   db: Queryable,
   ingestionId: number | null,
-  type: string,
-  stage: string,
-  payload: Record<string, unknown> = {},
+  type: T,
+  payload: EventPayload<T>,
 ): Promise<number> {
   const { rows } = await db.query<{ id: number }>(
     "INSERT INTO audit.events (ingestion_id, type, stage, payload) VALUES ($1::bigint, $2::text, $3::text, $4::jsonb) RETURNING id",
-    [ingestionId, type, stage, JSON.stringify(payload)],
+    [ingestionId, type, EVENTS[type].stage, JSON.stringify(payload)],
   );
   return rows[0]!.id;
 }
@@ -94,6 +104,6 @@ export async function failIngestion(db: Queryable, id: number, error: string): P
     [id, error],
   );
   if (rowCount === 0) return false;
-  await recordEvent(db, id, "ingestion.failed", "ingestion", { error });
+  await recordEvent(db, id, "ingestion.failed", { error });
   return true;
 }

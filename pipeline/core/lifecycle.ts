@@ -1,7 +1,8 @@
 import type pg from "pg";
-import { recordEvent, type Queryable } from "./audit.ts";
+import { LIVE_STATUSES, recordEvent, type IngestionStatus, type Queryable } from "./audit.ts";
 import { queueMaintenance } from "./jobs.ts";
 import { LOCK } from "./locks.ts";
+import { SQL } from "./sql.ts";
 
 /** The table name of one ingestion's bronze partition (its chunks are partitions of it). */
 export const bronzePartition = (id: number) => `bronze.trips_${id}`;
@@ -11,8 +12,6 @@ export async function releaseBronze(db: Queryable, id: number): Promise<void> {
   await db.query(`DROP TABLE IF EXISTS ${bronzePartition(id)}`);
 }
 
-/** The statuses of an ingestion that has not ended. */
-const LIVE = ["queued", "loading", "transforming"];
 
 /**
  * Starts a step that writes an ingestion's trips: takes the ingestion's lock shared (a withdrawal takes
@@ -21,8 +20,8 @@ const LIVE = ["queued", "loading", "transforming"];
  */
 export async function enterIngestion(client: pg.PoolClient, id: number): Promise<boolean> {
   await client.query("SELECT pg_advisory_xact_lock_shared($1::int, $2::int)", [LOCK.INGESTION, id]);
-  const { rows } = await client.query<{ status: string }>("SELECT status FROM audit.ingestions WHERE id = $1::bigint", [id]);
-  return rows[0] !== undefined && LIVE.includes(rows[0].status);
+  const { rows } = await client.query<{ status: IngestionStatus }>("SELECT status FROM audit.ingestions WHERE id = $1::bigint", [id]);
+  return rows[0] !== undefined && LIVE_STATUSES.includes(rows[0].status);
 }
 
 /**
@@ -41,23 +40,11 @@ export async function lockIngestion(client: pg.PoolClient, id: number): Promise<
  */
 export async function completeIfDone(client: pg.PoolClient, id: number): Promise<boolean> {
   const { rows } = await client.query<{ rows_loaded: number; rows_rejected: number; duration_ms: number }>(
-    `WITH done AS (
-       SELECT count(*) FILTER (WHERE step = 'gold') AS merged,
-              count(*) FILTER (WHERE step = 'silver.trip_groups') AS grouped,
-              coalesce(sum(rows) FILTER (WHERE step = 'silver.trips'), 0) AS stored,
-              coalesce(sum(rejected) FILTER (WHERE step = 'silver.trips'), 0) AS rejected
-       FROM audit.steps WHERE ingestion_id = $1::bigint
-     )
-     UPDATE audit.ingestions AS i
-     SET status = 'completed', rows_loaded = done.stored, rows_rejected = done.rejected, finished_at = clock_timestamp()
-     FROM done
-     WHERE i.id = $1::bigint AND i.status IN ('loading', 'transforming') AND i.chunks IS NOT NULL AND done.merged = i.chunks AND done.grouped = i.chunks
-     RETURNING i.rows_loaded, i.rows_rejected,
-               round(extract(epoch FROM i.finished_at - i.started_at) * 1000)::bigint AS duration_ms`,
+    SQL.completeIngestion,
     [id],
   );
   if (rows.length === 0) return false;
   await queueMaintenance(client, id); // runs once the transaction commits
-  await recordEvent(client, id, "ingestion.completed", "ingestion", rows[0]!);
+  await recordEvent(client, id, "ingestion.completed", rows[0]!);
   return true;
 }

@@ -1,27 +1,46 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-const ROOT = fileURLToPath(new URL("../../db/", import.meta.url));
+const DB = fileURLToPath(new URL("../../db/", import.meta.url));
 
-function load(path: string): string {
-  return readFileSync(ROOT + path, "utf8");
+/**
+ * The text of one SQL file under db/, read now. Called at import by the registries below and by
+ * api/queries.ts, so a missing or unreadable file stops the start at once, naming the file.
+ *
+ * @example const sql = loadSql("queries/weekly_regions.sql");
+ */
+export function loadSql(relativePath: string): string {
+  try {
+    return readFileSync(DB + relativePath, "utf8");
+  } catch (err) {
+    throw new Error(`SQL file db/${relativePath} cannot be read (${(err as Error).message})`, { cause: err });
+  }
 }
 
 /**
  * Every SQL file the pipeline runs, read once at import: a missing file stops the start at once.
- * Transforms take ($1 ingestion id, $2 first line, $3 last line, $4 chunk number).
+ * Transforms take ($1 ingestion id, $2 first line, $3 last line, $4 chunk number); each query's header
+ * lists its own parameters.
  */
 export const SQL = {
-  silverDimensions: load("transforms/silver/dimensions.sql"),
-  silverTrips: load("transforms/silver/trips.sql"),
-  silverTripGroups: load("transforms/silver/trip_groups.sql"),
-  goldWeeklyRegions: load("transforms/gold/weekly_regions.sql"),
-  goldWeeklyOriginCells: load("transforms/gold/weekly_origin_cells.sql"),
-  goldWeeklyDestinationCells: load("transforms/gold/weekly_destination_cells.sql"),
-  withdrawAggregates: load("transforms/withdraw/aggregates.sql"),
-  withdrawTripGroupBounds: load("transforms/withdraw/trip_group_bounds.sql"),
-  unrecordedMoves: load("queries/landing/unrecorded_moves.sql"),
-  staleBronze: load("queries/landing/stale_bronze.sql"),
+  silverDimensions: loadSql("transforms/silver/dimensions.sql"),
+  silverTrips: loadSql("transforms/silver/trips.sql"),
+  silverTripGroups: loadSql("transforms/silver/trip_groups.sql"),
+  goldWeeklyRegions: loadSql("transforms/gold/weekly_regions.sql"),
+  goldWeeklyOriginCells: loadSql("transforms/gold/weekly_origin_cells.sql"),
+  goldWeeklyDestinationCells: loadSql("transforms/gold/weekly_destination_cells.sql"),
+  withdrawAggregates: loadSql("transforms/withdraw/aggregates.sql"),
+  withdrawTripGroupBounds: loadSql("transforms/withdraw/trip_group_bounds.sql"),
+  unrecordedMoves: loadSql("queries/landing/unrecorded_moves.sql"),
+  staleBronze: loadSql("queries/landing/stale_bronze.sql"),
+  insertIngestion: loadSql("queries/landing/insert_ingestion.sql"),
+  startBronzeLoad: loadSql("queries/bronze/start_load.sql"),
+  recordBronzeChunk: loadSql("queries/bronze/record_chunk.sql"),
+  bronzeChunkMarkers: loadSql("queries/bronze/chunk_markers.sql"),
+  bronzeChunkCount: loadSql("queries/transform/bronze_chunk_count.sql"),
+  abandonedWorkers: loadSql("queries/transform/abandoned_workers.sql"),
+  completeIngestion: loadSql("queries/core/complete_ingestion.sql"),
+  failWithdrawnIngestion: loadSql("queries/core/fail_withdrawn_ingestion.sql"),
 } as const;
 
 /** The transforms that merge one silver chunk into gold, in the order they run (one job, queue "gold"). */

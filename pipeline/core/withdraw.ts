@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { inTransaction, recordEvent } from "./audit.ts";
+import { inTransaction, LIVE_STATUSES, recordEvent, type IngestionStatus } from "./audit.ts";
 import { AGGREGATE_KEY, LOCK } from "./locks.ts";
 import { SQL } from "./sql.ts";
 
@@ -32,12 +32,12 @@ export async function withdrawIngestion(
 ): Promise<Withdrawal> {
   return inTransaction(pool, async (client) => {
     await client.query("SELECT pg_advisory_xact_lock($1::int, $2::int)", [LOCK.INGESTION, id]);
-    const { rows } = await client.query<{ status: string }>(
+    const { rows } = await client.query<{ status: IngestionStatus }>(
       "SELECT status FROM audit.ingestions WHERE id = $1::bigint FOR NO KEY UPDATE",
       [id],
     );
     const status = rows[0]?.status;
-    const live = status === "queued" || status === "loading" || status === "transforming";
+    const live = status !== undefined && LIVE_STATUSES.includes(status);
     if (!live && !(options.completed && status === "completed")) return { failed: false, trips: 0 };
     await client.query("SELECT pg_advisory_xact_lock($1::int, $2::int)", [LOCK.AGGREGATES, AGGREGATE_KEY.groups]);
     await client.query("SELECT pg_advisory_xact_lock($1::int, $2::int)", [LOCK.AGGREGATES, AGGREGATE_KEY.gold]);
@@ -55,12 +55,8 @@ export async function withdrawIngestion(
       await client.query(SQL.withdrawTripGroupBounds, [w.stale_regions, w.stale_origins, w.stale_destinations, w.stale_slots]);
     await client.query("DELETE FROM audit.rejects WHERE ingestion_id = $1::bigint", [id]);
     await client.query("DELETE FROM audit.steps WHERE ingestion_id = $1::bigint AND step <> 'bronze'", [id]);
-    await client.query(
-      `UPDATE audit.ingestions SET status = 'failed', error = $2::text, rows_loaded = 0, rows_rejected = 0,
-       finished_at = clock_timestamp() WHERE id = $1::bigint`,
-      [id, error],
-    );
-    await recordEvent(client, id, "ingestion.failed", "ingestion", { error, withdrawn_trips: w.silver_trips });
+    await client.query(SQL.failWithdrawnIngestion, [id, error]);
+    await recordEvent(client, id, "ingestion.failed", { error, withdrawn_trips: w.silver_trips });
     return { failed: true, trips: w.silver_trips };
   });
 }

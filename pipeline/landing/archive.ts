@@ -59,7 +59,7 @@ export class Archive {
       await releaseBronze(this.pool, id);
       await inTransaction(this.pool, async (client) => {
         await client.query("UPDATE audit.ingestions SET archived_as = $2::text WHERE id = $1::bigint", [id, target]);
-        await recordEvent(client, id, "file.archived", "archive", { path: target, folder: where });
+        await recordEvent(client, id, "file.archived", { path: target, folder: where });
       });
     });
     this.logger.info({ ingestion: id, to: target }, "file moved");

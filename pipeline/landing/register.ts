@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { inTransaction, recordEvent, type Ingestion } from "../core/audit.ts";
 import { LOCK } from "../core/locks.ts";
+import { SQL } from "../core/sql.ts";
 
 export type RegisterAction = "load" | "skip" | "archive" | "busy";
 
@@ -49,7 +50,7 @@ export async function registerIngestion(
         owner,
       ]);
       if (earlier.status === "loading" || earlier.status === "transforming")
-        await recordEvent(client, earlier.id, "ingestion.resumed", "landing", { file: fileName, status: earlier.status });
+        await recordEvent(client, earlier.id, "ingestion.resumed", { file: fileName, status: earlier.status });
       return { ingestion: { ...earlier, file_name: fileName, owner }, action: "load" as const };
     }
     if (earlier && earlier.status !== "completed" && earlier.file_name === fileName && source === "landing") {
@@ -59,16 +60,17 @@ export async function registerIngestion(
       return { ingestion: earlier, action: "archive" as const };
     }
     const status = earlier ? "skipped" : "queued";
-    const { rows } = await client.query<Ingestion>(
-      `INSERT INTO audit.ingestions (file_name, sha256, size_bytes, status, duplicate_of, finished_at, owner)
-       VALUES ($1::text, $2::text, $3::bigint, $4::text, $5::bigint, CASE WHEN $4::text = 'skipped' THEN clock_timestamp() END, $6::text)
-       RETURNING *`,
-      [fileName, sha256, sizeBytes, status, earlier?.id ?? null, status === "queued" && source === "landing" ? owner : null],
-    );
-    const ingestion = rows[0]!;
+    const ingestion = await insertIngestion(client, {
+      fileName,
+      sha256,
+      sizeBytes,
+      status,
+      duplicateOf: earlier?.id ?? null,
+      owner: status === "queued" && source === "landing" ? owner : null,
+    });
     if (earlier) {
       const was = earlier.status === "completed" ? "was ingested" : "is being ingested";
-      await recordEvent(client, ingestion.id, "ingestion.skipped", "landing", {
+      await recordEvent(client, ingestion.id, "ingestion.skipped", {
         file: fileName,
         sha256,
         duplicate_of: earlier.id,
@@ -76,7 +78,26 @@ export async function registerIngestion(
       });
       return { ingestion, action: "skip" as const };
     }
-    await recordEvent(client, ingestion.id, "ingestion.discovered", "landing", { file: fileName, sha256, size_bytes: sizeBytes });
+    await recordEvent(client, ingestion.id, "ingestion.discovered", { file: fileName, sha256, size_bytes: sizeBytes });
     return { ingestion, action: "load" as const };
   });
+}
+
+/** One new row of audit.ingestions (db/queries/landing/insert_ingestion.sql); a skipped one is finished at once. */
+async function insertIngestion(
+  client: pg.PoolClient,
+  row: {
+    fileName: string;
+    sha256: string;
+    sizeBytes: number;
+    status: "queued" | "skipped";
+    duplicateOf: number | null;
+    owner: string | null;
+  },
+): Promise<Ingestion> {
+  const { rows } = await client.query<Ingestion>(
+    SQL.insertIngestion,
+    [row.fileName, row.sha256, row.sizeBytes, row.status, row.duplicateOf, row.owner],
+  );
+  return rows[0]!;
 }

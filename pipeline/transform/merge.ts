@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { inTransaction, recordEvent } from "../core/audit.ts";
+import type { EventPayload } from "../core/events.ts";
 import { queueGroupsChunk, type ChunkPayload } from "../core/jobs.ts";
 import { completeIfDone, enterIngestion, lockIngestion } from "../core/lifecycle.ts";
 import { AGGREGATE_KEY, LOCK } from "../core/locks.ts";
@@ -11,12 +12,12 @@ import { TRANSFORM_SETTINGS, transformArgs } from "./promote.ts";
  * what the event reports (null when the chunk was merged before), then the chunk's event and the
  * completion check, which completes the ingestion when this was the last merge it waited for.
  */
-async function mergeChunk(
+async function mergeChunk<T extends "silver.grouped" | "gold.refreshed">(
   pool: pg.Pool,
   p: ChunkPayload,
-  event: { type: string; stage: string },
+  event: T,
   aggregate: keyof typeof AGGREGATE_KEY,
-  merge: (client: pg.PoolClient) => Promise<Record<string, unknown> | null>,
+  merge: (client: pg.PoolClient) => Promise<Omit<EventPayload<T>, "chunk" | "ms"> | null>,
 ): Promise<{ applied: boolean; completed: boolean }> {
   const started = Date.now();
   return inTransaction(pool, async (client) => {
@@ -26,7 +27,8 @@ async function mergeChunk(
     for (const setting of TRANSFORM_SETTINGS) await client.query(setting);
     const reported = await merge(client);
     await lockIngestion(client, p.ingestion_id);
-    if (reported) await recordEvent(client, p.ingestion_id, event.type, event.stage, { chunk: p.chunk, ...reported, ms: Date.now() - started });
+    if (reported)
+      await recordEvent(client, p.ingestion_id, event, { chunk: p.chunk, ...reported, ms: Date.now() - started } as EventPayload<T>);
     const completed = await completeIfDone(client, p.ingestion_id);
     return { applied: reported !== null, completed };
   });
@@ -38,7 +40,7 @@ async function mergeChunk(
  * on each other, and both cores stay busy at the end of a large file. Running it again changes nothing.
  */
 export function mergeGroupsChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ applied: boolean; completed: boolean }> {
-  return mergeChunk(pool, p, { type: "silver.grouped", stage: "silver" }, "groups", async (client) => {
+  return mergeChunk(pool, p, "silver.grouped", "groups", async (client) => {
     const { rows } = await client.query<{ applied: number; groups: number }>(SQL.silverTripGroups, transformArgs(p));
     return rows[0]!.applied === 1 ? { groups: rows[0]!.groups } : null;
   });
@@ -50,7 +52,7 @@ export function mergeGroupsChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ appl
  * job: one is queued here.
  */
 export function mergeGoldChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ applied: boolean; completed: boolean }> {
-  return mergeChunk(pool, p, { type: "gold.refreshed", stage: "gold" }, "gold", async (client) => {
+  return mergeChunk(pool, p, "gold.refreshed", "gold", async (client) => {
     // The chunk's own marker: a second run (or a concurrent duplicate, once this one commits) finds it.
     const marker = await client.query(
       "INSERT INTO audit.steps (ingestion_id, step, chunk) VALUES ($1::bigint, 'gold', $2::int) ON CONFLICT DO NOTHING RETURNING 1",

@@ -39,7 +39,7 @@ export async function promoteSilverChunk(pool: pg.Pool, p: ChunkPayload): Promis
     );
     await queueGroupsChunk(client, p);
     await queueGoldChunk(client, p);
-    await recordEvent(client, p.ingestion_id, "silver.promoted", "silver", {
+    await recordEvent(client, p.ingestion_id, "silver.promoted", {
       chunk: p.chunk,
       rows: r.stored,
       rejected: r.rejected,
@@ -60,8 +60,7 @@ export class BronzeChunkMissingError extends Error {
  */
 async function assertBronzeChunk(client: pg.PoolClient, p: ChunkPayload): Promise<number> {
   const { rows } = await client.query<{ expected: number | null; present: number }>(
-    `SELECT (SELECT rows FROM audit.steps WHERE ingestion_id = $1::bigint AND step = 'bronze' AND chunk = $2::int) AS expected,
-            (SELECT count(*) FROM bronze.trips WHERE ingestion_id = $1::bigint AND line_no >= $3::bigint AND line_no < $4::bigint) AS present`,
+    SQL.bronzeChunkCount,
     [p.ingestion_id, p.chunk, p.first_line, p.end_line],
   );
   const { expected, present } = rows[0]!;

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { graphileLogger, patientPool } from "../core/db.ts";
 import { describeError } from "../core/errors.ts";
 import { TASK } from "../core/jobs.ts";
+import { SQL } from "../core/sql.ts";
 import { maintain } from "./tasks/maintain.ts";
 import { mergeGold } from "./tasks/merge_gold.ts";
 import { mergeGroups } from "./tasks/merge_groups.ts";
@@ -19,17 +20,7 @@ const RECOVERY_INTERVAL_MS = 15_000;
  * tasks are safe to run twice, so a job unlocked too eagerly costs a no-op run, never a double count.
  */
 export async function recoverAbandonedJobs(pool: pg.Pool): Promise<string[]> {
-  const { rows } = await pool.query<{ ids: string[] | null }>(`
-    WITH dead AS (
-      SELECT w.worker_id FROM audit.workers AS w
-      WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity AS a WHERE a.application_name = w.process)
-    ),
-    stray AS (
-      SELECT DISTINCT j.locked_by AS worker_id FROM graphile_worker.jobs AS j
-      WHERE j.locked_by IS NOT NULL AND j.locked_at < now() - interval '2 minutes'
-        AND NOT EXISTS (SELECT 1 FROM audit.workers AS w WHERE w.worker_id = j.locked_by)
-    )
-    SELECT array_agg(worker_id) AS ids FROM (SELECT worker_id FROM dead UNION SELECT worker_id FROM stray) AS x`);
+  const { rows } = await pool.query<{ ids: string[] | null }>(SQL.abandonedWorkers);
   const ids = rows[0]?.ids ?? [];
   if (ids.length > 0) {
     await pool.query("SELECT graphile_worker.force_unlock_workers($1::text[])", [ids]);

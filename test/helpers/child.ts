@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const MAIN = fileURLToPath(new URL("../../pipeline/main.ts", import.meta.url));
@@ -28,4 +31,24 @@ export async function startChild(mode: string, env: Record<string, string>): Pro
 export async function kill(child: Child): Promise<void> {
   child.process.kill("SIGKILL");
   await child.exited;
+}
+
+/**
+ * The environment of a tripflow child process on a test database: private landing and archive folders
+ * under a new temporary folder, any free port, small chunks and quick scans so that a few thousand
+ * lines make several chunks and events; `overrides` wins.
+ */
+export async function childEnv(databaseUrl: string, overrides: Record<string, string> = {}): Promise<Record<string, string>> {
+  const root = await mkdtemp(join(tmpdir(), "tripflow-child-"));
+  return {
+    DATABASE_URL: databaseUrl,
+    PORT: "0",
+    LANDING_DIR: join(root, "landing"),
+    ARCHIVE_DIR: join(root, "archive"),
+    CHUNK_ROWS: "1000",
+    PROGRESS_INTERVAL_MS: "0",
+    SETTLE_MS: "100",
+    SCAN_INTERVAL_MS: "300",
+    ...overrides,
+  };
 }

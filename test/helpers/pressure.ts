@@ -2,7 +2,8 @@ import { EventEmitter } from "node:events";
 import { readFile } from "node:fs/promises";
 import http from "node:http";
 import type pg from "pg";
-import { parseFrames, type SseFrame } from "./sse.ts";
+import { SseParser } from "../../pipeline/cli/sse.ts";
+import type { SseFrame } from "./sse.ts";
 
 /** Tools of the pressure test: raw HTTP clients that count every failure, and what /proc and pg_stat_activity say. */
 
@@ -24,7 +25,6 @@ export function openSse(url: string, agent: http.Agent): SseClient {
   changed.setMaxListeners(0);
   let failure: string | undefined;
   let closing = false;
-  let buffer = "";
   let onConnected!: () => void;
   let onRefused!: (err: Error) => void;
   const connected = new Promise<void>((resolve, reject) => {
@@ -32,6 +32,9 @@ export function openSse(url: string, agent: http.Agent): SseClient {
     onRefused = reject;
   });
   connected.catch(() => {}); // also reported through `failure`
+  const parser = new SseParser((comment) => {
+    if (comment === "connected") onConnected();
+  });
   const fail = (why: string) => {
     if (closing || failure) return;
     failure = why;
@@ -46,12 +49,9 @@ export function openSse(url: string, agent: http.Agent): SseClient {
     }
     res.setEncoding("utf8");
     res.on("data", (chunk: string) => {
-      buffer += chunk;
-      const parsed = parseFrames(buffer);
-      buffer = parsed.rest;
-      if (parsed.comments.includes("connected")) onConnected();
-      if (parsed.frames.length === 0) return;
-      frames.push(...parsed.frames);
+      const parsed = parser.feed(chunk);
+      if (parsed.length === 0) return;
+      frames.push(...parsed);
       changed.emit("change");
     });
     res.on("end", () => fail("stream ended by the server"));

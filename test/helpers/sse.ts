@@ -1,36 +1,6 @@
-/** One parsed server-sent event. */
-export type SseFrame = { id?: string; event?: string; data: string };
+import { SseParser, type SseFrame } from "../../pipeline/cli/sse.ts";
 
-/** Parses complete SSE messages out of a text buffer; returns them and the unparsed rest. */
-export function parseFrames(text: string): { frames: SseFrame[]; comments: string[]; rest: string } {
-  const frames: SseFrame[] = [];
-  const comments: string[] = [];
-  const blocks = text.split("\n\n");
-  const rest = blocks.pop()!;
-  for (const block of blocks) {
-    const frame: SseFrame = { data: "" };
-    const data: string[] = [];
-    let isFrame = false;
-    for (const line of block.split("\n")) {
-      if (line.startsWith(":")) {
-        comments.push(line.slice(1).trim());
-        continue;
-      }
-      const i = line.indexOf(":");
-      const field = i < 0 ? line : line.slice(0, i);
-      const value = i < 0 ? "" : line.slice(i + 1).replace(/^ /, "");
-      isFrame = true;
-      if (field === "data") data.push(value);
-      else if (field === "id") frame.id = value;
-      else if (field === "event") frame.event = value;
-    }
-    if (isFrame) {
-      frame.data = data.join("\n");
-      frames.push(frame);
-    }
-  }
-  return { frames, comments, rest };
-}
+export type { SseFrame };
 
 /**
  * Reads an SSE response body: `frames` fills as messages arrive; `waitFor` resolves when a frame
@@ -41,7 +11,7 @@ export function readSse(body: ReadableStream<Uint8Array>) {
   const comments: string[] = [];
   const reader = body.getReader();
   const decoder = new TextDecoder();
-  let buffer = "";
+  const parser = new SseParser((comment) => comments.push(comment));
   let waiters: (() => void)[] = [];
   let ended = false;
   const pump = (async () => {
@@ -49,11 +19,7 @@ export function readSse(body: ReadableStream<Uint8Array>) {
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
-        buffer += decoder.decode(value, { stream: true });
-        const parsed = parseFrames(buffer);
-        buffer = parsed.rest;
-        frames.push(...parsed.frames);
-        comments.push(...parsed.comments);
+        frames.push(...parser.feed(decoder.decode(value, { stream: true })));
         for (const w of waiters) w();
       }
     } catch {

@@ -1,33 +1,21 @@
-import { mkdtemp, readdir, rename } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generate } from "../bench/generate.ts";
-import { kill, startChild, type Child } from "../helpers/child.ts";
+import { eventSeen as seen, exactly, totals } from "../helpers/audit.ts";
+import { childEnv, kill, startChild, type Child } from "../helpers/child.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 
 const LINES = 12_000;
 
 describe("exactly once under SIGKILL, SIGTERM and concurrent workers (real child processes)", () => {
   let db: TestDatabase;
-  let root: string;
   let env: Record<string, string>;
   const children: Child[] = [];
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    root = await mkdtemp(join(tmpdir(), "tripflow-crash-"));
-    env = {
-      DATABASE_URL: db.url,
-      PORT: "0",
-      LANDING_DIR: join(root, "landing"),
-      ARCHIVE_DIR: join(root, "archive"),
-      CHUNK_ROWS: "1000",
-      PROGRESS_INTERVAL_MS: "0",
-      SETTLE_MS: "100",
-      SCAN_INTERVAL_MS: "300",
-      WORKER_CONCURRENCY: "2",
-    };
+    env = await childEnv(db.url, { WORKER_CONCURRENCY: "2" });
   });
   afterAll(async () => {
     for (const c of children) if (c.process.exitCode === null) await kill(c);
@@ -46,20 +34,7 @@ describe("exactly once under SIGKILL, SIGTERM and concurrent workers (real child
     await rename(tmp, join(env.LANDING_DIR!, name));
   }
 
-  /** Resolves when an audit event of this type exists for the file (polls the table: the child writes it). */
-  async function eventSeen(file: string, type: string, nth = 1, timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const { rows } = await db.pool.query(
-        `SELECT count(*)::int AS n FROM audit.events e JOIN audit.ingestions i ON i.id = e.ingestion_id
-         WHERE i.file_name = $1 AND e.type = $2`,
-        [file, type],
-      );
-      if (rows[0].n >= nth) return;
-      if (Date.now() > deadline) throw new Error(`no ${type} for ${file}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
+  const eventSeen = (file: string, type: string, nth = 1, timeoutMs = 60_000) => seen(db.pool, file, type, nth, timeoutMs);
 
   async function expectExact(files: string[]): Promise<void> {
     const { rows } = await db.pool.query(
@@ -67,15 +42,8 @@ describe("exactly once under SIGKILL, SIGTERM and concurrent workers (real child
       [files],
     );
     expect(rows).toEqual(files.sort().map((f) => ({ file_name: f, status: "completed", rows_loaded: LINES, rows_rejected: 0, archived: true })));
-    const { rows: totals } = await db.pool.query(`
-      SELECT (SELECT count(*) FROM silver.trips)::int AS silver,
-             (SELECT count(DISTINCT (ingestion_id, line_no)) FROM silver.trips)::int AS distinct_lines,
-             (SELECT sum(trips) FROM gold.weekly_regions)::int AS gold_regions,
-             (SELECT sum(trips) FROM gold.weekly_origin_cells)::int AS gold_origins,
-             (SELECT sum(trips) FROM silver.trip_groups)::int AS groups,
-             (SELECT count(*) FROM audit.ingestions WHERE status <> 'completed')::int AS unfinished`);
     const n = (await db.pool.query("SELECT count(*)::int AS n FROM audit.ingestions WHERE status = 'completed'")).rows[0].n * LINES;
-    expect(totals[0]).toEqual({ silver: n, distinct_lines: n, gold_regions: n, gold_origins: n, groups: n, unfinished: 0 });
+    expect(await totals(db.pool)).toEqual(exactly(n));
   }
 
   async function waitArchived(file: string): Promise<void> {

@@ -5,6 +5,7 @@ import { KEEPALIVE_MS, setKeepaliveInterval } from "../../api/sse.ts";
 import { recordEvent, type Queryable } from "../../pipeline/core/audit.ts";
 import type { EventBus } from "../../pipeline/core/bus.ts";
 import { testApp } from "../helpers/app.ts";
+import { recordTestEvent } from "../helpers/audit.ts";
 import { admin, createTestDatabase, quietLogger, type TestDatabase } from "../helpers/database.ts";
 import { readSse, type SseFrame } from "../helpers/sse.ts";
 
@@ -71,7 +72,7 @@ async function insertConcurrently(count: number, writers: number, ingestions: nu
     Array.from({ length: writers }, async (_, w) => {
       while (next < count) {
         const n = next++;
-        ids.push(await recordEvent(on, ingestions[n % ingestions.length]!, "test.live", "test", { n, writer: w, text: "line\nbreak" }));
+        ids.push(await recordTestEvent(on, ingestions[n % ingestions.length]!, "test.live", { n, writer: w, text: "line\nbreak" }));
       }
     }),
   );
@@ -83,7 +84,7 @@ async function insertConcurrently(count: number, writers: number, ingestions: nu
  * arrived, so comparing `frames` with the table also catches late duplicates.
  */
 async function fence(sse: ReturnType<typeof readSse>, ingestion: number): Promise<number> {
-  const id = await recordEvent(db.pool, ingestion, "test.fence", "test", {});
+  const id = await recordTestEvent(db.pool, ingestion, "test.fence", {});
   await sse.waitFor((f) => f.id === String(id));
   return id;
 }
@@ -143,7 +144,7 @@ afterAll(async () => {
 describe("GET /events", () => {
   it("writes each event as one exact SSE message: event, data (the event as JSON), id", async () => {
     const before = await maxId();
-    const id = await recordEvent(db.pool, ingA, "silver.promoted", "silver", { chunk: 0, rows: 100, rejected: 0 });
+    const id = await recordEvent(db.pool, ingA, "silver.promoted", { chunk: 0, rows: 100, rejected: 0, ms: 5 });
     const res = await app.request("/events", { headers: { "Last-Event-ID": String(before) } });
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-cache");

@@ -9,7 +9,7 @@ import { chunkTask } from "../../pipeline/transform/tasks/chunk.ts";
 import { withdrawIngestion } from "../../pipeline/core/withdraw.ts";
 import { generate } from "../bench/generate.ts";
 import { eventSeen, exactly, totals } from "../helpers/audit.ts";
-import { kill, startChild, type Child } from "../helpers/child.ts";
+import { childEnv, kill, startChild, type Child } from "../helpers/child.ts";
 import { admin, createTestDatabase, quietLogger, type TestDatabase } from "../helpers/database.ts";
 import { startTestServices, type Started } from "../helpers/services.ts";
 
@@ -211,24 +211,13 @@ describe("withdrawing an ingestion", () => {
 
 describe("the database going away during each stage (real child process)", () => {
   let db: TestDatabase;
-  let root: string;
   let env: Record<string, string>;
   const children: Child[] = [];
   const LINES = 20_000;
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    root = await mkdtemp(join(tmpdir(), "tripflow-outage-"));
-    env = {
-      DATABASE_URL: db.url,
-      PORT: "0",
-      LANDING_DIR: join(root, "landing"),
-      ARCHIVE_DIR: join(root, "archive"),
-      CHUNK_ROWS: "1000",
-      PROGRESS_INTERVAL_MS: "0",
-      SETTLE_MS: "100",
-      SCAN_INTERVAL_MS: "300",
-    };
+    env = await childEnv(db.url);
   });
   afterAll(async () => {
     for (const c of children) if (c.process.exitCode === null) await kill(c);

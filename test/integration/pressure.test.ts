@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { recordEvent } from "../../pipeline/core/audit.ts";
 import { generate } from "../bench/generate.ts";
+import { recordTestEvent } from "../helpers/audit.ts";
 import { startChild, type Child } from "../helpers/child.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { backendsByName, get, isoMonday, openSse, percentile, rssMb, serverConnections, sessions, type Answer, type SseClient } from "../helpers/pressure.ts";
@@ -273,7 +273,7 @@ describe(`under pressure: ${SSE_CLIENTS} SSE clients and ${PRESSURE_SECONDS} s o
     const warmEvents = (async () => {
       let last = 0;
       while (Date.now() < warmUntil) {
-        last = await recordEvent(db.pool, null, "test.warmup", "test", {});
+        last = await recordTestEvent(db.pool, null, "test.warmup", {});
         await sleep(500);
       }
       return last;
@@ -319,7 +319,7 @@ describe(`under pressure: ${SSE_CLIENTS} SSE clients and ${PRESSURE_SECONDS} s o
       // 200 clients, live only (no Last-Event-ID): each sees the events committed after it subscribed.
       for (let i = 0; i < SSE_CLIENTS; i++) clients.push(openSse(`${baseUrl}/events`, sseAgent));
       await Promise.all(clients.map((c) => c.connected));
-      const startId = await recordEvent(db.pool, null, "test.pressure.start", "test", {});
+      const startId = await recordTestEvent(db.pool, null, "test.pressure.start", {});
       await Promise.all(clients.map((c) => c.waitUntil((fs) => fs.some((f) => Number(f.id) === startId), 30_000, "start fence")));
       const firstSample = samples.length;
 
@@ -342,7 +342,7 @@ describe(`under pressure: ${SSE_CLIENTS} SSE clients and ${PRESSURE_SECONDS} s o
             await rename(tmp, join(landing, name));
             files.push(name);
           }
-          await recordEvent(db.pool, null, "test.pressure", "test", { n: k++ });
+          await recordTestEvent(db.pool, null, "test.pressure", { n: k++ });
           await sleep(1000);
         }
       })();
@@ -352,7 +352,7 @@ describe(`under pressure: ${SSE_CLIENTS} SSE clients and ${PRESSURE_SECONDS} s o
 
       // Every file finished (awaited on a client's stream), then the closing fence to all clients.
       await clients[0]!.waitUntil((fs) => fs.filter((f) => f.event === "file.archived").length >= files.length, 120_000, "files archived");
-      const endId = await recordEvent(db.pool, null, "test.pressure.end", "test", {});
+      const endId = await recordTestEvent(db.pool, null, "test.pressure.end", {});
       await Promise.all(clients.map((c) => c.waitUntil((fs) => fs.some((f) => Number(f.id) === endId), 60_000, "end fence")));
       workDone = Date.now();
       const during = samples.slice(firstSample);

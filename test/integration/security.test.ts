@@ -1,6 +1,6 @@
 import { readdir } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { recordEvent } from "../../pipeline/core/audit.ts";
+import { recordTestEvent } from "../helpers/audit.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { startTestServices, type Started } from "../helpers/services.ts";
 import { readSse } from "../helpers/sse.ts";
@@ -122,7 +122,7 @@ describe("with API_TOKEN and CORS_ORIGINS", () => {
     const sse = readSse(res.body!);
     try {
       // Inserted after the response began; an event stream never ends, so a buffered one would show nothing.
-      const id = await recordEvent(db.pool, null, "test.cors", "test", { n: 1 });
+      const id = await recordTestEvent(db.pool, null, "test.cors", { n: 1 });
       const frame = await sse.waitFor((f) => f.event === "test.cors");
       expect(frame.id).toBe(String(id));
     } finally {

@@ -1,29 +1,25 @@
 import { describe, expect, it } from "vitest";
+import { UsageError } from "../../pipeline/cli/args.ts";
 import {
   barLength,
   byMonth,
-  fitToWidth,
-  FileProgress,
-  formatAverage,
-  formatBytes,
-  formatCount,
-  formatDuration,
-  formatEta,
   isoWeekLabel,
-  progressBar,
-  rateOf,
   renderChart,
+  renderStats,
+  type WeeklyAverage,
+} from "../../pipeline/cli/chart.ts";
+import { formatAverage, formatBytes, formatCount, formatDuration, formatEta } from "../../pipeline/cli/format.ts";
+import { serviceUrl } from "../../pipeline/cli/http.ts";
+import { FileProgress, rateOf } from "../../pipeline/cli/progress.ts";
+import {
+  fitToWidth,
+  progressBar,
   renderOutcomeLine,
   renderProgressLine,
-  renderStats,
   renderSummary,
-  serviceUrl,
-  SseParser,
-  UsageError,
-  type AuditEventData,
   type FileOutcome,
-  type WeeklyAverage,
-} from "../../pipeline/cli/common.ts";
+} from "../../pipeline/cli/render.ts";
+import { SseParser, type AuditEventData } from "../../pipeline/cli/sse.ts";
 
 describe("numbers", () => {
   it("formats ETAs short, and unknown ones as --", () => {

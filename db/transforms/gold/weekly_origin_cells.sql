@@ -1,4 +1,4 @@
--- Target: gold.weekly_origin_cells, one row per (region, ISO week, level-8 cell of the origin; level 7 before migration 8).
+-- Target: gold.weekly_origin_cells, one row per (region, ISO week, level-8 cell of the origin).
 -- Source: the silver.trips of one chunk ($1 ingestion id, lines $2..$3), read by primary key.
 -- Safe to run twice: the marker CTE records ('gold.weekly_origin_cells', chunk $4) in audit.steps and the merge reads
 -- nothing when the marker was already there; a concurrent second run waits on the marker's key and

@@ -32,7 +32,7 @@ export const chunkTask =
       if (isTransient(err) && attempts < maxAttempts) {
         log.warn({ err, attempt: attempts, maxAttempts }, "step failed; will retry");
         // The database may still be away: the retry itself is what matters, the event is best effort.
-        await recordEvent(pool, p.ingestion_id, "step.retrying", "ingestion", {
+        await recordEvent(pool, p.ingestion_id, "step.retrying", {
           task,
           chunk: p.chunk,
           attempt: attempts,

@@ -21,6 +21,6 @@ export const maintain =
     const started = Date.now();
     await pool.query(`VACUUM (ANALYZE) ${TABLES.join(", ")}`);
     const ms = Date.now() - started;
-    await recordEvent(pool, ingestion_id, "maintenance.vacuumed", "maintenance", { tables: TABLES, ms });
+    await recordEvent(pool, ingestion_id, "maintenance.vacuumed", { tables: TABLES, ms });
     logger.info({ task: TASK.maintain, ingestion: ingestion_id, durationMs: ms }, "silver and gold vacuumed and analyzed");
   };

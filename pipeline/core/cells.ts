@@ -1,0 +1,12 @@
+/**
+ * The grid levels tripflow stores (cells of 2^-level degrees; see db/migrations/4_functions.sql): the
+ * SQL transforms and queries write the same numbers, and test/unit/contracts.test.ts keeps them equal.
+ */
+export const CELL_LEVEL = Object.freeze({
+  /** silver.trip_groups: a group of similar trips shares its level-7 origin and destination cells (about 870 m). */
+  group: 7,
+  /** gold.weekly_origin_cells / weekly_destination_cells (about 435 m). */
+  gold: 8,
+  /** silver.trips' origin_cell and destination_cell: the finest level, read by box questions' edges. */
+  fine: 12,
+});
