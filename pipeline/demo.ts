@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import type { AuditEvent } from "./core/audit.ts";
 import { ConfigError, loadConfig } from "./core/config.ts";
 import { createLogger } from "./core/logger.ts";
+import { SQL } from "./core/sql.ts";
 import { startServices } from "./services.ts";
 
 const SAMPLE = fileURLToPath(new URL("../test/fixtures/trips.csv", import.meta.url));
@@ -49,12 +50,8 @@ async function main(): Promise<void> {
   say(`dropped the sample (100 trips) into ${join(config.landingDir, NAME)}; events as they happen:`);
   await finished;
 
-  const { rows } = await services.pool.query<{ region: string; trips: number; weeks: number; weekly_average: string }>(`
-    SELECT r.name AS region, sum(g.trips)::int AS trips,
-           ((max(g.week) - min(g.week)) / 7 + 1)::int AS weeks,
-           round(sum(g.trips)::numeric / ((max(g.week) - min(g.week)) / 7 + 1), 2)::text AS weekly_average
-    FROM gold.weekly_regions g JOIN silver.regions r ON r.id = g.region_id
-    GROUP BY r.name ORDER BY r.name`);
+  type Summary = { region: string; trips: number; weeks: number; weekly_average: string };
+  const { rows } = await services.pool.query<Summary>(SQL.demoRegionsSummary);
   say("\nstored in gold (trips, ISO weeks from first to last trip, weekly average):");
   for (const r of rows) say(`  ${r.region.padEnd(10)} ${String(r.trips).padStart(6)} trips  ${String(r.weeks).padStart(3)} weeks  ${r.weekly_average} per week`);
   const { rows: totals } = await services.pool.query<{ trips: number; groups: number }>(

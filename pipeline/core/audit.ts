@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { EVENTS, type EventPayload, type EventType } from "./events.ts";
+import { SQL } from "./sql.ts";
 
 /** Anything that runs a query: the pool, or a client inside a transaction. */
 export type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
@@ -71,12 +72,7 @@ export async function eventsAfter(
   limit: number,
   ingestionId?: number,
 ): Promise<AuditEvent[]> {
-  const { rows } = await db.query<AuditEvent>(
-    `SELECT id, ingestion_id, type, stage, payload, created_at FROM audit.events
-     WHERE id > $1::bigint AND ($2::bigint IS NULL OR ingestion_id = $2::bigint)
-     ORDER BY id LIMIT $3::int`,
-    [afterId, ingestionId ?? null, limit],
-  );
+  const { rows } = await db.query<AuditEvent>(SQL.eventsAfter, [afterId, ingestionId ?? null, limit]);
   return rows;
 }
 
@@ -98,11 +94,7 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
 
 /** Marks an ingestion failed with a reason, once; a completed ingestion is never failed afterwards. */
 export async function failIngestion(db: Queryable, id: number, error: string): Promise<boolean> {
-  const { rowCount } = await db.query(
-    `UPDATE audit.ingestions SET status = 'failed', error = $2::text, finished_at = clock_timestamp()
-     WHERE id = $1::bigint AND status NOT IN ('completed', 'failed', 'skipped')`,
-    [id, error],
-  );
+  const { rowCount } = await db.query(SQL.failIngestion, [id, error]);
   if (rowCount === 0) return false;
   await recordEvent(db, id, "ingestion.failed", { error });
   return true;

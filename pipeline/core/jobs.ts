@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Queryable } from "./audit.ts";
+import { SQL } from "./sql.ts";
 
 /**
  * The graphile-worker tasks and their queues: one name for each, used where jobs are queued and where
@@ -42,11 +43,9 @@ export const MAX_ATTEMPTS = 10;
  * a large file; taken first, merges keep worker slots busy while the others promote silver.
  */
 async function addChunkJob(db: Queryable, task: TaskName, payload: ChunkPayload, queue: string | null): Promise<void> {
-  await db.query(
-    `SELECT graphile_worker.add_job($1::text, $2::json, queue_name => $3::text, job_key => $4::text,
-       max_attempts => $6::int, priority => $5::int)`,
-    [task, JSON.stringify(payload), queue, `${task}:${payload.ingestion_id}:${payload.chunk}`, task === TASK.promoteSilver ? 1 : 0, MAX_ATTEMPTS],
-  );
+  const key = `${task}:${payload.ingestion_id}:${payload.chunk}`;
+  const priority = task === TASK.promoteSilver ? 1 : 0;
+  await db.query(SQL.addChunkJob, [task, JSON.stringify(payload), queue, key, priority, MAX_ATTEMPTS]);
 }
 
 /** bronze -> silver for one chunk. */
@@ -60,9 +59,5 @@ export const queueGoldChunk = (db: Queryable, payload: ChunkPayload) => addChunk
 
 /** VACUUM (ANALYZE) of silver and gold in two seconds; one run for completions close together. */
 export async function queueMaintenance(db: Queryable, ingestionId: number): Promise<void> {
-  await db.query(
-    `SELECT graphile_worker.add_job($1::text, $2::json, queue_name => $3::text, job_key => 'maintain',
-       run_at => now() + interval '2 seconds', max_attempts => 3)`,
-    [TASK.maintain, JSON.stringify({ ingestion_id: ingestionId }), QUEUE.maintenance],
-  );
+  await db.query(SQL.addMaintenanceJob, [TASK.maintain, JSON.stringify({ ingestion_id: ingestionId }), QUEUE.maintenance]);
 }

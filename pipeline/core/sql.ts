@@ -41,6 +41,11 @@ export const SQL = {
   abandonedWorkers: loadSql("queries/transform/abandoned_workers.sql"),
   completeIngestion: loadSql("queries/core/complete_ingestion.sql"),
   failWithdrawnIngestion: loadSql("queries/core/fail_withdrawn_ingestion.sql"),
+  failIngestion: loadSql("queries/core/fail_ingestion.sql"),
+  eventsAfter: loadSql("queries/core/events_after.sql"),
+  addChunkJob: loadSql("queries/core/add_chunk_job.sql"),
+  addMaintenanceJob: loadSql("queries/core/add_maintenance_job.sql"),
+  demoRegionsSummary: loadSql("queries/demo/regions_summary.sql"),
 } as const;
 
 /** The transforms that merge one silver chunk into gold, in the order they run (one job, queue "gold"). */

@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { inTransaction, recordEvent } from "../core/audit.ts";
 import type { EventPayload } from "../core/events.ts";
-import { queueGroupsChunk, type ChunkPayload } from "../core/jobs.ts";
+import type { ChunkPayload } from "../core/jobs.ts";
 import { completeIfDone, enterIngestion, lockIngestion } from "../core/lifecycle.ts";
 import { AGGREGATE_KEY, LOCK } from "../core/locks.ts";
 import { GOLD_TRANSFORMS, SQL } from "../core/sql.ts";
@@ -48,8 +48,7 @@ export function mergeGroupsChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ appl
 
 /**
  * silver -> gold for one chunk (db/transforms/gold/*.sql). Runs on the serial "gold" queue. Running it
- * again changes nothing. A chunk promoted by a version that merged groups in this job has no groups
- * job: one is queued here.
+ * again changes nothing.
  */
 export function mergeGoldChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ applied: boolean; completed: boolean }> {
   return mergeChunk(pool, p, "gold.refreshed", "gold", async (client) => {
@@ -59,11 +58,6 @@ export function mergeGoldChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ applie
       [p.ingestion_id, p.chunk],
     );
     if (marker.rowCount === 1) for (const [, sql] of GOLD_TRANSFORMS) await client.query(sql, transformArgs(p));
-    const grouped = await client.query(
-      "SELECT 1 FROM audit.steps WHERE ingestion_id = $1::bigint AND step = 'silver.trip_groups' AND chunk = $2::int",
-      [p.ingestion_id, p.chunk],
-    );
-    if (grouped.rowCount === 0) await queueGroupsChunk(client, p);
     return marker.rowCount === 1 ? {} : null;
   });
 }
