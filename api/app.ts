@@ -38,7 +38,10 @@ export function createApp(deps: AppDeps) {
   const { pool, bus, config, uploads } = deps;
   app.route("/", healthRoutes({ pool, stallMs: config.stallMs }));
   app.route("/", eventsRoutes({ pool, bus, logger: log }));
-  app.route("/", ingestionsRoutes({ pool, landingDir: config.landingDir, uploadMaxBytes: config.uploadMaxBytes, uploads }));
+  app.route(
+    "/",
+    ingestionsRoutes({ pool, landingDir: config.landingDir, uploadMaxBytes: config.uploadMaxBytes, uploads }),
+  );
   app.route("/", groupsRoutes({ pool }));
   app.route("/", statsRoutes({ pool }));
   app.route("/", docsRoutes(app)); // last: documents the routes above

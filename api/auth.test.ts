@@ -35,11 +35,18 @@ describe("requireToken", () => {
   });
 
   it("answers 401 invalid_token for a wrong token, a prefix of it, a longer one, or another scheme", async () => {
-    for (const header of [`Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(0, -1)}`, "Bearer wrong-wrong-wrong-wrong", `Bearer ${TOKEN} extra`]) {
+    for (const header of [
+      `Bearer ${TOKEN}x`,
+      `Bearer ${TOKEN.slice(0, -1)}`,
+      "Bearer wrong-wrong-wrong-wrong",
+      `Bearer ${TOKEN} extra`,
+    ]) {
       const res = await post(header);
       expect(res.status, header).toBe(401);
       expect(res.headers.get("www-authenticate"), header).toBe('Bearer realm="tripflow", error="invalid_token"');
-      expect(await res.json(), header).toEqual({ error: { code: "unauthorized", message: "the bearer token is not the server's API_TOKEN" } });
+      expect(await res.json(), header).toEqual({
+        error: { code: "unauthorized", message: "the bearer token is not the server's API_TOKEN" },
+      });
     }
     const basic = await post(`Basic ${Buffer.from(`user:${TOKEN}`).toString("base64")}`);
     expect(basic.status).toBe(401);
@@ -48,7 +55,9 @@ describe("requireToken", () => {
 
   it("guards every method but GET, HEAD and OPTIONS", async () => {
     expect((await app().request("/thing", { method: "DELETE" })).status).toBe(401);
-    expect((await app().request("/thing", { method: "DELETE", headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+    expect(
+      (await app().request("/thing", { method: "DELETE", headers: { authorization: `Bearer ${TOKEN}` } })).status,
+    ).toBe(200);
     const read = await app().request("/thing");
     expect(read.status).toBe(200);
     expect(await read.text()).toBe("read");

@@ -35,7 +35,10 @@ export function requireToken(token: string): MiddlewareHandler {
     const given = /^Bearer\s+(.+)$/i.exec(c.req.header("authorization")?.trim() ?? "")?.[1]?.trim();
     if (given !== undefined && timingSafeEqual(digest(given), expected)) return next();
     const missing = given === undefined;
-    c.header("WWW-Authenticate", missing ? 'Bearer realm="tripflow"' : 'Bearer realm="tripflow", error="invalid_token"');
+    c.header(
+      "WWW-Authenticate",
+      missing ? 'Bearer realm="tripflow"' : 'Bearer realm="tripflow", error="invalid_token"',
+    );
     const message = missing
       ? `${c.req.method} needs the server's API_TOKEN: send Authorization: Bearer <token>`
       : "the bearer token is not the server's API_TOKEN";

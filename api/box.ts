@@ -51,7 +51,14 @@ function fine(r: Rect): Rect {
  * `all` is every level-12 cell the box touches, `inner` the level-12 cells wholly inside it and `edge`
  * the others (`ring` with the cells under `inside` included).
  */
-export function splitBox(box: Box): { inside: Rect | null; interior: Rect[]; ring: Rect[]; edge: Rect[]; all: Rect; inner: Rect | null } {
+export function splitBox(box: Box): {
+  inside: Rect | null;
+  interior: Rect[];
+  ring: Rect[];
+  edge: Rect[];
+  all: Rect;
+  inner: Rect | null;
+} {
   const g = 2 ** GOLD_LEVEL;
   const all: Rect = {
     colLo: column(box.west, FINE_LEVEL),
@@ -80,7 +87,12 @@ export function splitBox(box: Box): { inside: Rect | null; interior: Rect[]; rin
 /** The cells both rectangles hold, or null. */
 export function intersect(a: Rect, b: Rect | null): Rect | null {
   if (!b) return null;
-  const r = { colLo: Math.max(a.colLo, b.colLo), colHi: Math.min(a.colHi, b.colHi), rowLo: Math.max(a.rowLo, b.rowLo), rowHi: Math.min(a.rowHi, b.rowHi) };
+  const r = {
+    colLo: Math.max(a.colLo, b.colLo),
+    colHi: Math.min(a.colHi, b.colHi),
+    rowLo: Math.max(a.rowLo, b.rowLo),
+    rowHi: Math.min(a.rowHi, b.rowHi),
+  };
   return r.colLo <= r.colHi && r.rowLo <= r.rowHi ? r : null;
 }
 
@@ -121,7 +133,12 @@ export function planBox(box: Box): { gold: Rect | null; parts: BoxPart[] } {
     for (const colHi of xs[1])
       for (const rowLo of ys[0])
         for (const rowHi of ys[1]) {
-          const cand: Rect = { colLo: colLo + 180 * g, colHi: colHi + 180 * g, rowLo: rowLo + 90 * g, rowHi: rowHi + 90 * g };
+          const cand: Rect = {
+            colLo: colLo + 180 * g,
+            colHi: colHi + 180 * g,
+            rowLo: rowLo + 90 * g,
+            rowHi: rowHi + 90 * g,
+          };
           const gold = cand.colLo <= cand.colHi && cand.rowLo <= cand.rowHi ? cand : null;
           const g12 = gold && fine(gold);
           // Level-12 cells read: the box's cells outside gold plus gold's cells outside the box.

@@ -10,7 +10,11 @@ import type { Config } from "../pipeline/core/config.ts";
  */
 export type UploadServices = {
   /** Registers an upload's content: a new `queued` ingestion, or a duplicate of an earlier one. */
-  registerUpload(fileName: string, sha256: string, sizeBytes: number): Promise<{ ingestion: Ingestion; duplicate: boolean }>;
+  registerUpload(
+    fileName: string,
+    sha256: string,
+    sizeBytes: number,
+  ): Promise<{ ingestion: Ingestion; duplicate: boolean }>;
   /** Moves a file to the archive for an ingestion and records it, as the archive step does. */
   archiveFile(path: string, ingestion: Pick<Ingestion, "id" | "file_name">): Promise<void>;
 };

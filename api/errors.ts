@@ -1,5 +1,4 @@
 import { z } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
 /** An error a client can act on: its status, a stable code and a message naming what was wrong. */
@@ -31,7 +30,7 @@ export function errorBody(code: string, message: string) {
 }
 
 /** The schema of `errorBody`, for the OpenAPI document. */
-export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
 /**
  * An error response of a route's OpenAPI description.
@@ -42,7 +41,3 @@ export const errorResponse = (description: string) => ({
   description,
   content: { "application/json": { schema: ErrorBody } },
 });
-
-export function sendError(c: Context, err: HttpError) {
-  return c.json(errorBody(err.code, err.message), err.status);
-}

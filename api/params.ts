@@ -37,4 +37,8 @@ export const unknownParameter = {
 };
 
 // PostgreSQL text cannot hold NUL: such a name would fail in the query rather than find nothing.
-export const RegionName = z.string().min(1, "must be a region name").max(200).regex(/^[^\0]+$/, "must be a region name");
+export const RegionName = z
+  .string()
+  .min(1, "must be a region name")
+  .max(200)
+  .regex(/^[^\0]+$/, "must be a region name");

@@ -7,10 +7,17 @@ import type { createApp } from "./app.ts";
  *
  * @example const server = await listen(app, { port: 3000, host: "0.0.0.0" }, logger);
  */
-export function listen(app: ReturnType<typeof createApp>, options: { port: number; host: string }, logger: Logger): Promise<ServerType> {
+export function listen(
+  app: ReturnType<typeof createApp>,
+  options: { port: number; host: string },
+  logger: Logger,
+): Promise<ServerType> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, (info) => {
-      logger.info({ component: "api", port: info.port, host: options.host }, `HTTP API on http://localhost:${info.port}`);
+      logger.info(
+        { component: "api", port: info.port, host: options.host },
+        `HTTP API on http://localhost:${info.port}`,
+      );
       resolve(server);
     });
     server.once("error", (err: NodeJS.ErrnoException) => {

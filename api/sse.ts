@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { streamSSE, type SSEStreamingApi } from "hono/streaming";
+import { streamSSE } from "hono/streaming";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { eventsAfter, type AuditEvent } from "../pipeline/core/audit.ts";
@@ -26,7 +26,7 @@ export type StreamOptions = {
   keepaliveMs?: number;
 };
 
-export function frame(event: AuditEvent) {
+function frame(event: AuditEvent) {
   return {
     id: String(event.id),
     event: event.type,
@@ -110,5 +110,3 @@ export function auditEventStream(c: Context, options: StreamOptions): Response {
     }
   });
 }
-
-export type { SSEStreamingApi };

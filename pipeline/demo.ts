@@ -35,7 +35,11 @@ async function main(): Promise<void> {
   let ingestion: number | undefined;
   const finished = new Promise<AuditEvent>((resolve) => {
     services.bus!.subscribe((e) => {
-      if (ingestion === undefined && (e.type === "ingestion.discovered" || e.type === "ingestion.skipped" || e.type === "ingestion.resumed") && e.payload.file === NAME)
+      if (
+        ingestion === undefined &&
+        (e.type === "ingestion.discovered" || e.type === "ingestion.skipped" || e.type === "ingestion.resumed") &&
+        e.payload.file === NAME
+      )
         ingestion = e.ingestion_id!;
       if (e.ingestion_id !== ingestion || ingestion === undefined) return;
       say(`  event ${String(e.id).padStart(4)}  ${e.type.padEnd(22)} ${JSON.stringify(e.payload)}`);
@@ -53,7 +57,10 @@ async function main(): Promise<void> {
   type Summary = { region: string; trips: number; weeks: number; weekly_average: string };
   const { rows } = await services.pool.query<Summary>(SQL.demoRegionsSummary);
   say("\nstored in gold (trips, ISO weeks from first to last trip, weekly average):");
-  for (const r of rows) say(`  ${r.region.padEnd(10)} ${String(r.trips).padStart(6)} trips  ${String(r.weeks).padStart(3)} weeks  ${r.weekly_average} per week`);
+  for (const r of rows)
+    say(
+      `  ${r.region.padEnd(10)} ${String(r.trips).padStart(6)} trips  ${String(r.weeks).padStart(3)} weeks  ${r.weekly_average} per week`,
+    );
   const { rows: totals } = await services.pool.query<{ trips: number; groups: number }>(
     "SELECT (SELECT count(*) FROM silver.trips)::int AS trips, (SELECT count(*) FROM silver.trip_groups)::int AS groups",
   );

@@ -8,7 +8,12 @@ import { startServices, type Role } from "./services.ts";
 import { resolveDatabase } from "./core/bootstrap.ts";
 import { createPool, migrate } from "./core/db.ts";
 
-const ROLES: Record<string, Role[]> = { all: ["api", "worker", "watch"], api: ["api"], worker: ["worker"], watch: ["watch"] };
+const ROLES: Record<string, Role[]> = {
+  all: ["api", "worker", "watch"],
+  api: ["api"],
+  worker: ["worker"],
+  watch: ["watch"],
+};
 
 async function main(): Promise<void> {
   const mode = process.argv[2] ?? "all";
@@ -33,7 +38,9 @@ async function main(): Promise<void> {
   }
   const roles = ROLES[mode];
   if (!roles) {
-    process.stderr.write(`tripflow: unknown mode ${JSON.stringify(mode)}; use one of ${[...Object.keys(ROLES), "migrate"].join(", ")}\n`);
+    process.stderr.write(
+      `tripflow: unknown mode ${JSON.stringify(mode)}; use one of ${[...Object.keys(ROLES), "migrate"].join(", ")}\n`,
+    );
     process.exit(2);
   }
 

@@ -45,7 +45,11 @@ export function docsRoutes(app: Documented) {
 function withBearer(doc: Document): Document {
   const securitySchemes = { ...doc.components?.securitySchemes, [BEARER_SCHEME.name]: { ...BEARER_SCHEME.definition } };
   doc.components = { ...doc.components, securitySchemes };
-  const error = { type: "object", properties: { code: { type: "string" }, message: { type: "string" } }, required: ["code", "message"] } as const;
+  const error = {
+    type: "object",
+    properties: { code: { type: "string" }, message: { type: "string" } },
+    required: ["code", "message"],
+  } as const;
   for (const item of Object.values(doc.paths ?? {}))
     for (const method of METHODS) {
       const op = item[method];
@@ -63,7 +67,10 @@ function withBearer(doc: Document): Document {
 }
 
 const esc = (text: unknown) =>
-  String(text).replace(/[&<>"']/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch]!);
+  String(text).replace(
+    /[&<>"']/g,
+    (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch]!,
+  );
 
 const isRef = (x: object): x is Ref => typeof (x as { $ref?: unknown }).$ref === "string";
 
@@ -97,8 +104,12 @@ function operation(method: string, path: string, op: Operation): string {
     `<h2><span class="m ${method}">${method.toUpperCase()}</span> <code>${esc(path)}</code></h2>`,
     op.summary ? `<p class="summary">${esc(op.summary)}</p>` : "",
     op.description ? `<p>${esc(op.description)}</p>` : "",
-    op.security?.length ? "<p><b>Authorization:</b> <code>Bearer &lt;API_TOKEN&gt;</code> when the server has a token</p>" : "",
-    params.length ? `<h3>Parameters</h3><table><tr><th>name</th><th>in</th><th>schema</th><th>description</th></tr>${params.join("")}</table>` : "",
+    op.security?.length
+      ? "<p><b>Authorization:</b> <code>Bearer &lt;API_TOKEN&gt;</code> when the server has a token</p>"
+      : "",
+    params.length
+      ? `<h3>Parameters</h3><table><tr><th>name</th><th>in</th><th>schema</th><th>description</th></tr>${params.join("")}</table>`
+      : "",
     body.length ? `<h3>Request body</h3><p>${esc(body.join(", "))}</p>` : "",
     responses.length ? `<h3>Responses</h3><ul>${responses.join("")}</ul>` : "",
     "</section>",
@@ -112,8 +123,9 @@ function page(doc: Document): string {
   const ops = Object.entries(doc.paths ?? {}).flatMap(([path, item]) =>
     METHODS.flatMap((method) => (item[method] ? [{ method, path, op: item[method]! }] : [])),
   );
-  const toc = ops.map(({ method, path, op }) =>
-    `<li><a href="#${esc(`${method}-${path}`)}"><span class="m ${method}">${method.toUpperCase()}</span> <code>${esc(path)}</code></a> ${esc(op.summary ?? "")}</li>`,
+  const toc = ops.map(
+    ({ method, path, op }) =>
+      `<li><a href="#${esc(`${method}-${path}`)}"><span class="m ${method}">${method.toUpperCase()}</span> <code>${esc(path)}</code></a> ${esc(op.summary ?? "")}</li>`,
   );
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

@@ -40,9 +40,16 @@ export function eventsRoutes(deps: { pool: pg.Pool; bus: EventBus; logger: Logge
     let resumeFrom = after;
     if (header !== undefined && header.trim() !== "") {
       const parsed = EventId.safeParse(header.trim());
-      if (!parsed.success) throw new BadRequestError("Last-Event-ID: must be an audit event id (a whole number)", "invalid_parameter");
+      if (!parsed.success)
+        throw new BadRequestError("Last-Event-ID: must be an audit event id (a whole number)", "invalid_parameter");
       resumeFrom = parsed.data;
     }
-    return auditEventStream(c, { pool: deps.pool, bus: deps.bus, logger: deps.logger, after: resumeFrom, ingestion }) as never;
+    return auditEventStream(c, {
+      pool: deps.pool,
+      bus: deps.bus,
+      logger: deps.logger,
+      after: resumeFrom,
+      ingestion,
+    }) as never;
   });
 }

@@ -13,30 +13,42 @@ const SLOT_MINUTES = [30, 60, 90, 120, 180, 240, 360, 480, 720, 1440] as const;
 
 const SlotMinutes = z
   .string()
-  .refine((s) => (SLOT_MINUTES as readonly number[]).map(String).includes(s), `must be one of ${SLOT_MINUTES.join(", ")} (minutes)`)
+  .refine(
+    (s) => (SLOT_MINUTES as readonly number[]).map(String).includes(s),
+    `must be one of ${SLOT_MINUTES.join(", ")} (minutes)`,
+  )
   .transform(Number);
-
 
 const GroupsQuery = z.strictObject(
   {
-    region: RegionName
-      .optional()
-      .openapi({ description: "only this region (by name); an unknown name answers 404" }),
+    region: RegionName.optional().openapi({ description: "only this region (by name); an unknown name answers 404" }),
     bbox: Bbox.optional().openapi({
-      description: "minLon,minLat,maxLon,maxLat: only groups whose representative origin (the mean of the members' origins) lies in this box, edges included",
+      description:
+        "minLon,minLat,maxLon,maxLat: only groups whose representative origin (the mean of the members' origins) lies in this box, edges included",
       example: "14.2,49.9,14.7,50.2",
     }),
     limit: wholeNumber(1, 1000).default(50).openapi({ description: "at most this many groups (1..1000, default 50)" }),
-    min_trips: wholeNumber(1, 1e9).default(1).openapi({ description: "only groups of at least this many trips (default 1)" }),
+    min_trips: wholeNumber(1, 1e9)
+      .default(1)
+      .openapi({ description: "only groups of at least this many trips (default 1)" }),
     cell: wholeNumber(0, FINEST_LEVEL).default(FINEST_LEVEL).openapi({
-      description: "cell level 0..7 for origin and destination (a level-L cell is 2^-L degrees; smaller is coarser; default 7)",
+      description:
+        "cell level 0..7 for origin and destination (a level-L cell is 2^-L degrees; smaller is coarser; default 7)",
     }),
-    slot: SlotMinutes.default(30).openapi({ description: `time-of-day slot in minutes: ${SLOT_MINUTES.join(", ")} (default 30)` }),
+    slot: SlotMinutes.default(30).openapi({
+      description: `time-of-day slot in minutes: ${SLOT_MINUTES.join(", ")} (default 30)`,
+    }),
   },
   unknownParameter,
 );
 
-type GroupKey = { regionId: number; originCell: number; destinationCell: number; slotMinutes: number; slotIndex: number };
+type GroupKey = {
+  regionId: number;
+  originCell: number;
+  destinationCell: number;
+  slotMinutes: number;
+  slotIndex: number;
+};
 
 const cellLevel = (id: number) => Math.floor(id / 2 ** 42);
 
@@ -45,7 +57,13 @@ const groupId = (k: GroupKey) => `${k.regionId}-${k.originCell}-${k.destinationC
 // Cell ids stay below 2^46 (level <= 12, 21-bit columns and rows), so they are exact JS numbers.
 const GroupId = z.string().transform((text, ctx): GroupKey => {
   const m = /^(\d{1,9})-(\d{1,15})-(\d{1,15})-(\d{2,4})-(\d{1,2})$/.exec(text);
-  const key = m && { regionId: Number(m[1]), originCell: Number(m[2]), destinationCell: Number(m[3]), slotMinutes: Number(m[4]), slotIndex: Number(m[5]) };
+  const key = m && {
+    regionId: Number(m[1]),
+    originCell: Number(m[2]),
+    destinationCell: Number(m[3]),
+    slotMinutes: Number(m[4]),
+    slotIndex: Number(m[5]),
+  };
   if (
     !key ||
     cellLevel(key.originCell) !== cellLevel(key.destinationCell) ||
@@ -69,7 +87,14 @@ function possibleTimestamp(text: string): boolean {
   if (!m) return false;
   const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   const t = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
-  return y >= 1 && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d && t.getUTCHours() === h && t.getUTCMinutes() === mi && t.getUTCSeconds() === s;
+  return (
+    y >= 1 &&
+    t.getUTCMonth() === mo - 1 &&
+    t.getUTCDate() === d &&
+    t.getUTCHours() === h &&
+    t.getUTCMinutes() === mi &&
+    t.getUTCSeconds() === s
+  );
 }
 
 const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString("base64url");
@@ -78,9 +103,14 @@ const CursorParam = z.string().transform((text, ctx): Cursor => {
   try {
     const c: unknown = JSON.parse(Buffer.from(text, "base64url").toString("utf8"));
     if (
-      Array.isArray(c) && c.length === 3 &&
-      typeof c[0] === "string" && possibleTimestamp(c[0]) &&
-      Number.isSafeInteger(c[1]) && c[1] >= 0 && Number.isSafeInteger(c[2]) && c[2] >= 0
+      Array.isArray(c) &&
+      c.length === 3 &&
+      typeof c[0] === "string" &&
+      possibleTimestamp(c[0]) &&
+      Number.isSafeInteger(c[1]) &&
+      c[1] >= 0 &&
+      Number.isSafeInteger(c[2]) &&
+      c[2] >= 0
     )
       return c as Cursor;
   } catch {
@@ -104,7 +134,9 @@ const Cell = z.object({
   id: z.string().openapi({ description: "cell id: (level << 42) | (x << 21) | y, as a decimal string" }),
   level: z.number().int(),
   center: Point,
-  bounds: z.tuple([z.number(), z.number(), z.number(), z.number()]).openapi({ description: "[west, south, east, north]" }),
+  bounds: z
+    .tuple([z.number(), z.number(), z.number(), z.number()])
+    .openapi({ description: "[west, south, east, north]" }),
 });
 
 const Group = z.object({
@@ -114,7 +146,9 @@ const Group = z.object({
   destination_cell: Cell,
   slot: z.string().openapi({ example: "08:00-08:30" }),
   trips: z.number().int(),
-  representative: z.object({ origin: Point, destination: Point }).openapi({ description: "mean of the members' points" }),
+  representative: z
+    .object({ origin: Point, destination: Point })
+    .openapi({ description: "mean of the members' points" }),
   first_trip_at: z.string().openapi({ example: "2018-05-28 09:03:40" }),
   last_trip_at: z.string(),
 });
@@ -157,7 +191,10 @@ const tripsRoute = createRoute({
     params: z.object({ id: GroupId.openapi({ description: "a group id from GET /groups" }) }),
     query: TripsQuery,
   },
-  responses: { 200: { description: "a page of trips", content: { "application/json": { schema: TripsPage } } }, ...errors },
+  responses: {
+    200: { description: "a page of trips", content: { "application/json": { schema: TripsPage } } },
+    ...errors,
+  },
 });
 
 function hhmm(minutes: number): string {
@@ -209,16 +246,33 @@ export function groupsRoutes({ pool }: { pool: pg.Pool }) {
       const regionId = await findRegionId(pool, q.region);
       const b = q.bbox;
       const { rows } = await pool.query<GroupRow>(QUERIES.groups, [
-        regionId, q.cell, q.slot, q.min_trips, b?.west ?? null, b?.south ?? null, b?.east ?? null, b?.north ?? null, q.limit,
+        regionId,
+        q.cell,
+        q.slot,
+        q.min_trips,
+        b?.west ?? null,
+        b?.south ?? null,
+        b?.east ?? null,
+        b?.north ?? null,
+        q.limit,
       ]);
       const groups = rows.map((r) => ({
-        id: groupId({ regionId: r.region_id, originCell: Number(r.origin_cell), destinationCell: Number(r.destination_cell), slotMinutes: q.slot, slotIndex: r.slot_index }),
+        id: groupId({
+          regionId: r.region_id,
+          originCell: Number(r.origin_cell),
+          destinationCell: Number(r.destination_cell),
+          slotMinutes: q.slot,
+          slotIndex: r.slot_index,
+        }),
         region: r.region,
         origin_cell: cell(r.origin_cell, q.cell, r.origin_bounds),
         destination_cell: cell(r.destination_cell, q.cell, r.destination_bounds),
         slot: `${hhmm(r.slot_index * q.slot)}-${hhmm((r.slot_index + 1) * q.slot)}`,
         trips: r.trips,
-        representative: { origin: [r.origin_lon, r.origin_lat] as [number, number], destination: [r.dest_lon, r.dest_lat] as [number, number] },
+        representative: {
+          origin: [r.origin_lon, r.origin_lat] as [number, number],
+          destination: [r.dest_lon, r.dest_lat] as [number, number],
+        },
         first_trip_at: r.first_trip_at,
         last_trip_at: r.last_trip_at,
       }));
@@ -229,8 +283,15 @@ export function groupsRoutes({ pool }: { pool: pg.Pool }) {
       const { limit, cursor } = c.req.valid("query");
       // One row more than asked says whether there is a next page.
       const { rows } = await pool.query<TripRow>(QUERIES.groupTrips, [
-        key.regionId, key.originCell, key.destinationCell, key.slotMinutes, key.slotIndex,
-        cursor?.[0] ?? null, cursor?.[1] ?? null, cursor?.[2] ?? null, limit + 1,
+        key.regionId,
+        key.originCell,
+        key.destinationCell,
+        key.slotMinutes,
+        key.slotIndex,
+        cursor?.[0] ?? null,
+        cursor?.[1] ?? null,
+        cursor?.[2] ?? null,
+        limit + 1,
       ]);
       if (rows.length === 0) throw new NotFoundError(`no group ${groupId(key)}`);
       const members = rows.filter((r) => r.ingestion_id !== null);
@@ -248,7 +309,8 @@ export function groupsRoutes({ pool }: { pool: pg.Pool }) {
             destination: [r.dest_lon, r.dest_lat] as [number, number],
             datetime: r.trip_time,
           })),
-          next_cursor: members.length > limit && last ? encodeCursor([last.trip_time, last.ingestion_id!, last.line_no]) : null,
+          next_cursor:
+            members.length > limit && last ? encodeCursor([last.trip_time, last.ingestion_id!, last.line_no]) : null,
         },
         200,
       );

@@ -7,15 +7,21 @@ const Stalled = z.object({
   id: z.number(),
   status: z.enum(["queued", "loading", "transforming"]),
   file_name: z.string(),
-  idle_ms: z.number().openapi({ description: "milliseconds since the ingestion's latest event (or its start, before the first)" }),
+  idle_ms: z
+    .number()
+    .openapi({ description: "milliseconds since the ingestion's latest event (or its start, before the first)" }),
 });
 
 const Health = z.object({
   status: z.enum(["ok", "degraded", "unavailable"]).openapi({
-    description: "ok; degraded: some unfinished ingestion has made no progress for longer than STALL_MS; unavailable: the database does not answer",
+    description:
+      "ok; degraded: some unfinished ingestion has made no progress for longer than STALL_MS; unavailable: the database does not answer",
   }),
   database: z.boolean(),
-  stalled: z.array(Stalled).optional().openapi({ description: "the stalled ingestions, longest idle first (absent when unavailable)" }),
+  stalled: z
+    .array(Stalled)
+    .optional()
+    .openapi({ description: "the stalled ingestions, longest idle first (absent when unavailable)" }),
 });
 
 const route = createRoute({
@@ -23,7 +29,10 @@ const route = createRoute({
   path: "/health",
   summary: "200 when the database answers (degraded when an ingestion is stalled), 503 otherwise",
   responses: {
-    200: { description: "healthy (ok), or an ingestion without progress for longer than STALL_MS (degraded)", content: { "application/json": { schema: Health } } },
+    200: {
+      description: "healthy (ok), or an ingestion without progress for longer than STALL_MS (degraded)",
+      content: { "application/json": { schema: Health } },
+    },
     503: { description: "database unreachable", content: { "application/json": { schema: Health } } },
   },
 });
@@ -43,7 +52,10 @@ export function healthRoutes({ pool, stallMs }: { pool: pg.Pool; stallMs: number
         pool.query<StalledRow>(QUERIES.stalledIngestions, [stallMs]),
         new Promise<never>((_, reject) => setTimeout(() => reject(new Error("timeout")), 2000).unref()),
       ]);
-      return c.json({ status: rows.length > 0 ? ("degraded" as const) : ("ok" as const), database: true, stalled: rows }, 200);
+      return c.json(
+        { status: rows.length > 0 ? ("degraded" as const) : ("ok" as const), database: true, stalled: rows },
+        200,
+      );
     } catch {
       return c.json({ status: "unavailable" as const, database: false }, 503);
     }

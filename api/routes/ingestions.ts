@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
-import { constants, createWriteStream } from "node:fs";
-import { copyFile, link, mkdir, rename, rm, unlink } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import { link, mkdir, rm, unlink } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -16,7 +16,10 @@ import { newRouter } from "../router.ts";
 const UPLOAD_TYPES = ["text/csv", "text/plain", "application/octet-stream"];
 
 const RecordId = (what: string) =>
-  z.string().regex(/^\d{1,15}$/, `must be ${what} (a whole number)`).transform(Number);
+  z
+    .string()
+    .regex(/^\d{1,15}$/, `must be ${what} (a whole number)`)
+    .transform(Number);
 
 /** A plain file name for landing/: nothing that could name another folder, nothing hidden. */
 const FileName = z
@@ -30,7 +33,10 @@ const FileName = z
     const found = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.exec(s)?.[0];
     if (found !== undefined) {
       const code = `U+${found.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
-      ctx.addIssue({ code: "custom", message: `must not contain invisible or text-direction characters (found ${code})` });
+      ctx.addIssue({
+        code: "custom",
+        message: `must not contain invisible or text-direction characters (found ${code})`,
+      });
     }
   })
   .refine((s) => !s.startsWith("."), "must not start with a dot")
@@ -51,7 +57,13 @@ const IngestionView = z.object({
   duplicate_of: z.number().nullable(),
   archived_as: z.string().nullable(),
   last_event: z
-    .object({ id: z.number(), type: z.string(), stage: z.string(), payload: z.record(z.string(), z.unknown()), created_at: z.string() })
+    .object({
+      id: z.number(),
+      type: z.string(),
+      stage: z.string(),
+      payload: z.record(z.string(), z.unknown()),
+      created_at: z.string(),
+    })
     .nullable(),
 });
 
@@ -74,13 +86,19 @@ const listRoute = createRoute({
   request: {
     query: z.object({
       limit: wholeNumber(1, 500).default(50).openapi({ description: "at most this many (1..500, default 50)" }),
-      before: RecordId("an ingestion id").optional().openapi({ description: "only ingestions with a smaller id (the previous page's next_before)" }),
+      before: RecordId("an ingestion id")
+        .optional()
+        .openapi({ description: "only ingestions with a smaller id (the previous page's next_before)" }),
     }),
   },
   responses: {
     200: {
       description: "a page of ingestions",
-      content: { "application/json": { schema: z.object({ ingestions: z.array(IngestionView), next_before: z.number().nullable() }) } },
+      content: {
+        "application/json": {
+          schema: z.object({ ingestions: z.array(IngestionView), next_before: z.number().nullable() }),
+        },
+      },
     },
     400: errorResponse("invalid parameter"),
   },
@@ -106,7 +124,9 @@ const rejectsRoute = createRoute({
     params: IdParam,
     query: z.object({
       limit: wholeNumber(1, 1000).default(100).openapi({ description: "at most this many (1..1000, default 100)" }),
-      after: RecordId("a line number").optional().openapi({ description: "only lines after this one (the previous page's next_after)" }),
+      after: RecordId("a line number")
+        .optional()
+        .openapi({ description: "only lines after this one (the previous page's next_after)" }),
     }),
   },
   responses: {
@@ -137,13 +157,18 @@ const uploadRoute = createRoute({
     "was ingested before (skipped); 413 beyond UPLOAD_MAX_BYTES.",
   request: {
     query: z.object({
-      name: FileName.optional().openapi({ description: "file name in landing/ (.csv appended when missing); default upload-<time>.csv" }),
+      name: FileName.optional().openapi({
+        description: "file name in landing/ (.csv appended when missing); default upload-<time>.csv",
+      }),
     }),
     body: { content: { "text/csv": { schema: z.string().openapi({ format: "binary" }) } }, required: true },
   },
   responses: {
     202: { description: "accepted: queued for ingestion", content: { "application/json": { schema: Upload } } },
-    200: { description: "the same content was ingested before: skipped", content: { "application/json": { schema: Upload } } },
+    200: {
+      description: "the same content was ingested before: skipped",
+      content: { "application/json": { schema: Upload } },
+    },
     400: errorResponse("invalid name or empty body"),
     413: errorResponse("larger than UPLOAD_MAX_BYTES"),
     415: errorResponse("not a CSV content type"),
@@ -152,8 +177,18 @@ const uploadRoute = createRoute({
 
 type IngestionRow = Pick<
   Ingestion,
-  | "id" | "file_name" | "sha256" | "size_bytes" | "status" | "rows_loaded" | "rows_rejected" | "error"
-  | "started_at" | "finished_at" | "duplicate_of" | "archived_as"
+  | "id"
+  | "file_name"
+  | "sha256"
+  | "size_bytes"
+  | "status"
+  | "rows_loaded"
+  | "rows_rejected"
+  | "error"
+  | "started_at"
+  | "finished_at"
+  | "duplicate_of"
+  | "archived_as"
 > & {
   duration_ms: number | null;
   event_id: number | null;
@@ -168,10 +203,11 @@ type IngestionRow = Pick<
  * those below `before`, or all; at most `limit`.
  */
 async function selectIngestions(pool: pg.Pool, page: { id?: number; before?: number; limit: number }) {
-  const { rows } = await pool.query<IngestionRow>(
-    QUERIES.ingestions,
-    [page.id ?? null, page.before ?? null, page.limit],
-  );
+  const { rows } = await pool.query<IngestionRow>(QUERIES.ingestions, [
+    page.id ?? null,
+    page.before ?? null,
+    page.limit,
+  ]);
   return rows;
 }
 
@@ -190,7 +226,15 @@ function view(r: IngestionRow): z.infer<typeof IngestionView> {
     started_at: i.started_at.toISOString(),
     finished_at: i.finished_at?.toISOString() ?? null,
     last_event:
-      event_id === null ? null : { id: event_id, type: event_type, stage: event_stage, payload: event_payload, created_at: event_created_at.toISOString() },
+      event_id === null
+        ? null
+        : {
+            id: event_id,
+            type: event_type,
+            stage: event_stage,
+            payload: event_payload,
+            created_at: event_created_at.toISOString(),
+          },
   };
 }
 
@@ -223,7 +267,8 @@ async function receive(body: ReadableStream<Uint8Array>, dir: string, max: numbe
   } catch (err) {
     await rm(tmp, { force: true });
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOSPC" || code === "EDQUOT") throw new HttpError(507, "insufficient_storage", "no space left for the upload");
+    if (code === "ENOSPC" || code === "EDQUOT")
+      throw new HttpError(507, "insufficient_storage", "no space left for the upload");
     if (code === "ECONNRESET" || code === "ERR_STREAM_PREMATURE_CLOSE")
       throw new BadRequestError("the upload was interrupted before its end", "upload_interrupted");
     throw err;
@@ -251,7 +296,12 @@ async function place(tmp: string, dir: string, names: string[]): Promise<string>
  * hidden file in the landing folder and registered through `uploads` (the landing stage's services):
  * new content is placed in landing for the watcher, a duplicate goes to the archive at once.
  */
-export function ingestionsRoutes(deps: { pool: pg.Pool; landingDir: string; uploadMaxBytes: number; uploads: UploadServices }) {
+export function ingestionsRoutes(deps: {
+  pool: pg.Pool;
+  landingDir: string;
+  uploadMaxBytes: number;
+  uploads: UploadServices;
+}) {
   const { pool, uploadMaxBytes: max, uploads } = deps;
   const landing = resolve(deps.landingDir);
 
@@ -275,13 +325,20 @@ export function ingestionsRoutes(deps: { pool: pg.Pool; landingDir: string; uplo
       if (!rowCount) throw new NotFoundError(`no ingestion ${id}`);
       const rows = await selectRejects(pool, { id, after, limit: limit + 1 });
       const page = rows.slice(0, limit);
-      return c.json({ ingestion_id: id, rejects: page, next_after: rows.length > limit ? page[limit - 1]!.line_no : null }, 200);
+      return c.json(
+        { ingestion_id: id, rejects: page, next_after: rows.length > limit ? page[limit - 1]!.line_no : null },
+        200,
+      );
     })
     .openapi(uploadRoute, async (c) => {
       const { name } = c.req.valid("query");
       const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
       if (!UPLOAD_TYPES.includes(type))
-        throw new HttpError(415, "unsupported_media_type", `Content-Type must be ${UPLOAD_TYPES.join(", ")} (got ${type || "none"})`);
+        throw new HttpError(
+          415,
+          "unsupported_media_type",
+          `Content-Type must be ${UPLOAD_TYPES.join(", ")} (got ${type || "none"})`,
+        );
       // Refused before a byte is read when the client announces its size.
       if (Number(c.req.header("content-length") ?? 0) > max) throw tooLarge(max);
       const body = c.req.raw.body;
@@ -318,11 +375,18 @@ export function ingestionsRoutes(deps: { pool: pg.Pool; landingDir: string; uplo
         placed = await place(tmp, landing, [fileName, `${fileName.replace(/\.csv$/i, "")}-${ingestion.id}.csv`]);
       } catch (err) {
         await rm(tmp, { force: true });
-        await failIngestion(pool, ingestion.id, `the upload could not be placed in the landing folder: ${(err as Error).message}`);
+        await failIngestion(
+          pool,
+          ingestion.id,
+          `the upload could not be placed in the landing folder: ${(err as Error).message}`,
+        );
         throw err;
       }
       if (placed !== fileName)
-        await pool.query("UPDATE audit.ingestions SET file_name = $2::text WHERE id = $1::bigint AND status = 'queued'", [ingestion.id, placed]);
+        await pool.query(
+          "UPDATE audit.ingestions SET file_name = $2::text WHERE id = $1::bigint AND status = 'queued'",
+          [ingestion.id, placed],
+        );
       return c.json(answer("queued", placed), 202, { Location: `/ingestions/${ingestion.id}` });
     });
 }

@@ -23,7 +23,10 @@ const IsoDate = z
 
 const Query = z.strictObject(
   {
-    region: RegionName.optional().openapi({ description: "region name; an unknown name answers 404", example: "Prague" }),
+    region: RegionName.optional().openapi({
+      description: "region name; an unknown name answers 404",
+      example: "Prague",
+    }),
     bbox: Bbox.optional().openapi({
       description: "minLon,minLat,maxLon,maxLat in WGS84 degrees, edges inclusive",
       example: "14.3,49.95,14.6,50.15",
@@ -31,8 +34,14 @@ const Query = z.strictObject(
     match: z.enum(MATCH).default("origin").openapi({
       description: "which end of the trip must lie in the box: origin (default), destination, both or any",
     }),
-    from: IsoDate.optional().openapi({ description: "the period starts with the ISO week of this date", example: "2018-05-01" }),
-    to: IsoDate.optional().openapi({ description: "the period ends with the ISO week of this date", example: "2018-05-31" }),
+    from: IsoDate.optional().openapi({
+      description: "the period starts with the ISO week of this date",
+      example: "2018-05-01",
+    }),
+    to: IsoDate.optional().openapi({
+      description: "the period ends with the ISO week of this date",
+      example: "2018-05-31",
+    }),
   },
   unknownParameter,
 );
@@ -72,13 +81,14 @@ const route = createRoute({
 });
 
 /** Monday of the ISO week of a 'YYYY-MM-DD' date (UTC arithmetic: dates have no zone here). */
-export function mondayOf(date: string): string {
+function mondayOf(date: string): string {
   const t = Date.parse(`${date}T00:00:00Z`);
   const dow = (new Date(t).getUTCDay() + 6) % 7; // Monday 0 .. Sunday 6
   return new Date(t - dow * DAY).toISOString().slice(0, 10);
 }
 
-const addDays = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY).toISOString().slice(0, 10);
+const addDays = (date: string, days: number) =>
+  new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY).toISOString().slice(0, 10);
 
 type Series = { week: string; trips: number }[];
 
@@ -114,10 +124,18 @@ type WeeklyBoxParams = Period & {
 
 /** WeeklyBoxParams in weekly_box.sql's $n order. */
 const weeklyBoxArgs = (p: WeeklyBoxParams) => [
-  p.regionId, p.firstWeek, p.lastWeek,
-  p.box.west, p.box.south, p.box.east, p.box.north,
+  p.regionId,
+  p.firstWeek,
+  p.lastWeek,
+  p.box.west,
+  p.box.south,
+  p.box.east,
+  p.box.north,
   // No gold: an empty range of columns (x0 > x1).
-  p.gold?.colLo ?? 1, p.gold?.colHi ?? 0, p.gold?.rowLo ?? 1, p.gold?.rowHi ?? 0,
+  p.gold?.colLo ?? 1,
+  p.gold?.colHi ?? 0,
+  p.gold?.rowLo ?? 1,
+  p.gold?.rowHi ?? 0,
   ...bounds(p.parts),
   p.end,
   p.parts.map((r) => r.exact),
@@ -143,10 +161,18 @@ type WeeklyBoxBothParams = Period & {
 
 /** WeeklyBoxBothParams in weekly_box_both.sql's $n order. */
 const weeklyBoxBothArgs = (p: WeeklyBoxBothParams) => [
-  p.regionId, p.firstWeek, p.lastWeek,
-  p.box.west, p.box.south, p.box.east, p.box.north,
+  p.regionId,
+  p.firstWeek,
+  p.lastWeek,
+  p.box.west,
+  p.box.south,
+  p.box.east,
+  p.box.north,
   // No inner cells: an empty range of columns (col_lo > col_hi).
-  p.inner?.colLo ?? 1, p.inner?.colHi ?? 0, p.inner?.rowLo ?? 1, p.inner?.rowHi ?? 0,
+  p.inner?.colLo ?? 1,
+  p.inner?.colHi ?? 0,
+  p.inner?.rowLo ?? 1,
+  p.inner?.rowHi ?? 0,
   ...bounds(p.edge),
 ];
 
@@ -159,10 +185,11 @@ async function bothSeries(pool: pg.Pool, q: Period & { box: Box }): Promise<Seri
 
 async function series(pool: pg.Pool, period: Period, box: Box | undefined, match: Match): Promise<Series> {
   if (!box) {
-    const { rows } = await pool.query<Series[number]>(
-      QUERIES.weeklyRegions,
-      [period.regionId, period.firstWeek, period.lastWeek],
-    );
+    const { rows } = await pool.query<Series[number]>(QUERIES.weeklyRegions, [
+      period.regionId,
+      period.firstWeek,
+      period.lastWeek,
+    ]);
     return rows;
   }
   if (match === "origin" || match === "destination") return boxSeries(pool, { ...period, box, end: match });
@@ -201,14 +228,22 @@ export function statsRoutes({ pool }: { pool: pg.Pool }) {
       if (q.from !== undefined) last = first;
       else first = last;
     }
-    const base = { region: q.region ?? null, bbox: q.bbox ? [q.bbox.west, q.bbox.south, q.bbox.east, q.bbox.north] : null, match: q.match };
+    const base = {
+      region: q.region ?? null,
+      bbox: q.bbox ? [q.bbox.west, q.bbox.south, q.bbox.east, q.bbox.north] : null,
+      match: q.match,
+    };
     if (first === null || last === null)
       return c.json({ ...base, from: null, to: null, weeks: 0, trips: 0, weekly_average: 0, series: [] }, 200);
     const weeks = Math.round((Date.parse(last) - Date.parse(first)) / (7 * DAY)) + 1;
-    if (weeks > MAX_WEEKS) throw new BadRequestError(`from: the period may span at most ${MAX_WEEKS} weeks`, "invalid_parameter");
+    if (weeks > MAX_WEEKS)
+      throw new BadRequestError(`from: the period may span at most ${MAX_WEEKS} weeks`, "invalid_parameter");
 
     const rows = await series(pool, { regionId, firstWeek: first, lastWeek: last }, q.bbox, q.match);
     const trips = rows.reduce((sum, w) => sum + w.trips, 0);
-    return c.json({ ...base, from: first, to: addDays(last, 6), weeks, trips, weekly_average: trips / weeks, series: rows }, 200);
+    return c.json(
+      { ...base, from: first, to: addDays(last, 6), weeks, trips, weekly_average: trips / weeks, series: rows },
+      200,
+    );
   });
 }

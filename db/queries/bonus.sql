@@ -7,27 +7,28 @@
 -- the same totals (gold equals silver) in a few rows per region and week.
 
 
+-- The two most commonly appearing regions, which both readings of Q1 start from: one row per region,
+-- most trips first; regions with equal trip counts are taken by name (alphabetical). A temporary view
+-- lives as long as the session that runs this file.
+CREATE OR REPLACE TEMP VIEW top_regions AS
+SELECT rt.region_id, r.name AS region, rt.trips
+FROM (
+  SELECT t.region_id, count(*) AS trips
+  FROM silver.trips AS t
+  GROUP BY t.region_id
+) AS rt
+JOIN silver.regions AS r ON r.id = rt.region_id
+ORDER BY rt.trips DESC, r.name
+LIMIT 2;
+
+
 -- Q1a. "From the two most commonly appearing regions, which is the latest datasource?"
 -- Grain: one row (the answer).
 -- Reading: take the two regions with the most trips; among all trips of those two regions together,
 -- the latest one (greatest trip_time); the answer is that trip's datasource.
 -- Tie-breaks: regions with equal trip counts are taken by name (alphabetical); trips with the same
 -- trip_time by datasource name, then ingestion_id, then line_no (the primary key), all ascending.
-WITH region_trips AS (
-  SELECT t.region_id, count(*) AS trips
-  FROM silver.trips AS t
-  GROUP BY t.region_id
-),
-
-top_regions AS (
-  SELECT rt.region_id, r.name AS region, rt.trips
-  FROM region_trips AS rt
-  JOIN silver.regions AS r ON r.id = rt.region_id
-  ORDER BY rt.trips DESC, r.name
-  LIMIT 2
-),
-
-latest AS (
+WITH latest AS (
   SELECT d.name AS datasource, tr.region, t.trip_time
   FROM silver.trips AS t
   JOIN top_regions AS tr ON tr.region_id = t.region_id
@@ -48,21 +49,7 @@ FROM latest;
 -- of that region's latest trip.
 -- Grain: one row per region among the two with the most trips, most trips first.
 -- Tie-breaks: as in Q1a (regions by name; trips by datasource name, ingestion_id, line_no).
-WITH region_trips AS (
-  SELECT t.region_id, count(*) AS trips
-  FROM silver.trips AS t
-  GROUP BY t.region_id
-),
-
-top_regions AS (
-  SELECT rt.region_id, r.name AS region, rt.trips
-  FROM region_trips AS rt
-  JOIN silver.regions AS r ON r.id = rt.region_id
-  ORDER BY rt.trips DESC, r.name
-  LIMIT 2
-),
-
-latest_per_region AS (
+WITH latest_per_region AS (
   SELECT DISTINCT ON (t.region_id) t.region_id, d.name AS datasource, t.trip_time
   FROM silver.trips AS t
   JOIN top_regions AS tr ON tr.region_id = t.region_id

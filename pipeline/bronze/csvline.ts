@@ -25,14 +25,16 @@ export function splitCsvLine(line: string): { fields: string[] } | { error: stri
         break;
       }
       while (line[j] === " ") j++;
-      if (j < line.length && line[j] !== ",") return { error: `unexpected text after the closing quote at character ${j + 1}` };
+      if (j < line.length && line[j] !== ",")
+        return { error: `unexpected text after the closing quote at character ${j + 1}` };
       fields.push(value);
       if (j >= line.length) return { fields };
       i = j + 1;
     } else {
       const c = line.indexOf(",", i);
       const value = c < 0 ? line.slice(i) : line.slice(i, c);
-      if (value.includes('"')) return { error: `a quote inside an unquoted field at character ${i + value.indexOf('"') + 1}` };
+      if (value.includes('"'))
+        return { error: `a quote inside an unquoted field at character ${i + value.indexOf('"') + 1}` };
       fields.push(value);
       if (c < 0) return { fields };
       i = c + 1;
@@ -46,5 +48,7 @@ const SPECIAL = /[\\\t\n\r]/;
 export function copyText(value: string | null): string {
   if (value === null) return "\\N";
   if (!SPECIAL.test(value)) return value;
-  return value.replace(/[\\\t\n\r]/g, (ch) => (ch === "\\" ? "\\\\" : ch === "\t" ? "\\t" : ch === "\n" ? "\\n" : "\\r"));
+  return value.replace(/[\\\t\n\r]/g, (ch) =>
+    ch === "\\" ? "\\\\" : ch === "\t" ? "\\t" : ch === "\n" ? "\\n" : "\\r",
+  );
 }

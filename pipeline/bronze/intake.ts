@@ -94,7 +94,8 @@ export class Intake {
       this.busy.delete(path);
       const writers = await openForWriting(path);
       if (writers.length > 0) {
-        if (!this.writing.has(path)) log.info({ pids: writers }, "still open for writing: waiting for its writer to close it");
+        if (!this.writing.has(path))
+          log.info({ pids: writers }, "still open for writing: waiting for its writer to close it");
         this.writing.add(path);
         return undefined;
       }
@@ -109,7 +110,14 @@ export class Intake {
       return undefined;
     }
     if (this.abort.signal.aborted) return undefined;
-    const { ingestion, action } = await registerIngestion(this.pool, fileName, inspection.sha256, inspection.sizeBytes, "landing", this.owner);
+    const { ingestion, action } = await registerIngestion(
+      this.pool,
+      fileName,
+      inspection.sha256,
+      inspection.sizeBytes,
+      "landing",
+      this.owner,
+    );
     const ilog = log.child({ ingestion: ingestion.id });
 
     if (action === "skip") {
@@ -124,7 +132,11 @@ export class Intake {
     }
     if (action === "busy") {
       if (ingestion.owner !== this.owner || this.inFlight.has(ingestion.id)) {
-        this.busy.set(path, { size: inspection.sizeBytes, mtimeMs: inspection.mtimeMs, until: Date.now() + BUSY_RECHECK_MS });
+        this.busy.set(path, {
+          size: inspection.sizeBytes,
+          mtimeMs: inspection.mtimeMs,
+          until: Date.now() + BUSY_RECHECK_MS,
+        });
         ilog.info({ owner: ingestion.owner }, "being ingested by another live process: left to it");
         return undefined;
       }
@@ -140,7 +152,14 @@ export class Intake {
     const started = Date.now();
     const expected = { sha256: inspection.sha256, size: inspection.sizeBytes, mtimeMs: inspection.mtimeMs };
     this.inFlight.set(ingestion.id, { path, size: expected.size, mtimeMs: expected.mtimeMs });
-    const outcome = await this.loadWithRetries(ingestion, path, inspection.columns!, inspection.headerBytes, expected, ilog);
+    const outcome = await this.loadWithRetries(
+      ingestion,
+      path,
+      inspection.columns!,
+      inspection.headerBytes,
+      expected,
+      ilog,
+    );
     if (outcome === "loaded") ilog.info({ durationMs: Date.now() - started }, "bronze loaded");
     // A file without data lines completes in the load's own transaction: no event will follow.
     if (outcome !== "stopped") await this.settled(ingestion.id);
@@ -179,7 +198,10 @@ export class Intake {
         if (err instanceof FileChangedError) {
           this.inFlight.delete(id); // the file stays in landing: it is taken again once it settles
           await whenDatabaseAnswers(this.pool, log, () => withdrawIngestion(this.pool, id, err.message));
-          log.warn({ error: err.message }, "the file changed while it was read: ingestion failed, file left in landing");
+          log.warn(
+            { error: err.message },
+            "the file changed while it was read: ingestion failed, file left in landing",
+          );
           return "failed";
         }
         if (!isTransient(err) || attempt >= MAX_LOAD_ATTEMPTS) {
@@ -201,7 +223,13 @@ export class Intake {
     }
   }
 
-  private async load(ingestion: Ingestion, path: string, columns: string[], headerBytes: number, expected: ExpectedFile): Promise<void> {
+  private async load(
+    ingestion: Ingestion,
+    path: string,
+    columns: string[],
+    headerBytes: number,
+    expected: ExpectedFile,
+  ): Promise<void> {
     const id = ingestion.id;
     // A resumed load cuts the file where the interrupted one did, whatever CHUNK_ROWS says now.
     const chunkRows = ingestion.chunk_rows ?? this.config.chunkRows;
@@ -225,13 +253,22 @@ export class Intake {
           // Each chunk is attached, counted and (but the last) queued as soon as it is in, so that
           // transforms overlap the load; the last chunk is queued with bronze.loaded below, so that a
           // small file's events read in their natural order.
-          const payload = { ingestion_id: id, chunk: loaded.chunk, first_line: loaded.firstLine, end_line: loaded.endLine };
+          const payload = {
+            ingestion_id: id,
+            chunk: loaded.chunk,
+            first_line: loaded.firstLine,
+            end_line: loaded.endLine,
+          };
           if (loaded.last) lastChunk = payload;
           if (loaded.reused) return;
           await c.query("BEGIN");
           await lockIngestion(c, id);
-          const { rows } = await c.query<{ status: string }>("SELECT status FROM audit.ingestions WHERE id = $1::bigint", [id]);
-          if (rows[0]?.status !== "loading") throw new IngestionEndedError(`ingestion ${id} is ${rows[0]?.status ?? "gone"}`);
+          const { rows } = await c.query<{ status: string }>(
+            "SELECT status FROM audit.ingestions WHERE id = $1::bigint",
+            [id],
+          );
+          if (rows[0]?.status !== "loading")
+            throw new IngestionEndedError(`ingestion ${id} is ${rows[0]?.status ?? "gone"}`);
           await attachChunk(c, id, loaded);
           await recordBronzeChunk(c, { id, chunk: loaded.chunk, rows: loaded.rows });
           if (!loaded.last) await queueSilverChunk(c, payload);
@@ -293,7 +330,10 @@ export class Intake {
           `the file changed after it was read (read with ${file.size} bytes; now ${st.size} bytes): a writer was still ` +
           `at work. Its trips were withdrawn; once it stops changing it is ingested again, as the file it then is`;
         await withdrawIngestion(this.pool, id, reason, { completed: true });
-        this.logger.warn({ ingestion: id, file: ingestion.file_name }, "file changed after it was read: ingestion withdrawn, file left in landing");
+        this.logger.warn(
+          { ingestion: id, file: ingestion.file_name },
+          "file changed after it was read: ingestion withdrawn, file left in landing",
+        );
         return;
       }
     }

@@ -47,7 +47,8 @@ export type LoadOptions = {
   onChunk: (client: pg.PoolClient, loaded: ChunkLoaded) => Promise<void>;
 };
 
-const ident = (id: number, chunk?: number) => (chunk === undefined ? bronzePartition(id) : `${bronzePartition(id)}_${chunk}`);
+const ident = (id: number, chunk?: number) =>
+  chunk === undefined ? bronzePartition(id) : `${bronzePartition(id)}_${chunk}`;
 
 /**
  * Streams a file into bronze, chunk by chunk: every line of a chunk of `chunkRows` lines is split and
@@ -65,7 +66,10 @@ const ident = (id: number, chunk?: number) => (chunk === undefined ? bronzeParti
  *
  * @example await loadBronze(client, { ingestionId: 7, path, columns, headerBytes, chunkRows: 250_000, expected, onChunk });
  */
-export async function loadBronze(client: pg.PoolClient, options: LoadOptions): Promise<{ chunks: number; rows: number; bytes: number }> {
+export async function loadBronze(
+  client: pg.PoolClient,
+  options: LoadOptions,
+): Promise<{ chunks: number; rows: number; bytes: number }> {
   const { ingestionId: id, path, columns, headerBytes, chunkRows, expected } = options;
   if (!options.loadedChunk) await client.query(`DROP TABLE IF EXISTS ${ident(id)}`);
   await client.query(
@@ -74,7 +78,8 @@ export async function loadBronze(client: pg.PoolClient, options: LoadOptions): P
 
   const hash = createHash("sha256");
   const reader = lineReader(columns);
-  const stream = expected.size === 0 ? [] : createReadStream(path, { start: 0, end: expected.size - 1, highWaterMark: 1 << 16 });
+  const stream =
+    expected.size === 0 ? [] : createReadStream(path, { start: 0, end: expected.size - 1, highWaterMark: 1 << 16 });
   const lines = new LineSource(hashedFrom(stream, hash, headerBytes), headerBytes);
   const unchanged = async () => {
     const st = await stat(path).catch(() => null);
@@ -111,13 +116,24 @@ export async function loadBronze(client: pg.PoolClient, options: LoadOptions): P
       }
       const copy = client.query(copyFrom(`COPY ${ident(id, chunk)} (${BRONZE_COLUMNS.join(", ")}) FROM STDIN`));
       await pipeline(Readable.from(copyRows(), { highWaterMark: 2 }), copy, { signal: options.signal });
-      if (copy.rowCount !== rows) throw new Error(`bronze chunk ${chunk} of ingestion ${id}: COPY stored ${copy.rowCount} rows of ${rows}`);
+      if (copy.rowCount !== rows)
+        throw new Error(`bronze chunk ${chunk} of ingestion ${id}: COPY stored ${copy.rowCount} rows of ${rows}`);
     }
     rowsSoFar += rows;
     const last = await lines.atEnd();
     await unchanged();
-    if (last && hash.digest("hex") !== expected.sha256) throw new FileChangedError(changedMessage(expected, "other bytes"));
-    await options.onChunk(client, { chunk, firstLine, endLine, rows, bytesSoFar: lines.position, rowsSoFar, last, reused: known !== null });
+    if (last && hash.digest("hex") !== expected.sha256)
+      throw new FileChangedError(changedMessage(expected, "other bytes"));
+    await options.onChunk(client, {
+      chunk,
+      firstLine,
+      endLine,
+      rows,
+      bytesSoFar: lines.position,
+      rowsSoFar,
+      last,
+      reused: known !== null,
+    });
     chunk++;
     firstLine = endLine;
   }
@@ -137,7 +153,11 @@ function changedMessage(expected: ExpectedFile, now: string): string {
 }
 
 /** The bytes of `stream`, all of them hashed into `hash`, handed on from offset `skip`. */
-async function* hashedFrom(stream: AsyncIterable<Buffer> | Iterable<Buffer>, hash: Hash, skip: number): AsyncGenerator<Buffer> {
+async function* hashedFrom(
+  stream: AsyncIterable<Buffer> | Iterable<Buffer>,
+  hash: Hash,
+  skip: number,
+): AsyncGenerator<Buffer> {
   let position = 0;
   for await (const buf of stream) {
     hash.update(buf);
@@ -148,7 +168,13 @@ async function* hashedFrom(stream: AsyncIterable<Buffer> | Iterable<Buffer>, has
   }
 }
 
-async function createChunkTable(client: pg.PoolClient, id: number, chunk: number, first: number, end: number): Promise<void> {
+async function createChunkTable(
+  client: pg.PoolClient,
+  id: number,
+  chunk: number,
+  first: number,
+  end: number,
+): Promise<void> {
   await client.query(`DROP TABLE IF EXISTS ${ident(id, chunk)}`);
   await client.query(`CREATE UNLOGGED TABLE ${ident(id, chunk)} (
     LIKE bronze.trips INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
@@ -163,11 +189,17 @@ async function createChunkTable(client: pg.PoolClient, id: number, chunk: number
  * UNLOGGED chunk table is empty after a PostgreSQL crash, and a chunk copied but not committed has no
  * marker: both load again.
  */
-export async function bronzeChunkRows(client: pg.PoolClient, id: number, chunk: number, first: number, end: number): Promise<number | null> {
-  const { rows } = await client.query<{ expected: number | null; promoted: boolean }>(
-    SQL.bronzeChunkMarkers,
-    [id, chunk],
-  );
+export async function bronzeChunkRows(
+  client: pg.PoolClient,
+  id: number,
+  chunk: number,
+  first: number,
+  end: number,
+): Promise<number | null> {
+  const { rows } = await client.query<{ expected: number | null; promoted: boolean }>(SQL.bronzeChunkMarkers, [
+    id,
+    chunk,
+  ]);
   const { expected, promoted } = rows[0]!;
   if (expected === null) return null;
   if (promoted) return expected;

@@ -31,7 +31,8 @@ export const BRONZE_COLUMNS = [
 const NUM = String.raw`[+-]?0*(?:\d{1,3}(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,2})?`;
 const POINT = new RegExp(String.raw`^\s*point\s*\(\s*(${NUM})\s+(${NUM})\s*\)\s*$`, "i");
 // 'YYYY-MM-DD HH:MM[:SS[.ffffff]]', or with a T; the day is checked against the month below.
-const TIME = /^\s*(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[ T]([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(\.\d{1,6})?)?\s*$/;
+const TIME =
+  /^\s*(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[ T]([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(\.\d{1,6})?)?\s*$/;
 
 /** A WKT point 'POINT (lon lat)' (any case, optional spaces, sign or exponent), or null. */
 export function parsePoint(text: string): Point | null {
@@ -131,11 +132,13 @@ function readFields(fields: string[], at: Record<Column, number>): ParsedLine {
   const destText = fields[at.destination_coord]!;
   const d = parsePoint(destText);
   if (!d) return { reason: `unparseable destination point ${quoteLiteral(destText)} (expected POINT (lon lat))` };
-  if (!(d.lon >= -180 && d.lon <= 180)) return { reason: `destination longitude ${formatFloat(d.lon)} outside -180..180` };
+  if (!(d.lon >= -180 && d.lon <= 180))
+    return { reason: `destination longitude ${formatFloat(d.lon)} outside -180..180` };
   if (!(d.lat >= -90 && d.lat <= 90)) return { reason: `destination latitude ${formatFloat(d.lat)} outside -90..90` };
   const timeText = fields[at.datetime]!;
   const time = parseTime(timeText);
-  if (time === null) return { reason: `unparseable or impossible datetime ${quoteLiteral(timeText)} (expected YYYY-MM-DD HH:MM:SS)` };
+  if (time === null)
+    return { reason: `unparseable or impossible datetime ${quoteLiteral(timeText)} (expected YYYY-MM-DD HH:MM:SS)` };
   return { region, datasource, origin: o, destination: d, time };
 }
 
@@ -159,7 +162,8 @@ export function lineReader(columns: readonly Column[]) {
       } else {
         fields = line.split(",");
       }
-      if (fields.length !== count) return { reason: `wrong number of fields: expected ${count}, found ${fields.length}` };
+      if (fields.length !== count)
+        return { reason: `wrong number of fields: expected ${count}, found ${fields.length}` };
       return readFields(fields, at);
     },
   };
@@ -218,7 +222,12 @@ export class CopyBuffer {
 }
 
 /** Adds `lines` (the file's lines from `firstLine` on) to `out` as bronze rows; returns how many were data lines. */
-export function addBronzeRows(out: CopyBuffer, reader: ReturnType<typeof lineReader>, lines: readonly string[], firstLine: number): number {
+export function addBronzeRows(
+  out: CopyBuffer,
+  reader: ReturnType<typeof lineReader>,
+  lines: readonly string[],
+  firstLine: number,
+): number {
   let rows = 0;
   for (let i = 0; i < lines.length; i++) {
     const row = bronzeRow(reader, lines[i]!, firstLine + i);

@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import pg from "pg";
 import type { Logger } from "pino";
 
-export class DatabaseUnavailableError extends Error {
+class DatabaseUnavailableError extends Error {
   override name = "DatabaseUnavailableError";
 }
 
@@ -53,8 +53,7 @@ function postgisPackage(major: number): string {
 function aptInstall(packages: string[], logger: Logger): void {
   logger.info({ component: "bootstrap", packages }, "installing Debian packages");
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  const install = () =>
-    spawnSync("apt-get", ["install", "-y", "-q", ...packages], { stdio: "inherit", env });
+  const install = () => spawnSync("apt-get", ["install", "-y", "-q", ...packages], { stdio: "inherit", env });
   let result = install();
   if (result.status !== 0) {
     spawnSync("apt-get", ["update", "-q"], { stdio: "inherit", env });
@@ -87,7 +86,8 @@ async function ensurePostgis(url: string, major: number, logger: Logger): Promis
     );
   }
   aptInstall([postgisPackage(major)], logger);
-  if (!(await hasPostgis(url))) throw new DatabaseUnavailableError(`PostGIS still missing after installing; run:\n  ${command}`);
+  if (!(await hasPostgis(url)))
+    throw new DatabaseUnavailableError(`PostGIS still missing after installing; run:\n  ${command}`);
 }
 
 async function createDatabaseIfMissing(adminUrl: string, database: string): Promise<void> {
@@ -114,7 +114,8 @@ function postgresUser(): { uid: number; gid: number } | undefined {
   if (!isRoot()) return undefined;
   const out = spawnSync("id", ["-u", "postgres"], { encoding: "utf8" });
   const gid = spawnSync("id", ["-g", "postgres"], { encoding: "utf8" });
-  if (out.status !== 0) throw new DatabaseUnavailableError("running as root and there is no 'postgres' user to own a private cluster");
+  if (out.status !== 0)
+    throw new DatabaseUnavailableError("running as root and there is no 'postgres' user to own a private cluster");
   return { uid: Number(out.stdout.trim()), gid: Number(gid.stdout.trim()) };
 }
 
@@ -175,10 +176,15 @@ async function startPrivateCluster(dataDir: string, logger: Logger): Promise<str
  *
  * @example const url = await resolveDatabase(config.databaseUrl, config.dataDir, logger);
  */
-export async function resolveDatabase(databaseUrl: string | undefined, dataDir: string, logger: Logger): Promise<string> {
+export async function resolveDatabase(
+  databaseUrl: string | undefined,
+  dataDir: string,
+  logger: Logger,
+): Promise<string> {
   if (databaseUrl) {
     const p = await probe(databaseUrl);
-    if (!p.ok) throw new DatabaseUnavailableError(`cannot connect to DATABASE_URL (${redact(databaseUrl)}): ${p.reason}`);
+    if (!p.ok)
+      throw new DatabaseUnavailableError(`cannot connect to DATABASE_URL (${redact(databaseUrl)}): ${p.reason}`);
     await ensurePostgis(databaseUrl, p.version, logger);
     return databaseUrl;
   }
@@ -203,7 +209,7 @@ export async function findLocalServer(dataDir: string, logger: Logger): Promise<
 }
 
 /** The URL without its password, for logs and error messages. */
-export function redact(url: string): string {
+function redact(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = "***";
@@ -212,4 +218,3 @@ export function redact(url: string): string {
     return "(unparseable URL)";
   }
 }
-

@@ -6,7 +6,7 @@ import { eventsAfter, type AuditEvent } from "./audit.ts";
 // pg-listen is CommonJS with exports.default: under NodeNext the function is default.default.
 const createSubscriber = pgListenModule.default.default;
 
-export const EVENTS_CHANNEL = "tripflow_events";
+const EVENTS_CHANNEL = "tripflow_events";
 const BATCH = 500;
 
 export type EventListener = (event: AuditEvent) => void;
@@ -36,7 +36,11 @@ export class EventBus {
     const log = logger.child({ component: "event-bus" });
     const subscriber = createSubscriber(
       { connectionString: databaseUrl, application_name: "tripflow-listen" },
-      { retryTimeout: Infinity, retryInterval: (attempt) => Math.min(5000, 100 * 2 ** attempt), paranoidChecking: 10_000 },
+      {
+        retryTimeout: Infinity,
+        retryInterval: (attempt) => Math.min(5000, 100 * 2 ** attempt),
+        paranoidChecking: 10_000,
+      },
     );
     const bus = new EventBus(pool, subscriber, log);
     const { rows } = await pool.query<{ id: number }>("SELECT coalesce(max(id), 0)::bigint AS id FROM audit.events");

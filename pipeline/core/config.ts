@@ -4,12 +4,7 @@ import { z } from "zod";
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 const integer = (min: number, max: number) =>
-  z
-    .string()
-    .trim()
-    .regex(/^\d+$/, "must be a whole number")
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
+  z.string().trim().regex(/^\d+$/, "must be a whole number").transform(Number).pipe(z.number().int().min(min).max(max));
 
 /** STALL_MS when unset: five minutes without an event (a chunk's step takes seconds, a whole load many events). */
 export const DEFAULT_STALL_MS = 300_000;
@@ -44,14 +39,21 @@ const schema = z.object({
   CORS_ORIGINS: z
     .string()
     .transform((list, ctx) => {
-      const origins = list.split(",").map((o) => o.trim()).filter(Boolean);
+      const origins = list
+        .split(",")
+        .map((o) => o.trim())
+        .filter(Boolean);
       if (origins.includes("*")) {
         if (origins.length > 1) ctx.addIssue({ code: "custom", message: "* allows every origin: give it alone" });
         return ["*"];
       }
       return origins.map((o) => {
         const origin = parseOrigin(o);
-        if (origin === undefined) ctx.addIssue({ code: "custom", message: `${JSON.stringify(o)} is not an origin like https://example.com:8080 (scheme, host, port; no path)` });
+        if (origin === undefined)
+          ctx.addIssue({
+            code: "custom",
+            message: `${JSON.stringify(o)} is not an origin like https://example.com:8080 (scheme, host, port; no path)`,
+          });
         return origin ?? o;
       });
     })
@@ -112,7 +114,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       const name = String(issue.path[0] ?? "environment");
       const value = env[name];
       // A secret is not echoed to the terminal or a log, even a wrong one.
-      const got = value === undefined ? "" : name === "API_TOKEN" ? ` (got ${value.trim().length} characters)` : ` (got ${JSON.stringify(value)})`;
+      const got =
+        value === undefined
+          ? ""
+          : name === "API_TOKEN"
+            ? ` (got ${value.trim().length} characters)`
+            : ` (got ${JSON.stringify(value)})`;
       return `${name}: ${issue.message}${got}`;
     });
     throw new ConfigError(`invalid configuration:\n  ${lines.join("\n  ")}`);
@@ -146,7 +153,10 @@ LOOPBACK.addSubnet("::ffff:127.0.0.0", 104, "ipv6");
 
 /** Only this machine can connect to HOST: localhost, 127.0.0.0/8 or ::1 (brackets allowed: [::1]). */
 export function isLoopback(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, "$1");
   if (h === "localhost" || h === "localhost.") return true;
   const family = isIP(h);
   return family !== 0 && LOOPBACK.check(h, family === 4 ? "ipv4" : "ipv6");

@@ -5,7 +5,7 @@ import { migrate as migrateSchema } from "postgres-migrations";
 import type { Logger } from "pino";
 import { describeError, isTransient } from "./errors.ts";
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL("../../db/migrations", import.meta.url));
+const MIGRATIONS_DIR = fileURLToPath(new URL("../../db/migrations", import.meta.url));
 
 // int8 (count(*), bigint ids) as JS numbers: every count here stays far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -35,7 +35,8 @@ export async function migrate(pool: pg.Pool, logger: Logger): Promise<void> {
   const client = await pool.connect();
   try {
     const applied = await migrateSchema({ client }, MIGRATIONS_DIR);
-    if (applied.length > 0) logger.info({ component: "migrate", applied: applied.map((m) => m.fileName) }, "migrations applied");
+    if (applied.length > 0)
+      logger.info({ component: "migrate", applied: applied.map((m) => m.fileName) }, "migrations applied");
   } finally {
     client.release();
   }
@@ -46,7 +47,8 @@ export async function migrate(pool: pg.Pool, logger: Logger): Promise<void> {
 export function graphileLogger(logger: Logger): GraphileLogger {
   const child = logger.child({ component: "graphile-worker" });
   return new GraphileLogger(() => (level, message, meta) => {
-    const fn = level === "error" ? child.error : level === "warning" ? child.warn : level === "info" ? child.debug : child.trace;
+    const fn =
+      level === "error" ? child.error : level === "warning" ? child.warn : level === "info" ? child.debug : child.trace;
     fn.call(child, meta ?? {}, message);
   });
 }
@@ -97,7 +99,12 @@ export async function waitForDatabase(pool: pg.Pool, log: Logger, signal?: Abort
 }
 
 /** Runs `fn`, waiting for the database and running it again while it fails for a transient reason. */
-export async function whenDatabaseAnswers<T>(pool: pg.Pool, log: Logger, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+export async function whenDatabaseAnswers<T>(
+  pool: pg.Pool,
+  log: Logger,
+  fn: () => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
   for (;;) {
     try {
       return await fn();

@@ -18,9 +18,18 @@ export class IngestionEndedError extends Error {
 // or starting (57P01..57P05), a lock not available (55P03), the system (58).
 const TRANSIENT_CLASSES = ["08", "40", "53", "58"];
 const TRANSIENT_CODES = ["57P01", "57P02", "57P03", "57P04", "57P05", "55P03", "55000"];
-const TRANSIENT_NODE_CODES = ["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENOTCONN", "EAI_AGAIN"];
+const TRANSIENT_NODE_CODES = [
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENOTCONN",
+  "EAI_AGAIN",
+];
 // node-postgres reports a connection lost between queries by message only.
-const TRANSIENT_MESSAGES = /Connection terminated|connection error|terminating connection|server closed the connection|timeout exceeded when trying to connect|Client was closed/i;
+const TRANSIENT_MESSAGES =
+  /Connection terminated|connection error|terminating connection|server closed the connection|timeout exceeded when trying to connect|Client was closed/i;
 
 /**
  * True when an error comes from the database being unreachable or busy for a moment (a restart, a

@@ -34,7 +34,7 @@ export const MaintainPayload = z.object({ ingestion_id: z.number().int().positiv
  * ingestion at once on any other); graphile-worker waits exp(attempt) seconds between attempts, so ten
  * attempts span about nine hours of a database being away. The last one fails the ingestion.
  */
-export const MAX_ATTEMPTS = 10;
+const MAX_ATTEMPTS = 10;
 
 /**
  * Queues a chunk job inside the caller's transaction: it exists if and only if the transaction commits.
@@ -49,15 +49,22 @@ async function addChunkJob(db: Queryable, task: TaskName, payload: ChunkPayload,
 }
 
 /** bronze -> silver for one chunk. */
-export const queueSilverChunk = (db: Queryable, payload: ChunkPayload) => addChunkJob(db, TASK.promoteSilver, payload, null);
+export const queueSilverChunk = (db: Queryable, payload: ChunkPayload) =>
+  addChunkJob(db, TASK.promoteSilver, payload, null);
 
 /** silver -> trip groups for one chunk, on the serial "groups" queue. */
-export const queueGroupsChunk = (db: Queryable, payload: ChunkPayload) => addChunkJob(db, TASK.mergeGroups, payload, QUEUE.groups);
+export const queueGroupsChunk = (db: Queryable, payload: ChunkPayload) =>
+  addChunkJob(db, TASK.mergeGroups, payload, QUEUE.groups);
 
 /** silver -> gold for one chunk, on the serial "gold" queue. */
-export const queueGoldChunk = (db: Queryable, payload: ChunkPayload) => addChunkJob(db, TASK.mergeGold, payload, QUEUE.gold);
+export const queueGoldChunk = (db: Queryable, payload: ChunkPayload) =>
+  addChunkJob(db, TASK.mergeGold, payload, QUEUE.gold);
 
 /** VACUUM (ANALYZE) of silver and gold in two seconds; one run for completions close together. */
 export async function queueMaintenance(db: Queryable, ingestionId: number): Promise<void> {
-  await db.query(SQL.addMaintenanceJob, [TASK.maintain, JSON.stringify({ ingestion_id: ingestionId }), QUEUE.maintenance]);
+  await db.query(SQL.addMaintenanceJob, [
+    TASK.maintain,
+    JSON.stringify({ ingestion_id: ingestionId }),
+    QUEUE.maintenance,
+  ]);
 }

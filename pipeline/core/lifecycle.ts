@@ -12,7 +12,6 @@ export async function releaseBronze(db: Queryable, id: number): Promise<void> {
   await db.query(`DROP TABLE IF EXISTS ${bronzePartition(id)}`);
 }
 
-
 /**
  * Starts a step that writes an ingestion's trips: takes the ingestion's lock shared (a withdrawal takes
  * it exclusively, pipeline/core/withdraw.ts) and says whether the ingestion is still running. A step of an
@@ -20,7 +19,10 @@ export async function releaseBronze(db: Queryable, id: number): Promise<void> {
  */
 export async function enterIngestion(client: pg.PoolClient, id: number): Promise<boolean> {
   await client.query("SELECT pg_advisory_xact_lock_shared($1::int, $2::int)", [LOCK.INGESTION, id]);
-  const { rows } = await client.query<{ status: IngestionStatus }>("SELECT status FROM audit.ingestions WHERE id = $1::bigint", [id]);
+  const { rows } = await client.query<{ status: IngestionStatus }>(
+    "SELECT status FROM audit.ingestions WHERE id = $1::bigint",
+    [id],
+  );
   return rows[0] !== undefined && LIVE_STATUSES.includes(rows[0].status);
 }
 

@@ -52,7 +52,12 @@ export async function withdrawIngestion(
     const w = taken[0]!;
     await client.query("DELETE FROM silver.trips WHERE ingestion_id = $1::bigint", [id]);
     if (w.stale_regions.length > 0)
-      await client.query(SQL.withdrawTripGroupBounds, [w.stale_regions, w.stale_origins, w.stale_destinations, w.stale_slots]);
+      await client.query(SQL.withdrawTripGroupBounds, [
+        w.stale_regions,
+        w.stale_origins,
+        w.stale_destinations,
+        w.stale_slots,
+      ]);
     await client.query("DELETE FROM audit.rejects WHERE ingestion_id = $1::bigint", [id]);
     await client.query("DELETE FROM audit.steps WHERE ingestion_id = $1::bigint AND step <> 'bronze'", [id]);
     await client.query(SQL.failWithdrawnIngestion, [id, error]);

@@ -75,7 +75,13 @@ export class Archive {
     for (const ingestion of rows) {
       const where = ingestion.status === "failed" ? "rejected" : "archive";
       const target = this.target(ingestion, where);
-      if (await stat(target).then(() => true, () => false)) await this.record(ingestion.id, target, where);
+      if (
+        await stat(target).then(
+          () => true,
+          () => false,
+        )
+      )
+        await this.record(ingestion.id, target, where);
     }
     const { rows: stale } = await this.pool.query<{ id: number }>(SQL.staleBronze);
     for (const { id } of stale) await releaseBronze(this.pool, id);

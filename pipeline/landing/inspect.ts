@@ -95,11 +95,18 @@ function readHeader(head: Buffer, size: number): { columns: Column[]; bytes: num
   if (size === 0) return fail("the file is empty: expected a header line " + REQUIRED_COLUMNS.join(","));
   const nl = head.indexOf(10);
   const bytes = nl < 0 ? head.length : nl + 1;
-  let text = head.subarray(0, bytes).toString("utf8").replace(/^\uFEFF/, "").replace(/\r?\n$/, "");
+  const text = head
+    .subarray(0, bytes)
+    .toString("utf8")
+    .replace(/^\uFEFF/, "")
+    .replace(/\r?\n$/, "");
   // A carriage return alone ends lines in old Mac exports: read as one line, the file would hold no data.
   if (/\r./s.test(text) || (nl < 0 && size > head.length && text.includes("\r")))
-    return fail("lines end with a carriage return alone (old Mac line endings): save the file with LF or CRLF line endings");
-  if (nl < 0 && size > head.length) return fail(`no line break in the first ${MAX_HEADER_BYTES} bytes: not a trips CSV`);
+    return fail(
+      "lines end with a carriage return alone (old Mac line endings): save the file with LF or CRLF line endings",
+    );
+  if (nl < 0 && size > head.length)
+    return fail(`no line break in the first ${MAX_HEADER_BYTES} bytes: not a trips CSV`);
   if (text.trim() === "") return fail("the first line is empty: expected a header line " + REQUIRED_COLUMNS.join(","));
   let names: string[];
   try {
@@ -110,7 +117,9 @@ function readHeader(head: Buffer, size: number): { columns: Column[]; bytes: num
   names = names.map((n) => n.trim().toLowerCase());
   const missing = REQUIRED_COLUMNS.filter((c) => !names.includes(c));
   if (missing.length === REQUIRED_COLUMNS.length && names.some((n) => /^point\s*\(|^\d{4}-\d\d-\d\d/.test(n)))
-    return fail(`no header line: line 1 looks like data, not column names: expected a first line ${REQUIRED_COLUMNS.join(",")} (in any order)`);
+    return fail(
+      `no header line: line 1 looks like data, not column names: expected a first line ${REQUIRED_COLUMNS.join(",")} (in any order)`,
+    );
   const unexpected = names.filter((n) => !(REQUIRED_COLUMNS as readonly string[]).includes(n));
   const repeated = names.filter((n, i) => names.indexOf(n) !== i);
   if (missing.length || unexpected.length || repeated.length) {

@@ -95,9 +95,13 @@ async function insertIngestion(
     owner: string | null;
   },
 ): Promise<Ingestion> {
-  const { rows } = await client.query<Ingestion>(
-    SQL.insertIngestion,
-    [row.fileName, row.sha256, row.sizeBytes, row.status, row.duplicateOf, row.owner],
-  );
+  const { rows } = await client.query<Ingestion>(SQL.insertIngestion, [
+    row.fileName,
+    row.sha256,
+    row.sizeBytes,
+    row.status,
+    row.duplicateOf,
+    row.owner,
+  ]);
   return rows[0]!;
 }

@@ -15,6 +15,7 @@ export function uploadServices(pool: pg.Pool, archive: Archive) {
       const { ingestion, action } = await registerIngestion(pool, fileName, sha256, sizeBytes, "upload");
       return { ingestion, duplicate: action !== "load" };
     },
-    archiveFile: (path: string, ingestion: Pick<Ingestion, "id" | "file_name">) => archive.move(path, ingestion, "archive"),
+    archiveFile: (path: string, ingestion: Pick<Ingestion, "id" | "file_name">) =>
+      archive.move(path, ingestion, "archive"),
   };
 }

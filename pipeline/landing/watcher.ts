@@ -26,7 +26,9 @@ export function isCandidate(name: string): boolean {
  *
  * @example const w = await startWatcher({ landingDir: "landing", settleMs: 500, scanIntervalMs: 2000, logger, onFile });
  */
-export async function startWatcher(options: WatcherOptions): Promise<{ close: () => Promise<void>; idle: () => Promise<void> }> {
+export async function startWatcher(
+  options: WatcherOptions,
+): Promise<{ close: () => Promise<void>; idle: () => Promise<void> }> {
   const dir = resolve(options.landingDir);
   await mkdir(dir, { recursive: true });
   const log = options.logger.child({ component: "watcher" });

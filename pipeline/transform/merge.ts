@@ -28,7 +28,11 @@ async function mergeChunk<T extends "silver.grouped" | "gold.refreshed">(
     const reported = await merge(client);
     await lockIngestion(client, p.ingestion_id);
     if (reported)
-      await recordEvent(client, p.ingestion_id, event, { chunk: p.chunk, ...reported, ms: Date.now() - started } as EventPayload<T>);
+      await recordEvent(client, p.ingestion_id, event, {
+        chunk: p.chunk,
+        ...reported,
+        ms: Date.now() - started,
+      } as EventPayload<T>);
     const completed = await completeIfDone(client, p.ingestion_id);
     return { applied: reported !== null, completed };
   });
@@ -61,4 +65,3 @@ export function mergeGoldChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ applie
     return marker.rowCount === 1 ? {} : null;
   });
 }
-

@@ -20,19 +20,27 @@ export const TRANSFORM_SETTINGS = ["SET LOCAL work_mem = '256MB'", "SET LOCAL en
  * bronze -> silver for one chunk, in one transaction: dimensions, trips and rejects, the step marker,
  * the chunk's two merge jobs (groups, gold) and its event. Running it again (a retried job) changes nothing.
  */
-export async function promoteSilverChunk(pool: pg.Pool, p: ChunkPayload): Promise<{ applied: boolean; stored: number; rejected: number }> {
+export async function promoteSilverChunk(
+  pool: pg.Pool,
+  p: ChunkPayload,
+): Promise<{ applied: boolean; stored: number; rejected: number }> {
   const started = Date.now();
   return inTransaction(pool, async (client) => {
     if (!(await enterIngestion(client, p.ingestion_id))) return { applied: false, stored: 0, rejected: 0 };
     for (const setting of TRANSFORM_SETTINGS) await client.query(setting);
     const lines = await assertBronzeChunk(client, p);
     await client.query(SQL.silverDimensions, transformArgs(p).slice(0, 3));
-    const { rows } = await client.query<{ applied: number; stored: number; rejected: number }>(SQL.silverTrips, transformArgs(p));
+    const { rows } = await client.query<{ applied: number; stored: number; rejected: number }>(
+      SQL.silverTrips,
+      transformArgs(p),
+    );
     const r = rows[0]!;
     if (r.applied === 0) return { applied: false, stored: 0, rejected: 0 };
     // Every bronze line is stored or rejected: anything else is a bug, and nothing of the chunk commits.
     if (Number(r.stored) + Number(r.rejected) !== lines)
-      throw new Error(`silver chunk ${p.chunk} of ingestion ${p.ingestion_id}: ${r.stored} stored + ${r.rejected} rejected <> ${lines} bronze lines`);
+      throw new Error(
+        `silver chunk ${p.chunk} of ingestion ${p.ingestion_id}: ${r.stored} stored + ${r.rejected} rejected <> ${lines} bronze lines`,
+      );
     await client.query(
       "UPDATE audit.steps SET rows = $3::bigint, rejected = $4::bigint WHERE ingestion_id = $1::bigint AND step = 'silver.trips' AND chunk = $2::int",
       [p.ingestion_id, p.chunk, r.stored, r.rejected],
@@ -49,7 +57,7 @@ export async function promoteSilverChunk(pool: pg.Pool, p: ChunkPayload): Promis
   });
 }
 
-export class BronzeChunkMissingError extends Error {
+class BronzeChunkMissingError extends Error {
   override name = "BronzeChunkMissingError";
 }
 
@@ -59,10 +67,12 @@ export class BronzeChunkMissingError extends Error {
  * own crash). Otherwise the job fails and graphile-worker retries it later: nothing is marked done.
  */
 async function assertBronzeChunk(client: pg.PoolClient, p: ChunkPayload): Promise<number> {
-  const { rows } = await client.query<{ expected: number | null; present: number }>(
-    SQL.bronzeChunkCount,
-    [p.ingestion_id, p.chunk, p.first_line, p.end_line],
-  );
+  const { rows } = await client.query<{ expected: number | null; present: number }>(SQL.bronzeChunkCount, [
+    p.ingestion_id,
+    p.chunk,
+    p.first_line,
+    p.end_line,
+  ]);
   const { expected, present } = rows[0]!;
   if (expected === null || expected !== present)
     throw new BronzeChunkMissingError(
@@ -70,4 +80,3 @@ async function assertBronzeChunk(client: pg.PoolClient, p: ChunkPayload): Promis
     );
   return present;
 }
-

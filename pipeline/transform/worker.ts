@@ -19,7 +19,7 @@ const RECOVERY_INTERVAL_MS = 15_000;
  * minutes held by a worker nobody registered (killed between taking a job and registering). The
  * tasks are safe to run twice, so a job unlocked too eagerly costs a no-op run, never a double count.
  */
-export async function recoverAbandonedJobs(pool: pg.Pool): Promise<string[]> {
+async function recoverAbandonedJobs(pool: pg.Pool): Promise<string[]> {
   const { rows } = await pool.query<{ ids: string[] | null }>(SQL.abandonedWorkers);
   const ids = rows[0]?.ids ?? [];
   if (ids.length > 0) {
@@ -38,7 +38,12 @@ export type WorkerHandle = { runner: Runner; stop: () => Promise<void> };
  *
  * @example const worker = await startWorker({ pool, concurrency: 2, logger, processName }); await worker.stop();
  */
-export async function startWorker(options: { pool: pg.Pool; concurrency: number; logger: Logger; processName: string }): Promise<WorkerHandle> {
+export async function startWorker(options: {
+  pool: pg.Pool;
+  concurrency: number;
+  logger: Logger;
+  processName: string;
+}): Promise<WorkerHandle> {
   const { pool } = options;
   const logger = options.logger.child({ component: "worker" });
   const recover = async () => {
@@ -50,7 +55,10 @@ export async function startWorker(options: { pool: pg.Pool; concurrency: number;
   // graphile-worker 0.17 locks jobs under the pool's id, and under a worker's id in places: register both.
   const register = (id: string) =>
     pool
-      .query("INSERT INTO audit.workers (worker_id, process) VALUES ($1::text, $2::text) ON CONFLICT DO NOTHING", [id, options.processName])
+      .query("INSERT INTO audit.workers (worker_id, process) VALUES ($1::text, $2::text) ON CONFLICT DO NOTHING", [
+        id,
+        options.processName,
+      ])
       .catch((err) => logger.error({ err }, "could not register a worker"));
   events.on("pool:create", ({ workerPool }) => void register(workerPool.id));
   events.on("worker:create", ({ worker }) => void register(worker.workerId));
@@ -105,7 +113,10 @@ export async function startWorker(options: { pool: pg.Pool; concurrency: number;
   };
   runner = await run(options_);
   supervise(runner);
-  const timer = setInterval(() => void recover().catch((err) => logger.warn({ err }, "job recovery failed")), RECOVERY_INTERVAL_MS);
+  const timer = setInterval(
+    () => void recover().catch((err) => logger.warn({ err }, "job recovery failed")),
+    RECOVERY_INTERVAL_MS,
+  );
   timer.unref();
   return {
     get runner() {

@@ -30,7 +30,10 @@ export async function generate(rows: number, seed: number, out: string): Promise
   const random = rng(seed);
   const gauss = () => Math.sqrt(-2 * Math.log(random() || 1e-12)) * Math.cos(2 * Math.PI * random());
   const hotspots = REGIONS.map((r) =>
-    Array.from({ length: HOTSPOTS_PER_REGION }, () => [r.lon + (random() - 0.5) * 2 * r.spread, r.lat + (random() - 0.5) * 2 * r.spread] as const),
+    Array.from(
+      { length: HOTSPOTS_PER_REGION },
+      () => [r.lon + (random() - 0.5) * 2 * r.spread, r.lat + (random() - 0.5) * 2 * r.spread] as const,
+    ),
   );
   const file = createWriteStream(out);
   let buf = "region,origin_coord,destination_coord,datetime,datasource\n";

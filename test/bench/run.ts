@@ -118,7 +118,10 @@ async function referenceCopy(url: string, file: string, runs: number): Promise<n
       );
       await c.query("CHECKPOINT");
       const t = performance.now();
-      await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), c.query(copyFrom("COPY public.bench_reference FROM STDIN WITH (FORMAT csv, HEADER true)")));
+      await pipeline(
+        createReadStream(file, { highWaterMark: 1 << 20 }),
+        c.query(copyFrom("COPY public.bench_reference FROM STDIN WITH (FORMAT csv, HEADER true)")),
+      );
       seconds.push((performance.now() - t) / 1000);
     }
     await c.query("DROP TABLE public.bench_reference");
@@ -127,7 +130,14 @@ async function referenceCopy(url: string, file: string, runs: number): Promise<n
   return seconds;
 }
 
-type Service = { pid: number; port: number; stop: () => Promise<void>; peakRssMb: () => number; exited: () => boolean; log: string };
+type Service = {
+  pid: number;
+  port: number;
+  stop: () => Promise<void>;
+  peakRssMb: () => number;
+  exited: () => boolean;
+  log: string;
+};
 
 /** Step 3: the real service, as `npm start` runs it, in a child process whose memory is sampled. */
 async function startService(url: string, dir: string): Promise<Service> {
@@ -161,9 +171,13 @@ async function startService(url: string, dir: string): Promise<Service> {
   const exit = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const deadline = Date.now() + 120_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`the service exited at start; see ${logFile}:\n${readFileSync(logFile, "utf8").slice(-2000)}`);
+    if (child.exitCode !== null)
+      throw new Error(`the service exited at start; see ${logFile}:\n${readFileSync(logFile, "utf8").slice(-2000)}`);
     if (Date.now() > deadline) throw new Error(`the service did not start in 120 s; see ${logFile}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -171,7 +185,10 @@ async function startService(url: string, dir: string): Promise<Service> {
     pid: child.pid!,
     port,
     log: logFile,
-    peakRssMb: () => (sample(), peak),
+    peakRssMb: () => {
+      sample();
+      return peak;
+    },
     exited: () => child.exitCode !== null,
     stop: async () => {
       sample();
@@ -212,7 +229,8 @@ async function ingest(url: string, svc: Service, file: string, dir: string, time
   return withClient(url, async (c) => {
     for (;;) {
       if (svc.exited()) throw new Error(`the service died during the ingestion; see ${svc.log}`);
-      if (Date.now() - t0 > timeoutMs) throw new Error(`no ingestion.completed after ${timeoutMs / 1000} s; see ${svc.log}`);
+      if (Date.now() - t0 > timeoutMs)
+        throw new Error(`no ingestion.completed after ${timeoutMs / 1000} s; see ${svc.log}`);
       const { rows } = await c.query<{ id: string; status: string; error: string | null }>(
         "SELECT id, status, error FROM audit.ingestions WHERE file_name = $1 ORDER BY id DESC LIMIT 1",
         [name],
@@ -325,19 +343,30 @@ async function storage(url: string) {
       },
       bronze_rows_left: r.bronze_rows!,
       gold_equals_silver:
-        r.sum_regions === r.silver_rows && r.sum_origin === r.silver_rows && r.sum_destination === r.silver_rows && r.group_trips === r.silver_rows,
+        r.sum_regions === r.silver_rows &&
+        r.sum_origin === r.silver_rows &&
+        r.sum_destination === r.silver_rows &&
+        r.group_trips === r.silver_rows,
       autovacuum: vac,
     };
   });
 }
 
-type Request = { kind: "region" | "bbox"; region?: string; bbox?: [number, number, number, number]; match: (typeof MATCHES)[number]; from?: string; to?: string };
+type Request = {
+  kind: "region" | "bbox";
+  region?: string;
+  bbox?: [number, number, number, number];
+  match: (typeof MATCHES)[number];
+  from?: string;
+  to?: string;
+};
 
 /** Seeded random requests: a third by region, the rest by box (sometimes with a region), some with a period. */
 export function randomRequests(n: number, seed: number): Request[] {
   const random = rng(seed * 7919 + 17);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
-  const date = () => new Date(Date.UTC(2019, 0, 7) + Math.floor(random() * 728) * 86_400_000).toISOString().slice(0, 10);
+  const date = () =>
+    new Date(Date.UTC(2019, 0, 7) + Math.floor(random() * 728) * 86_400_000).toISOString().slice(0, 10);
   return Array.from({ length: n }, (_, i) => {
     const r = pick(REGIONS);
     const period = random() < 0.3 ? [date(), date()].sort() : undefined;
@@ -359,9 +388,13 @@ export function randomRequests(n: number, seed: number): Request[] {
 
 const query = (r: Request) =>
   new URLSearchParams(
-    Object.entries({ region: r.region, bbox: r.bbox?.join(","), match: r.kind === "bbox" ? r.match : undefined, from: r.from, to: r.to }).filter(
-      (e): e is [string, string] => e[1] !== undefined,
-    ),
+    Object.entries({
+      region: r.region,
+      bbox: r.bbox?.join(","),
+      match: r.kind === "bbox" ? r.match : undefined,
+      from: r.from,
+      to: r.to,
+    }).filter((e): e is [string, string] => e[1] !== undefined),
   ).toString();
 
 type Answer = { from: string | null; to: string | null; weeks: number; trips: number; weekly_average: number };
@@ -399,7 +432,12 @@ async function requests(url: string, port: number, reqs: Request[], verifyBoxes 
       api.push(undefined);
       continue;
     }
-    const kind = r.kind === "region" ? "region" : r.match === "origin" || r.match === "destination" ? "box_one_end" : "box_both_ends";
+    const kind =
+      r.kind === "region"
+        ? "region"
+        : r.match === "origin" || r.match === "destination"
+          ? "box_one_end"
+          : "box_both_ends";
     api.push({ kind, ms, answer: body as Answer });
   }
   const direct: number[] = [];
@@ -429,11 +467,14 @@ async function requests(url: string, port: number, reqs: Request[], verifyBoxes 
         const count = async (sql: string, params: unknown[]) => Number((await c.query(sql, params)).rows[0].trips);
         if (!r.bbox) {
           const to = a.to;
-          trips = (weekly.get(r.region!) ?? []).filter((w) => w.week >= a.from! && w.week <= to).reduce((sum, w) => sum + w.trips, 0);
+          trips = (weekly.get(r.region!) ?? [])
+            .filter((w) => w.week >= a.from! && w.week <= to)
+            .reduce((sum, w) => sum + w.trips, 0);
         } else {
           const params = [...r.bbox, r.region ?? null, a.from, a.to];
           const o = r.match === "origin" || r.match === "any" ? await count(DIRECT("origin", false), params) : 0;
-          const d = r.match === "destination" || r.match === "any" ? await count(DIRECT("destination", false), params) : 0;
+          const d =
+            r.match === "destination" || r.match === "any" ? await count(DIRECT("destination", false), params) : 0;
           const b = r.match === "both" || r.match === "any" ? await count(DIRECT("origin", true), params) : 0;
           trips = r.match === "any" ? o + d - b : o + d + b;
         }
@@ -468,7 +509,12 @@ async function requests(url: string, port: number, reqs: Request[], verifyBoxes 
  * to the same rows inserted into a table without indexes (the floor any silver insert pays), and the
  * plans as text.
  */
-export type Profile = { rows: number; statements: { name: string; ms: number }[]; insert: { silver_ms: number; no_index_ms: number }; plans?: string };
+export type Profile = {
+  rows: number;
+  statements: { name: string; ms: number }[];
+  insert: { silver_ms: number; no_index_ms: number };
+  plans?: string;
+};
 
 export async function profileChunk(url: string, o: BenchOptions): Promise<Profile & { plans: string }> {
   const rows = Math.min(o.rows, 250_000);
@@ -499,11 +545,20 @@ export async function profileChunk(url: string, o: BenchOptions): Promise<Profil
         const out = new CopyBuffer();
         addBronzeRows(out, reader, lines.slice(1), 2);
         const text = out.take();
-        statements.push({ name: "loader: read and type the lines (Node)", ms: round(performance.now() - parseStarted, 0) });
+        statements.push({
+          name: "loader: read and type the lines (Node)",
+          ms: round(performance.now() - parseStarted, 0),
+        });
         const copyStarted = performance.now();
-        await pipeline(Readable.from(text), c.query(copyFrom(`COPY bronze.trips_${id} (${BRONZE_COLUMNS.join(", ")}) FROM STDIN`)));
+        await pipeline(
+          Readable.from(text),
+          c.query(copyFrom(`COPY bronze.trips_${id} (${BRONZE_COLUMNS.join(", ")}) FROM STDIN`)),
+        );
         statements.push({ name: "loader: COPY into bronze", ms: round(performance.now() - copyStarted, 0) });
-        await c.query("INSERT INTO audit.steps (ingestion_id, step, chunk, rows) VALUES ($1, 'bronze', 0, $2)", [id, rows]);
+        await c.query("INSERT INTO audit.steps (ingestion_id, step, chunk, rows) VALUES ($1, 'bronze', 0, $2)", [
+          id,
+          rows,
+        ]);
         const args = [id, 2, rows + 1, 0];
         const steps: [string, string, unknown[]][] = [
           ["silver.dimensions", SQL.silverDimensions, args.slice(0, 3)],
@@ -562,7 +617,8 @@ export function insertOnlyMs(plan: string, table: string): number {
  * is the run's own ratio as a share of the first ceiling (how well the pipeline uses the cores).
  */
 export function ceilings(profile: Profile, cores: number, referenceRowsPerSecond: number, measuredRatio: number) {
-  const ms = (names: (n: string) => boolean) => profile.statements.filter((x) => names(x.name)).reduce((a, x) => a + x.ms, 0);
+  const ms = (names: (n: string) => boolean) =>
+    profile.statements.filter((x) => names(x.name)).reduce((a, x) => a + x.ms, 0);
   const ratio = (totalMs: number) => round((cores * profile.rows) / (totalMs / 1000) / referenceRowsPerSecond, 3);
   const merges = new Set<string>(AGGREGATE_TRANSFORMS.map(([name]) => name));
   const every = ms(() => true);
@@ -675,7 +731,11 @@ export async function runBench(o: BenchOptions) {
   const log = (s: string) => o.quiet || process.stderr.write(`bench: ${s}\n`);
   await mkdir(o.out, { recursive: true });
   const started_at = new Date().toISOString();
-  const server = o.server ?? (process.env.DATABASE_URL ? withDatabase(process.env.DATABASE_URL, "postgres") : await findLocalServer(path.join(ROOT, ".data"), pino({ level: "silent" })));
+  const server =
+    o.server ??
+    (process.env.DATABASE_URL
+      ? withDatabase(process.env.DATABASE_URL, "postgres")
+      : await findLocalServer(path.join(ROOT, ".data"), pino({ level: "silent" })));
   await withClient(server, async (c) => {
     await c.query(`DROP DATABASE IF EXISTS ${o.database} WITH (FORCE)`);
     await c.query(`CREATE DATABASE ${o.database}`);
@@ -713,7 +773,11 @@ export async function runBench(o: BenchOptions) {
       machine: await machine(url),
       file_bytes: fileBytes,
       generation_seconds: generationSeconds === null ? null : round(generationSeconds, 1),
-      reference: { seconds: ref.map((x) => round(x, 2)), median_seconds: round(refMedian, 2), rows_per_second: referenceRowsPerSecond },
+      reference: {
+        seconds: ref.map((x) => round(x, 2)),
+        median_seconds: round(refMedian, 2),
+        rows_per_second: referenceRowsPerSecond,
+      },
       stages,
       pipeline_rows_per_second: Math.round(o.rows / stages.wall_seconds),
       ratio_to_copy: ratioToCopy,
@@ -764,12 +828,18 @@ async function cli(): Promise<void> {
   };
   const result = await runBench(o);
   const base = path.join(o.out, `bench-${o.rows}-s${o.seed}`);
-  await writeFile(`${base}.json`, JSON.stringify({ ...result, profile: { ...result.profile, plans: undefined } }, null, 2) + "\n");
+  await writeFile(
+    `${base}.json`,
+    JSON.stringify({ ...result, profile: { ...result.profile, plans: undefined } }, null, 2) + "\n",
+  );
   await writeFile(`${base}-plans.txt`, result.profile.plans);
   const md = markdown(result);
   await writeFile(`${base}.md`, md);
   process.stdout.write(md + `\nwritten: ${base}.json, ${base}.md, ${base}-plans.txt\n`);
-  const ok = result.queries.answers_equal === result.queries.answers_checked && result.queries.errors === 0 && result.storage.gold_equals_silver;
+  const ok =
+    result.queries.answers_equal === result.queries.answers_checked &&
+    result.queries.errors === 0 &&
+    result.storage.gold_equals_silver;
   process.exitCode = ok ? 0 : 1;
 }
 

@@ -5,7 +5,12 @@ import type { Queryable } from "../../pipeline/core/audit.ts";
  * Writes an audit event outside the catalogue (types named `test.*`), as a producer would: through
  * audit.events, whose triggers assign the id and send NOTIFY. Returns the id.
  */
-export async function recordTestEvent(db: Queryable, ingestionId: number | null, type: string, payload: object = {}): Promise<number> {
+export async function recordTestEvent(
+  db: Queryable,
+  ingestionId: number | null,
+  type: string,
+  payload: object = {},
+): Promise<number> {
   const { rows } = await db.query<{ id: number }>(
     "INSERT INTO audit.events (ingestion_id, type, stage, payload) VALUES ($1::bigint, $2::text, 'test', $3::jsonb) RETURNING id",
     [ingestionId, type, JSON.stringify(payload)],

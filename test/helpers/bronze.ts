@@ -34,6 +34,9 @@ export async function bronzeChunk(pool: pg.Pool, rows: Row[]): Promise<ChunkPayl
   } finally {
     client.release();
   }
-  await pool.query("INSERT INTO audit.steps (ingestion_id, step, chunk, rows) VALUES ($1, 'bronze', 0, $2)", [id, rows.length]);
+  await pool.query("INSERT INTO audit.steps (ingestion_id, step, chunk, rows) VALUES ($1, 'bronze', 0, $2)", [
+    id,
+    rows.length,
+  ]);
   return { ingestion_id: id, chunk: 0, first_line: 2, end_line: rows.length + 2 };
 }

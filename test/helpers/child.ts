@@ -38,7 +38,10 @@ export async function kill(child: Child): Promise<void> {
  * under a new temporary folder, any free port, small chunks and quick scans so that a few thousand
  * lines make several chunks and events; `overrides` wins.
  */
-export async function childEnv(databaseUrl: string, overrides: Record<string, string> = {}): Promise<Record<string, string>> {
+export async function childEnv(
+  databaseUrl: string,
+  overrides: Record<string, string> = {},
+): Promise<Record<string, string>> {
   const root = await mkdtemp(join(tmpdir(), "tripflow-child-"));
   return {
     DATABASE_URL: databaseUrl,

@@ -16,7 +16,7 @@
 import { rng } from "./random.ts";
 
 /** The five columns, in canonical order (written here, not imported: the generator is independent). */
-export const COLUMNS = ["region", "origin_coord", "destination_coord", "datetime", "datasource"] as const;
+const COLUMNS = ["region", "origin_coord", "destination_coord", "datetime", "datasource"] as const;
 export type Column = (typeof COLUMNS)[number];
 
 /** The start of every reject reason, as a person reads it in audit.rejects. */
@@ -33,7 +33,7 @@ export type ReasonKey =
   | "destination latitude"
   | "unparseable or impossible datetime";
 
-export type ExpectedReject = {
+type ExpectedReject = {
   line: number;
   key: ReasonKey;
   /** The reason must start with this (the key, or more of the message where it is known exactly). */
@@ -100,12 +100,17 @@ type Good = { region: string; o: [number, number]; d: [number, number]; datetime
 type FieldStyle = "plain" | "quoted" | "spaced" | "spacedQuoted";
 
 /** Builds a dirty file and what tripflow must make of it. Same seed and options, same bytes. */
-export function dirtyFile(seed: number, lines: number, options: DirtyOptions = {}): { bytes: Buffer; expected: DirtyExpectation } {
+export function dirtyFile(
+  seed: number,
+  lines: number,
+  options: DirtyOptions = {},
+): { bytes: Buffer; expected: DirtyExpectation } {
   const random = rng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   const chance = (p: number) => random() < p;
   const order = options.order ?? COLUMNS;
-  if (order.length !== 5 || COLUMNS.some((c) => !order.includes(c))) throw new Error(`order must be a permutation of ${COLUMNS.join(",")}`);
+  if (order.length !== 5 || COLUMNS.some((c) => !order.includes(c)))
+    throw new Error(`order must be a permutation of ${COLUMNS.join(",")}`);
   const badRate = options.badRate ?? 0.15;
   const variantRate = options.variantRate ?? 0.5;
   const blankRate = options.blankRate ?? 0.01;
@@ -130,11 +135,16 @@ export function dirtyFile(seed: number, lines: number, options: DirtyOptions = {
   const pointText = (p: [number, number], style: number, num: (x: number) => string = fixed) => {
     const [x, y] = [num(p[0]), num(p[1])];
     switch (style) {
-      case 1: return `POINT(${x} ${y})`;
-      case 2: return `point (${x} ${y})`;
-      case 3: return `point(${x} ${y})`;
-      case 4: return `Point ( ${x}  ${y} )`;
-      default: return `POINT (${x} ${y})`;
+      case 1:
+        return `POINT(${x} ${y})`;
+      case 2:
+        return `point (${x} ${y})`;
+      case 3:
+        return `point(${x} ${y})`;
+      case 4:
+        return `Point ( ${x}  ${y} )`;
+      default:
+        return `POINT (${x} ${y})`;
     }
   };
   const pad = (n: number) => String(n).padStart(2, "0");
@@ -182,12 +192,22 @@ export function dirtyFile(seed: number, lines: number, options: DirtyOptions = {
       else if (dt < 0.45) g.datetime = `${w.date} ${w.hm}`;
       else if (dt < 0.5) g.datetime = "2020-02-29 23:59:59"; // a leap day
     }
-    return { values: { region: g.region, origin_coord: o, destination_coord: d, datetime: g.datetime, datasource: g.datasource }, region: g.region };
+    return {
+      values: {
+        region: g.region,
+        origin_coord: o,
+        destination_coord: d,
+        datetime: g.datetime,
+        datasource: g.datasource,
+      },
+      region: g.region,
+    };
   };
 
   const styles = (variant: boolean): Record<Column, FieldStyle> => {
     const s = {} as Record<Column, FieldStyle>;
-    for (const c of COLUMNS) s[c] = variant ? pick(["plain", "plain", "quoted", "spaced", "spacedQuoted"] as const) : "plain";
+    for (const c of COLUMNS)
+      s[c] = variant ? pick(["plain", "plain", "quoted", "spaced", "spacedQuoted"] as const) : "plain";
     return s;
   };
   const spaces = () => " ".repeat(1 + Math.floor(random() * 3));
@@ -197,7 +217,8 @@ export function dirtyFile(seed: number, lines: number, options: DirtyOptions = {
     const body = quoted ? `"${value.replaceAll('"', '""')}"` : value;
     return style === "spaced" || style === "spacedQuoted" ? `${spaces()}${body}${spaces()}` : body;
   };
-  const renderRow = (values: Record<Column, string>, st: Record<Column, FieldStyle>) => order.map((c) => render(values[c], st[c]));
+  const renderRow = (values: Record<Column, string>, st: Record<Column, FieldStyle>) =>
+    order.map((c) => render(values[c], st[c]));
 
   const out: string[] = [];
   const header = options.messyHeader
@@ -205,7 +226,14 @@ export function dirtyFile(seed: number, lines: number, options: DirtyOptions = {
     : order.join(",");
   out.push(header);
 
-  const reject = (line: number, key: ReasonKey, text: string, fields: string[] | null, reason: string = key, copyRefused = false) => {
+  const reject = (
+    line: number,
+    key: ReasonKey,
+    text: string,
+    fields: string[] | null,
+    reason: string = key,
+    copyRefused = false,
+  ) => {
     expected.dataLines++;
     expected.rejected++;
     expected.byReason[key] = (expected.byReason[key] ?? 0) + 1;
@@ -215,9 +243,28 @@ export function dirtyFile(seed: number, lines: number, options: DirtyOptions = {
   };
 
   type BadKind =
-    | "fields4" | "fields6" | "backslashDot" | "strayQuotes" | "allEmpty"
-    | "badPoint" | "longitude" | "latitude" | "impossibleDate" | "notADate" | "emptyRegion" | "emptyDatasource";
-  const VALUE_FAULTS: BadKind[] = ["badPoint", "longitude", "latitude", "impossibleDate", "notADate", "emptyRegion", "emptyDatasource", "allEmpty"];
+    | "fields4"
+    | "fields6"
+    | "backslashDot"
+    | "strayQuotes"
+    | "allEmpty"
+    | "badPoint"
+    | "longitude"
+    | "latitude"
+    | "impossibleDate"
+    | "notADate"
+    | "emptyRegion"
+    | "emptyDatasource";
+  const VALUE_FAULTS: BadKind[] = [
+    "badPoint",
+    "longitude",
+    "latitude",
+    "impossibleDate",
+    "notADate",
+    "emptyRegion",
+    "emptyDatasource",
+    "allEmpty",
+  ];
   const STRUCTURAL: BadKind[] = ["fields4", "fields6", "backslashDot", "strayQuotes"];
 
   for (let line = 2; line <= lines + 1; line++) {
@@ -259,7 +306,14 @@ export function dirtyFile(seed: number, lines: number, options: DirtyOptions = {
         else fields.push(pick(["extra", "", '"x, y"']));
         const text = fields.join(",");
         out.push(text);
-        reject(line, "wrong number of fields", text, null, `wrong number of fields: expected 5, found ${fields.length}`, true);
+        reject(
+          line,
+          "wrong number of fields",
+          text,
+          null,
+          `wrong number of fields: expected 5, found ${fields.length}`,
+          true,
+        );
         break;
       }
       case "backslashDot": {
@@ -280,7 +334,14 @@ export function dirtyFile(seed: number, lines: number, options: DirtyOptions = {
         const b = secondFields.map((v, i) => (i === p ? `${v}"` : v)).join(",");
         out.push(a, b);
         reject(line, "unparseable CSV line", a, null, "unparseable CSV line: unterminated quoted field", true);
-        reject(line + 1, "unparseable CSV line", b, null, "unparseable CSV line: a quote inside an unquoted field", true);
+        reject(
+          line + 1,
+          "unparseable CSV line",
+          b,
+          null,
+          "unparseable CSV line: a quote inside an unquoted field",
+          true,
+        );
         line++;
         break;
       }
@@ -314,7 +375,14 @@ export function dirtyFile(seed: number, lines: number, options: DirtyOptions = {
         values.datetime =
           kind === "notADate"
             ? pick(["not a date", "", "28/05/2018 09:03", "2018-05-28"])
-            : pick(["2021-02-30 10:00:00", "2019-02-29 00:00:00", "2019-13-01 00:00:00", "2019-04-31 12:00:00", "2019-01-01 24:00:00", "2019-01-01 10:60:00"]);
+            : pick([
+                "2021-02-30 10:00:00",
+                "2019-02-29 00:00:00",
+                "2019-13-01 00:00:00",
+                "2019-04-31 12:00:00",
+                "2019-01-01 24:00:00",
+                "2019-01-01 10:60:00",
+              ]);
         out.push(renderRow(values, st).join(","));
         reject(line, "unparseable or impossible datetime", out.at(-1)!, fieldsOf());
         break;

@@ -15,7 +15,7 @@ export default async function setup(): Promise<() => Promise<void>> {
   const template = templateDb();
   await admin(async (c) => {
     const { rows } = await c.query<{ datname: string }>(
-      `SELECT datname FROM pg_database d WHERE datname LIKE 'tripflow\_test\_%'
+      `SELECT datname FROM pg_database d WHERE datname LIKE 'tripflow_test_%'
        AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)`,
     );
     for (const { datname } of rows) {
@@ -30,7 +30,9 @@ export default async function setup(): Promise<() => Promise<void>> {
   await pool.end();
   return async () => {
     await admin(async (c) => {
-      const { rows } = await c.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE $1", [`${template.replace(/_template$/, "")}%`]);
+      const { rows } = await c.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE $1", [
+        `${template.replace(/_template$/, "")}%`,
+      ]);
       for (const { datname } of rows) await c.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
     });
   };

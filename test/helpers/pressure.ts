@@ -76,7 +76,10 @@ export function openSse(url: string, agent: http.Agent): SseClient {
           if (done(frames)) finish();
           else if (failure) finish(new Error(`${what}: ${failure}`));
         };
-        const timer = setTimeout(() => finish(new Error(`${what}: not within ${timeoutMs} ms; last id ${frames.at(-1)?.id}`)), timeoutMs);
+        const timer = setTimeout(
+          () => finish(new Error(`${what}: not within ${timeoutMs} ms; last id ${frames.at(-1)?.id}`)),
+          timeoutMs,
+        );
         changed.on("change", check);
         check();
       }),

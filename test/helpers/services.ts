@@ -8,7 +8,11 @@ import { quietLogger } from "./database.ts";
 export type Started = Services & { config: Config; landing: string; archive: string; baseUrl: string };
 
 /** Starts tripflow roles on a test database with private landing/archive folders and a free port. */
-export async function startTestServices(databaseUrl: string, roles: Role[] = ["api", "worker", "watch"], env: Record<string, string> = {}): Promise<Started> {
+export async function startTestServices(
+  databaseUrl: string,
+  roles: Role[] = ["api", "worker", "watch"],
+  env: Record<string, string> = {},
+): Promise<Started> {
   const root = await mkdtemp(join(tmpdir(), "tripflow-"));
   const config = loadConfig({
     DATABASE_URL: databaseUrl,

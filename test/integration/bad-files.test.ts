@@ -10,7 +10,8 @@ import { readSse, type SseFrame } from "../helpers/sse.ts";
 
 const SAMPLE = fileURLToPath(new URL("../fixtures/trips.csv", import.meta.url));
 const HEADER = "region,origin_coord,destination_coord,datetime,datasource";
-const event = (f: SseFrame) => JSON.parse(f.data) as { ingestion_id: number; type: string; payload: Record<string, unknown> };
+const event = (f: SseFrame) =>
+  JSON.parse(f.data) as { ingestion_id: number; type: string; payload: Record<string, unknown> };
 
 const sampleLines = async () => (await readFile(SAMPLE, "utf8")).trimEnd().split("\n");
 
@@ -24,10 +25,17 @@ type Refused = { name: string; bytes: () => Promise<Buffer>; error: RegExp };
 
 // Each refused file holds good lines before what is wrong with it, so "nothing stored" means something.
 const REFUSED: Refused[] = [
-  { name: "empty.csv", bytes: async () => Buffer.alloc(0), error: /^the file is empty: expected a header line region,origin_coord/ },
+  {
+    name: "empty.csv",
+    bytes: async () => Buffer.alloc(0),
+    error: /^the file is empty: expected a header line region,origin_coord/,
+  },
   {
     name: "wrong-header.csv",
-    bytes: async () => Buffer.from(["region,origin,destination,datetime,datasource", ...(await sampleLines()).slice(1, 11)].join("\n") + "\n"),
+    bytes: async () =>
+      Buffer.from(
+        ["region,origin,destination,datetime,datasource", ...(await sampleLines()).slice(1, 11)].join("\n") + "\n",
+      ),
     error: /^wrong header \(missing origin_coord, destination_coord; unexpected "origin", "destination"\)/,
   },
   {
@@ -35,19 +43,30 @@ const REFUSED: Refused[] = [
     bytes: async () => Buffer.from((await sampleLines()).slice(1, 11).join("\n") + "\n"),
     error: /^no header line: line 1 looks like data/,
   },
-  { name: "garbage.csv", bytes: async () => garbage(7, 8192), error: /^binary data \(a NUL byte\) near line \d+: not a CSV text file/ },
+  {
+    name: "garbage.csv",
+    bytes: async () => garbage(7, 8192),
+    error: /^binary data \(a NUL byte\) near line \d+: not a CSV text file/,
+  },
   {
     // old Mac line endings: a carriage return alone between lines
     name: "mac-line-endings.csv",
     bytes: async () => Buffer.from((await sampleLines()).slice(0, 11).join("\r") + "\r"),
-    error: /^lines end with a carriage return alone \(old Mac line endings\): save the file with LF or CRLF line endings$/,
+    error:
+      /^lines end with a carriage return alone \(old Mac line endings\): save the file with LF or CRLF line endings$/,
   },
   {
     // line 7 opens a quoted field that never closes
     name: "unterminated-quote.csv",
     bytes: async () => {
       const lines = await sampleLines();
-      return Buffer.from([...lines.slice(0, 6), '"Prague,POINT (14.4 50.0),POINT (14.5 50.1),2018-05-28 09:03:40,funny_car', ...lines.slice(6, 20)].join("\n") + "\n");
+      return Buffer.from(
+        [
+          ...lines.slice(0, 6),
+          '"Prague,POINT (14.4 50.0),POINT (14.5 50.1),2018-05-28 09:03:40,funny_car',
+          ...lines.slice(6, 20),
+        ].join("\n") + "\n",
+      );
     },
     error: /^an unterminated quoted field .*line 7\)$/,
   },
@@ -56,7 +75,11 @@ const REFUSED: Refused[] = [
     name: "latin1.csv",
     bytes: async () =>
       Buffer.from(
-        [HEADER, "Prague,POINT (14.4 50.0),POINT (14.5 50.1),2018-05-28 09:03:40,funny_car", "Düsseldorf,POINT (6.77 51.22),POINT (6.78 51.23),2018-05-28 10:00:00,funny_car"].join("\n") + "\n",
+        [
+          HEADER,
+          "Prague,POINT (14.4 50.0),POINT (14.5 50.1),2018-05-28 09:03:40,funny_car",
+          "Düsseldorf,POINT (6.77 51.22),POINT (6.78 51.23),2018-05-28 10:00:00,funny_car",
+        ].join("\n") + "\n",
         "latin1",
       ),
     error: /^not valid UTF-8 near line 3: save the file as UTF-8$/,
@@ -143,7 +166,13 @@ describe("bad files: refused with a clear error, moved aside, nothing stored, an
       "SELECT status, error, rows_loaded::int, rows_rejected::int, archived_as, finished_at IS NOT NULL AS finished FROM audit.ingestions WHERE id = $1",
       [id],
     );
-    expect(rows[0]).toMatchObject({ status: "failed", rows_loaded: 0, rows_rejected: 0, archived_as: join(rejectedDir, `${id}-${name}`), finished: true });
+    expect(rows[0]).toMatchObject({
+      status: "failed",
+      rows_loaded: 0,
+      rows_rejected: 0,
+      archived_as: join(rejectedDir, `${id}-${name}`),
+      finished: true,
+    });
     expect(rows[0].error).toMatch(error);
 
     const failed = sse.frames.filter((f) => f.event === "ingestion.failed" && event(f).ingestion_id === id);
@@ -153,7 +182,13 @@ describe("bad files: refused with a clear error, moved aside, nothing stored, an
     expect(sse.frames.some((f) => f.event === "ingestion.completed" && event(f).ingestion_id === id)).toBe(false);
 
     const res = await fetch(`${tf.baseUrl}/ingestions/${id}`);
-    expect(await res.json()).toMatchObject({ id, status: "failed", error: rows[0].error, rows_loaded: 0, rows_rejected: 0 });
+    expect(await res.json()).toMatchObject({
+      id,
+      status: "failed",
+      error: rows[0].error,
+      rows_loaded: 0,
+      rows_rejected: 0,
+    });
 
     expect(await readdir(rejectedDir)).toContain(`${id}-${name}`);
     expect(await readFile(join(rejectedDir, `${id}-${name}`))).toEqual(await bytes()); // moved as it was
@@ -168,7 +203,14 @@ describe("bad files: refused with a clear error, moved aside, nothing stored, an
       "SELECT status, error, rows_loaded::int, rows_rejected::int, lines::int, archived_as FROM audit.ingestions WHERE id = $1",
       [id],
     );
-    expect(rows[0]).toEqual({ status: "completed", error: null, rows_loaded: 0, rows_rejected: 0, lines: 0, archived_as: join(tf.archive, `${id}-${name}`) });
+    expect(rows[0]).toEqual({
+      status: "completed",
+      error: null,
+      rows_loaded: 0,
+      rows_rejected: 0,
+      lines: 0,
+      archived_as: join(tf.archive, `${id}-${name}`),
+    });
     const completed = sse.frames.find((f) => f.event === "ingestion.completed" && event(f).ingestion_id === id)!;
     expect(event(completed).payload).toMatchObject({ rows_loaded: 0, rows_rejected: 0 });
     expect(await storedFor(id)).toEqual({ silver: 0, rejects: 0, bronze: 0 });
@@ -176,7 +218,10 @@ describe("bad files: refused with a clear error, moved aside, nothing stored, an
 
   it("then takes a good file normally: the sample's 100 trips", async () => {
     const id = await ingest("trips.csv", await readFile(SAMPLE));
-    const { rows } = await db.pool.query("SELECT status, rows_loaded::int, rows_rejected::int FROM audit.ingestions WHERE id = $1", [id]);
+    const { rows } = await db.pool.query(
+      "SELECT status, rows_loaded::int, rows_rejected::int FROM audit.ingestions WHERE id = $1",
+      [id],
+    );
     expect(rows[0]).toEqual({ status: "completed", rows_loaded: 100, rows_rejected: 0 });
     expect(await storedFor(id)).toEqual({ silver: 100, rejects: 0, bronze: 0 });
     expect(await goldTotals()).toEqual({ silver: 100, regions: 100, origins: 100, destinations: 100, groups: 100 });
@@ -186,8 +231,12 @@ describe("bad files: refused with a clear error, moved aside, nothing stored, an
     expect(await readdir(tf.landing)).toEqual([]);
     const name = (n: string) => `${ids.get(n)}-${n}`;
     expect((await readdir(rejectedDir)).sort()).toEqual(REFUSED.map((r) => name(r.name)).sort());
-    expect((await readdir(tf.archive)).sort()).toEqual([...NOTHING_TO_STORE.map((f) => name(f.name)), name("trips.csv")].sort());
-    const { rows } = await db.pool.query("SELECT status, count(*)::int AS n FROM audit.ingestions GROUP BY 1 ORDER BY 1");
+    expect((await readdir(tf.archive)).sort()).toEqual(
+      [...NOTHING_TO_STORE.map((f) => name(f.name)), name("trips.csv")].sort(),
+    );
+    const { rows } = await db.pool.query(
+      "SELECT status, count(*)::int AS n FROM audit.ingestions GROUP BY 1 ORDER BY 1",
+    );
     expect(rows).toEqual([
       { status: "completed", n: NOTHING_TO_STORE.length + 1 },
       { status: "failed", n: REFUSED.length },

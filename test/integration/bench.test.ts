@@ -14,7 +14,9 @@ describe("npm run bench (smoke, small N)", () => {
     if (out) await rm(out, { recursive: true, force: true });
   });
 
-  it("ingests N generated trips through the service and answers every request as a direct count does", { timeout: 240_000 }, async () => {
+  it("ingests N generated trips through the service and answers every request as a direct count does", {
+    timeout: 240_000,
+  }, async () => {
     out = await mkdtemp(path.join(tmpdir(), "tripflow-bench-"));
     const rows = 4000;
     const r = await runBench({
@@ -59,7 +61,7 @@ describe("npm run bench (smoke, small N)", () => {
       "    ->  Insert on trips trips_1 (actual time=799.986..6752.045 rows=250000 loops=1)",
       "          Buffers: shared hit=3020776 read=4899 dirtied=16049 written=11664",
       "          WAL: records=1006366 fpi=3076 bytes=148090464",
-      "          ->  Subquery Scan on \"*SELECT*\" (actual time=799.073..1160.736 rows=250000 loops=1)",
+      '          ->  Subquery Scan on "*SELECT*" (actual time=799.073..1160.736 rows=250000 loops=1)',
       "                ->  Sort (actual time=799.021..989.333 rows=250000 loops=1)",
     ].join("\n");
     expect(insertOnlyMs(plan, "trips")).toBeCloseTo(6752.045 - 1160.736, 6);

@@ -13,7 +13,7 @@ import { readSse } from "../helpers/sse.ts";
 const SAMPLE = fileURLToPath(new URL("../fixtures/trips.csv", import.meta.url));
 const BONUS = fileURLToPath(new URL("../../db/queries/bonus.sql", import.meta.url));
 
-/** The statements of bonus.sql in file order: Q1a, Q1b, Q2. Split on a semicolon that ends a line. */
+/** The statements of bonus.sql in file order: the top-regions view, Q1a, Q1b, Q2. Split on a semicolon that ends a line. */
 function statements(): string[] {
   return readFileSync(BONUS, "utf8")
     .split(/;[ \t]*\r?\n/)
@@ -37,15 +37,18 @@ type Answers = {
 async function answers(url: string): Promise<Answers> {
   const client = new pg.Client({
     connectionString: url,
-    types: { getTypeParser: ((oid: number, format?: "text" | "binary") => (oid === 1114 ? (v: string) => v : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser },
+    types: {
+      getTypeParser: ((oid: number, format?: "text" | "binary") =>
+        oid === 1114 ? (v: string) => v : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
   });
   await client.connect();
   try {
     const stmts = statements();
-    expect(stmts).toHaveLength(3);
+    expect(stmts).toHaveLength(4);
     const results = [];
     for (const s of stmts) results.push((await client.query(s)).rows);
-    const [latest, perRegion, cheapMobile] = results;
+    const [, latest, perRegion, cheapMobile] = results;
     return { latest: latest!, perRegion: perRegion!, cheapMobile: cheapMobile! };
   } finally {
     await client.end();
@@ -72,12 +75,24 @@ function expectedFromCsv(trips: CsvTrip[]) {
   for (const t of trips) counts.set(t.region, (counts.get(t.region) ?? 0) + 1);
   const top = [...counts].sort(([a, m], [b, n]) => n - m || (a < b ? -1 : a > b ? 1 : 0)).slice(0, 2);
   const latestFirst = (a: CsvTrip, b: CsvTrip) =>
-    a.datetime !== b.datetime ? (a.datetime > b.datetime ? -1 : 1) : a.datasource !== b.datasource ? (a.datasource < b.datasource ? -1 : 1) : a.line - b.line;
+    a.datetime !== b.datetime
+      ? a.datetime > b.datetime
+        ? -1
+        : 1
+      : a.datasource !== b.datasource
+        ? a.datasource < b.datasource
+          ? -1
+          : 1
+        : a.line - b.line;
   const inTop = trips.filter((t) => top.some(([r]) => r === t.region)).sort(latestFirst);
   return {
     top,
     latest: inTop[0]!,
-    perRegion: top.map(([region, n]) => ({ region, n, trip: trips.filter((t) => t.region === region).sort(latestFirst)[0]! })),
+    perRegion: top.map(([region, n]) => ({
+      region,
+      n,
+      trip: trips.filter((t) => t.region === region).sort(latestFirst)[0]!,
+    })),
     cheapMobile: [...new Set(trips.filter((t) => t.datasource === "cheap_mobile").map((t) => t.region))].sort(),
   };
 }
@@ -115,11 +130,23 @@ describe("bonus.sql on the sample file", () => {
     // Facts of the sample, checked by hand: Hamburg's 2018-05-31 11:59:33 (baba_car) is later but
     // Hamburg (28 trips) is not among the two.
     expect(got.latest).toEqual([
-      { datasource: "pt_search_app", region: "Turin", trip_time: "2018-05-31 06:20:59", among_regions: "Turin (38 trips), Prague (34 trips)" },
+      {
+        datasource: "pt_search_app",
+        region: "Turin",
+        trip_time: "2018-05-31 06:20:59",
+        among_regions: "Turin (38 trips), Prague (34 trips)",
+      },
     ]);
     const e = expectedFromCsv(sampleTrips());
-    expect(e.top).toEqual([["Turin", 38], ["Prague", 34]]);
-    expect(got.latest[0]).toMatchObject({ datasource: e.latest.datasource, region: e.latest.region, trip_time: e.latest.datetime });
+    expect(e.top).toEqual([
+      ["Turin", 38],
+      ["Prague", 34],
+    ]);
+    expect(got.latest[0]).toMatchObject({
+      datasource: e.latest.datasource,
+      region: e.latest.region,
+      trip_time: e.latest.datetime,
+    });
   });
 
   it("Q1 per region: Turin's latest trip is pt_search_app, Prague's cheap_mobile", () => {
@@ -129,7 +156,12 @@ describe("bonus.sql on the sample file", () => {
     ]);
     const e = expectedFromCsv(sampleTrips());
     expect(got.perRegion).toEqual(
-      e.perRegion.map((p) => ({ region: p.region, trips: p.n, datasource: p.trip.datasource, latest_trip_time: p.trip.datetime })),
+      e.perRegion.map((p) => ({
+        region: p.region,
+        trips: p.n,
+        datasource: p.trip.datasource,
+        latest_trip_time: p.trip.datetime,
+      })),
     );
   });
 
@@ -139,8 +171,13 @@ describe("bonus.sql on the sample file", () => {
   });
 
   it("runs as a whole with psql -f", () => {
-    const out = execFileSync("psql", ["-X", "-v", "ON_ERROR_STOP=1", "-A", "-t", "-F", "|", "-d", db.url, "-f", BONUS], { encoding: "utf8" });
+    const out = execFileSync(
+      "psql",
+      ["-X", "-v", "ON_ERROR_STOP=1", "-A", "-t", "-F", "|", "-d", db.url, "-f", BONUS],
+      { encoding: "utf8" },
+    );
     expect(out.trim().split("\n")).toEqual([
+      "CREATE VIEW",
       "pt_search_app|Turin|2018-05-31 06:20:59|Turin (38 trips), Prague (34 trips)",
       "Turin|38|pt_search_app|2018-05-31 06:20:59",
       "Prague|34|cheap_mobile|2018-05-29 12:44:02",
@@ -180,7 +217,12 @@ describe("bonus.sql tie-breaks, on hand-made trips", () => {
 
   it("Q1 takes equal-count regions by name and equal-time trips by datasource, then line", () => {
     expect(got.latest).toEqual([
-      { datasource: "alpha", region: "Bonn", trip_time: "2018-06-01 10:00:00", among_regions: "Aachen (2 trips), Bonn (2 trips)" },
+      {
+        datasource: "alpha",
+        region: "Bonn",
+        trip_time: "2018-06-01 10:00:00",
+        among_regions: "Aachen (2 trips), Bonn (2 trips)",
+      },
     ]);
     expect(got.perRegion).toEqual([
       { region: "Aachen", trips: 2, datasource: "alpha", latest_trip_time: "2018-06-01 10:00:00" },

@@ -28,7 +28,9 @@ function makeFile(): { text: string; perRegion: Record<string, number> } {
     const lon = (10 + random()).toFixed(6);
     const lat = (45 + random()).toFixed(6);
     const day = 1 + Math.floor(random() * 28);
-    lines.push(`${region},POINT (${lon} ${lat}),POINT (${lat} ${lon}),2019-02-${String(day).padStart(2, "0")} 12:00:00,src`);
+    lines.push(
+      `${region},POINT (${lon} ${lat}),POINT (${lat} ${lon}),2019-02-${String(day).padStart(2, "0")} 12:00:00,src`,
+    );
   }
   return { text: lines.join("\n") + "\n", perRegion };
 }
@@ -56,18 +58,30 @@ describe("a file of several chunks with two bad lines", () => {
   });
 
   it("stores every good line once and rejects the two bad ones with their reasons", async () => {
-    const { rows } = await db.pool.query("SELECT status, rows_loaded, rows_rejected, chunks, lines FROM audit.ingestions");
+    const { rows } = await db.pool.query(
+      "SELECT status, rows_loaded, rows_rejected, chunks, lines FROM audit.ingestions",
+    );
     expect(rows[0]).toEqual({ status: "completed", rows_loaded: 4998, rows_rejected: 2, chunks: 5, lines: 5000 });
     const { rows: rejects } = await db.pool.query("SELECT line_no, reason, raw FROM audit.rejects ORDER BY line_no");
     expect(rejects).toEqual([
-      { line_no: 1500, reason: "wrong number of fields: expected 5, found 4", raw: "Prague,POINT (14.4 50.0),POINT (14.5 50.1),2018-05-28 09:03:40" },
-      { line_no: 3200, reason: "origin latitude 95 outside -90..90", raw: "Turin,POINT (7.6 95.0),POINT (7.7 45.1),2018-05-28 09:03:40,x" },
+      {
+        line_no: 1500,
+        reason: "wrong number of fields: expected 5, found 4",
+        raw: "Prague,POINT (14.4 50.0),POINT (14.5 50.1),2018-05-28 09:03:40",
+      },
+      {
+        line_no: 3200,
+        reason: "origin latitude 95 outside -90..90",
+        raw: "Turin,POINT (7.6 95.0),POINT (7.7 45.1),2018-05-28 09:03:40,x",
+      },
     ]);
     const { rows: regions } = await db.pool.query(
       "SELECT r.name, count(*)::int AS n FROM silver.trips t JOIN silver.regions r ON r.id = t.region_id GROUP BY 1",
     );
     expect(Object.fromEntries(regions.map((r) => [r.name, r.n]))).toEqual(perRegion);
-    const { rows: lines } = await db.pool.query("SELECT count(DISTINCT line_no)::int AS n, min(line_no)::int AS lo, max(line_no)::int AS hi FROM silver.trips");
+    const { rows: lines } = await db.pool.query(
+      "SELECT count(DISTINCT line_no)::int AS n, min(line_no)::int AS lo, max(line_no)::int AS hi FROM silver.trips",
+    );
     expect(lines[0]).toEqual({ n: 4998, lo: 2, hi: 5001 });
   });
 
@@ -84,7 +98,9 @@ describe("a file of several chunks with two bad lines", () => {
     expect(types.filter((t) => t === "silver.promoted")).toHaveLength(5);
     expect(types.filter((t) => t === "gold.refreshed")).toHaveLength(5);
     expect(types.filter((t) => t === "silver.grouped")).toHaveLength(5);
-    const progress = sse.frames.filter((f) => f.event === "bronze.progress").map((f) => JSON.parse(f.data).payload.rows);
+    const progress = sse.frames
+      .filter((f) => f.event === "bronze.progress")
+      .map((f) => JSON.parse(f.data).payload.rows);
     expect(progress).toEqual([1000, 2000, 3000, 4000]);
     expect(types.indexOf("ingestion.completed")).toBeGreaterThan(types.lastIndexOf("gold.refreshed"));
     expect(types.indexOf("ingestion.completed")).toBeGreaterThan(types.lastIndexOf("silver.grouped"));

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -6,30 +5,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { startTestServices, type Started } from "../helpers/services.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SAMPLE = fileURLToPath(new URL("../fixtures/trips.csv", import.meta.url));
 
-type Run = { code: number | null; stdout: string; stderr: string };
-
-/** Runs `pipeline/cli/<command>.ts` as a real child process with pipes (not a terminal); no API_TOKEN unless given. */
-function cli(command: "ingest" | "stats", args: string[], url: string, env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", `pipeline/cli/${command}.ts`, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, TRIPFLOW_URL: url, INIT_CWD: "", API_TOKEN: "", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = runCli;
 
 /** The summary table's row of a file, split into its columns. */
 function row(stdout: string, file: string): string[] {
@@ -70,7 +52,15 @@ describe("the command line, against the real services", () => {
     const run = await cli("ingest", [SAMPLE, join(dir, "bad.csv"), join(dir, "again.csv")], tf.baseUrl);
     expect(run.code, run.stderr).toBe(1);
 
-    const { rows } = await db.pool.query<{ id: number; file_name: string; status: string; rows_loaded: number; rows_rejected: number; error: string | null; duplicate_of: number | null }>(
+    const { rows } = await db.pool.query<{
+      id: number;
+      file_name: string;
+      status: string;
+      rows_loaded: number;
+      rows_rejected: number;
+      error: string | null;
+      duplicate_of: number | null;
+    }>(
       "SELECT id, file_name, status, rows_loaded, rows_rejected, error, duplicate_of FROM audit.ingestions ORDER BY id",
     );
     expect(rows.map((r) => [r.file_name, r.status])).toEqual([
@@ -80,32 +70,72 @@ describe("the command line, against the real services", () => {
     ]);
     const [sample, bad, again] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
     sampleId = sample.id;
-    const stored = await db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM silver.trips WHERE ingestion_id = $1::bigint", [sample.id]);
+    const stored = await db.pool.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM silver.trips WHERE ingestion_id = $1::bigint",
+      [sample.id],
+    );
     expect([sample.rows_loaded, sample.rows_rejected, stored.rows[0]!.n]).toEqual([100, 0, 100]);
 
     // The table: FILE STATUS INGESTION LOADED REJECTED DURATION NOTE
     expect(run.stdout).toMatch(/^\nFILE {7}STATUS {5}INGESTION {2}LOADED {2}REJECTED {2}DURATION {2}NOTE\n/);
-    expect(row(run.stdout, "trips.csv")).toEqual(["trips.csv", "completed", `#${sample.id}`, "100", "0", expect.stringMatching(/^\d+\.\d+s$/)]);
-    expect(row(run.stdout, "bad.csv")).toEqual(["bad.csv", "failed", `#${bad.id}`, "0", "0", expect.stringMatching(/^\d+\.\d+s$/), bad.error]);
+    expect(row(run.stdout, "trips.csv")).toEqual([
+      "trips.csv",
+      "completed",
+      `#${sample.id}`,
+      "100",
+      "0",
+      expect.stringMatching(/^\d+\.\d+s$/),
+    ]);
+    expect(row(run.stdout, "bad.csv")).toEqual([
+      "bad.csv",
+      "failed",
+      `#${bad.id}`,
+      "0",
+      "0",
+      expect.stringMatching(/^\d+\.\d+s$/),
+      bad.error,
+    ]);
     expect(bad.error).toMatch(/^wrong header/);
-    expect(row(run.stdout, "again.csv")).toEqual(["again.csv", "skipped", `#${again.id}`, "-", "-", "-", `same content as #${sample.id}`]);
+    expect(row(run.stdout, "again.csv")).toEqual([
+      "again.csv",
+      "skipped",
+      `#${again.id}`,
+      "-",
+      "-",
+      "-",
+      `same content as #${sample.id}`,
+    ]);
     expect(again.duplicate_of).toBe(sample.id);
-    expect(run.stdout).toMatch(/\n3 files: 1 completed, 1 skipped, 1 failed; 100 rows loaded, 0 rejected; \d+\.\d+s\n$/);
+    expect(run.stdout).toMatch(
+      /\n3 files: 1 completed, 1 skipped, 1 failed; 100 rows loaded, 0 rejected; \d+\.\d+s\n$/,
+    );
 
     // Not a terminal: plain lines, no carriage returns or escape sequences; stage lines and the outcomes.
     expect(run.stderr).not.toMatch(/[\r\x1b]/);
     const lines = run.stderr.trimEnd().split("\n");
     expect(lines).toContain(`trips.csv: bronze loaded: 100 rows in 1 chunk; transforming (#${sample.id})`);
-    expect(lines).toContain(`trips.csv [####################] 100% completed #${sample.id}: 100 rows loaded, 0 rejected in ${row(run.stdout, "trips.csv")[5]}`);
+    expect(lines).toContain(
+      `trips.csv [####################] 100% completed #${sample.id}: 100 rows loaded, 0 rejected in ${row(run.stdout, "trips.csv")[5]}`,
+    );
     expect(lines).toContain(`bad.csv failed #${bad.id}: ${bad.error}`);
     expect(lines).toContain(`again.csv skipped #${again.id}: same content as #${sample.id}`);
-    expect(lines.filter((l) => /^trips\.csv: uploaded in \d/.test(l) && l.endsWith(`queued as ingestion #${sample.id}`))).toHaveLength(1);
+    expect(
+      lines.filter((l) => /^trips\.csv: uploaded in \d/.test(l) && l.endsWith(`queued as ingestion #${sample.id}`)),
+    ).toHaveLength(1);
   });
 
   it("exits 0 when every file completed or was skipped", async () => {
     const run = await cli("ingest", [SAMPLE], tf.baseUrl);
     expect(run.code, run.stderr).toBe(0);
-    expect(row(run.stdout, "trips.csv")).toEqual(["trips.csv", "skipped", expect.stringMatching(/^#\d+$/), "-", "-", "-", `same content as #${sampleId}`]);
+    expect(row(run.stdout, "trips.csv")).toEqual([
+      "trips.csv",
+      "skipped",
+      expect.stringMatching(/^#\d+$/),
+      "-",
+      "-",
+      "-",
+      `same content as #${sampleId}`,
+    ]);
   });
 
   it("resumes the event stream with Last-Event-ID when it drops", async () => {
@@ -119,7 +149,11 @@ describe("the command line, against the real services", () => {
       const upstream = http.request(`${tf.baseUrl}${req.url}`, { method: req.method, headers: req.headers }, (up) => {
         res.writeHead(up.statusCode!, up.headers);
         up.on("data", (chunk: Buffer) => {
-          if (cut && /(^|\n)id: /.test(chunk.toString())) res.write(chunk, () => (res.destroy(), up.destroy()));
+          if (cut && /(^|\n)id: /.test(chunk.toString()))
+            res.write(chunk, () => {
+              res.destroy();
+              up.destroy();
+            });
           else res.write(chunk);
         });
         up.on("end", () => res.end());
@@ -129,11 +163,22 @@ describe("the command line, against the real services", () => {
     await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
     try {
       // The sample's trips in a region of their own: new content, and the Prague figures stay as they are.
-      const other = (await readFile(SAMPLE, "utf8")).replace(/^[^,\n]+,/gm, (m, offset: number) => (offset === 0 ? m : "Resumeville,"));
+      const other = (await readFile(SAMPLE, "utf8")).replace(/^[^,\n]+,/gm, (m, offset: number) =>
+        offset === 0 ? m : "Resumeville,",
+      );
       await writeFile(join(dir, "resume.csv"), other);
-      const run = await cli("ingest", [join(dir, "resume.csv")], `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+      const run = await cli(
+        "ingest",
+        [join(dir, "resume.csv")],
+        `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+      );
       expect(run.code, run.stderr).toBe(0);
-      expect(row(run.stdout, "resume.csv").slice(1, 5)).toEqual(["completed", expect.stringMatching(/^#\d+$/), "100", "0"]);
+      expect(row(run.stdout, "resume.csv").slice(1, 5)).toEqual([
+        "completed",
+        expect.stringMatching(/^#\d+$/),
+        "100",
+        "0",
+      ]);
       const dropped = run.stderr.match(/resume\.csv: event stream dropped; resuming after event (\d+)\n/);
       expect(dropped, run.stderr).not.toBeNull();
       expect(resumedWith.slice(0, 2)).toEqual([undefined, dropped![1]]);
@@ -159,10 +204,14 @@ describe("the command line, against the real services", () => {
     const url = `http://127.0.0.1:${await closedPort()}`;
     const ingest = await cli("ingest", [SAMPLE], url);
     expect(ingest.code).toBe(2);
-    expect(ingest.stderr).toBe(`ingest: cannot reach tripflow at ${url}: connect ECONNREFUSED ${url.slice(7)} — is \`npm start\` running?\n`);
+    expect(ingest.stderr).toBe(
+      `ingest: cannot reach tripflow at ${url}: connect ECONNREFUSED ${url.slice(7)} — is \`npm start\` running?\n`,
+    );
     const stats = await cli("stats", ["--region", "Prague"], url);
     expect(stats.code).toBe(2);
-    expect(stats.stderr).toBe(`stats: cannot reach tripflow at ${url}: connect ECONNREFUSED ${url.slice(7)} — is \`npm start\` running?\n`);
+    expect(stats.stderr).toBe(
+      `stats: cannot reach tripflow at ${url}: connect ECONNREFUSED ${url.slice(7)} — is \`npm start\` running?\n`,
+    );
   });
 
   it("prints Prague's weekly average and one bar per week", async () => {
@@ -204,7 +253,9 @@ describe("the command line, against the real services", () => {
   it("prints the service's message and exits 1 when it refuses the question", async () => {
     const bad = await cli("stats", ["--bbox", "14,50,15"], tf.baseUrl);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toBe("stats: bbox: must be minLon,minLat,maxLon,maxLat: four decimal numbers separated by commas\n");
+    expect(bad.stderr).toBe(
+      "stats: bbox: must be minLon,minLat,maxLon,maxLat: four decimal numbers separated by commas\n",
+    );
     const unknown = await cli("stats", ["--region", "Atlantis"], tf.baseUrl);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toBe('stats: unknown region "Atlantis"\n');
@@ -217,7 +268,10 @@ describe("the command line, against the real services", () => {
       expect(help.stdout).toMatch(new RegExp(`^Usage: npm run ${command} -- `));
     }
     const noFile = await cli("ingest", [], tf.baseUrl);
-    expect([noFile.code, noFile.stderr]).toEqual([2, "ingest: no FILE given\nRun `npm run ingest -- --help` for usage.\n"]);
+    expect([noFile.code, noFile.stderr]).toEqual([
+      2,
+      "ingest: no FILE given\nRun `npm run ingest -- --help` for usage.\n",
+    ]);
     const unknown = await cli("stats", ["--region", "Prague", "--weeks", "3"], tf.baseUrl);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/^stats: Unknown option '--weeks'/);
@@ -239,28 +293,121 @@ describe("the command line, against a service with API_TOKEN", () => {
     await db?.drop();
   });
 
-  const ingestions = async () => (await db.pool.query("SELECT count(*)::int AS n FROM audit.ingestions")).rows[0].n as number;
+  const ingestions = async () =>
+    (await db.pool.query("SELECT count(*)::int AS n FROM audit.ingestions")).rows[0].n as number;
 
   it("says a token is needed, or that its token is refused: exit 2, nothing uploaded", async () => {
     const none = await cli("ingest", [SAMPLE], tf.baseUrl);
     expect(none.code, none.stderr).toBe(2);
-    expect(none.stderr.endsWith("ingest: the server requires a token: set API_TOKEN to the server's token\n"), none.stderr).toBe(true);
+    expect(
+      none.stderr.endsWith("ingest: the server requires a token: set API_TOKEN to the server's token\n"),
+      none.stderr,
+    ).toBe(true);
     expect(none.stdout).toBe("");
 
     const wrong = await cli("ingest", [SAMPLE], tf.baseUrl, { API_TOKEN: `${TOKEN}-old` });
     expect(wrong.code, wrong.stderr).toBe(2);
-    expect(wrong.stderr.endsWith("ingest: the server refused the token in API_TOKEN: set API_TOKEN to the server's token\n"), wrong.stderr).toBe(true);
+    expect(
+      wrong.stderr.endsWith("ingest: the server refused the token in API_TOKEN: set API_TOKEN to the server's token\n"),
+      wrong.stderr,
+    ).toBe(true);
     expect(await ingestions()).toBe(0);
   });
 
   it("sends API_TOKEN as a bearer token: the upload goes through and completes", async () => {
     const run = await cli("ingest", [SAMPLE], tf.baseUrl, { API_TOKEN: TOKEN });
     expect(run.code, run.stderr).toBe(0);
-    expect(row(run.stdout, "trips.csv").slice(1, 5)).toEqual(["completed", expect.stringMatching(/^#\d+$/), "100", "0"]);
+    expect(row(run.stdout, "trips.csv").slice(1, 5)).toEqual([
+      "completed",
+      expect.stringMatching(/^#\d+$/),
+      "100",
+      "0",
+    ]);
     expect(await ingestions()).toBe(1);
     // Reads need no token; with one they work the same.
     const stats = await cli("stats", ["--region", "Prague"], tf.baseUrl, { API_TOKEN: TOKEN });
     expect(stats.code, stats.stderr).toBe(0);
     expect(stats.stdout).toContain("  trips           34\n");
+  });
+});
+
+const ingest = (args: string[], url: string, env: Record<string, string> = {}) => runCli("ingest", args, url, env);
+
+describe("the command line stops waiting for an ingestion that makes no progress", () => {
+  let db: TestDatabase;
+  let tf: Started;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    // The api role alone: an upload is accepted and stays queued, as no watcher ever takes it.
+    tf = await startTestServices(db.url, ["api"], { STALL_MS: "1000" });
+  });
+
+  afterAll(async () => {
+    await tf?.stop();
+    await db?.drop();
+  });
+
+  it("says so after --stall-seconds without an event, counts the file as failed and exits 1", async () => {
+    const run = await ingest(["--stall-seconds", "2", SAMPLE], tf.baseUrl);
+    expect(run.code, run.stderr).toBe(1);
+    // Upload, two seconds of waiting, the status request: well under the 60 s it would otherwise wait for ever.
+    expect(run.ms).toBeLessThan(15_000);
+
+    const { rows } = await db.pool.query<{ id: number; status: string }>("SELECT id, status FROM audit.ingestions");
+    expect(rows).toHaveLength(1);
+    const { id, status } = rows[0]!;
+    expect(status).toBe("queued");
+
+    const lines = run.stderr.trimEnd().split("\n");
+    expect(lines).toContain(
+      `trips.csv #${id}: no progress for 2 s (status queued); the service may be stuck: see GET /health and the server log`,
+    );
+    expect(lines).toContain(`trips.csv failed #${id}: no progress for 2 s (status queued)`);
+    const row = run.stdout.split("\n").find((l) => l.startsWith("trips.csv "));
+    expect(row?.split(/ {2,}/)).toEqual([
+      "trips.csv",
+      "failed",
+      `#${id}`,
+      "-",
+      "-",
+      "-",
+      "no progress for 2 s (status queued)",
+    ]);
+    expect(run.stdout).toMatch(/\n1 file: 0 completed, 0 skipped, 1 failed; 0 rows loaded, 0 rejected; \d+\.\d+s\n$/);
+
+    // The service's own view (STALL_MS=1000 there): degraded, naming the same ingestion.
+    const health = await fetch(`${tf.baseUrl}/health`);
+    expect(health.status).toBe(200);
+    const body = (await health.json()) as {
+      status: string;
+      stalled: { id: number; status: string; file_name: string; idle_ms: number }[];
+    };
+    expect(body.status).toBe("degraded");
+    expect(body.stalled).toEqual([{ id, status: "queued", file_name: "trips.csv", idle_ms: expect.any(Number) }]);
+    expect(body.stalled[0]!.idle_ms).toBeGreaterThanOrEqual(2000);
+  });
+
+  it("takes the stall time from STALL_MS as the service does, and refuses a bad one with exit 2", async () => {
+    // New content (the same bytes would be skipped as a duplicate of the queued upload).
+    const file = join(await mkdtemp(join(tmpdir(), "tripflow-stall-")), "other.csv");
+    await writeFile(file, (await readFile(SAMPLE, "utf8")).replaceAll("Prague,", "Praha,"));
+    const fromEnv = await ingest([file], tf.baseUrl, { STALL_MS: "1500" });
+    expect(fromEnv.code, fromEnv.stderr).toBe(1);
+    expect(fromEnv.stderr).toMatch(
+      /\nother\.csv #\d+: no progress for 1\.5 s \(status queued\); the service may be stuck: see GET \/health and the server log\n/,
+    );
+
+    const other = `${SAMPLE}.does-not-matter`; // never read: the command line is refused first
+    const bad = await ingest([other], tf.baseUrl, { STALL_MS: "5m" });
+    expect([bad.code, bad.stderr]).toEqual([
+      2,
+      'ingest: STALL_MS: must be a whole number (got "5m")\nRun `npm run ingest -- --help` for usage.\n',
+    ]);
+    const zero = await ingest(["--stall-seconds", "0", other], tf.baseUrl);
+    expect([zero.code, zero.stderr]).toEqual([
+      2,
+      'ingest: --stall-seconds: must be a whole number of seconds, at least 1 (got "0")\nRun `npm run ingest -- --help` for usage.\n',
+    ]);
   });
 });

@@ -34,15 +34,22 @@ describe("exactly once under SIGKILL, SIGTERM and concurrent workers (real child
     await rename(tmp, join(env.LANDING_DIR!, name));
   }
 
-  const eventSeen = (file: string, type: string, nth = 1, timeoutMs = 60_000) => seen(db.pool, file, type, nth, timeoutMs);
+  const eventSeen = (file: string, type: string, nth = 1, timeoutMs = 60_000) =>
+    seen(db.pool, file, type, nth, timeoutMs);
 
   async function expectExact(files: string[]): Promise<void> {
     const { rows } = await db.pool.query(
       "SELECT file_name, status, rows_loaded, rows_rejected, archived_as IS NOT NULL AS archived FROM audit.ingestions WHERE file_name = ANY($1) ORDER BY file_name",
       [files],
     );
-    expect(rows).toEqual(files.sort().map((f) => ({ file_name: f, status: "completed", rows_loaded: LINES, rows_rejected: 0, archived: true })));
-    const n = (await db.pool.query("SELECT count(*)::int AS n FROM audit.ingestions WHERE status = 'completed'")).rows[0].n * LINES;
+    expect(rows).toEqual(
+      files
+        .sort()
+        .map((f) => ({ file_name: f, status: "completed", rows_loaded: LINES, rows_rejected: 0, archived: true })),
+    );
+    const n =
+      (await db.pool.query("SELECT count(*)::int AS n FROM audit.ingestions WHERE status = 'completed'")).rows[0].n *
+      LINES;
     expect(await totals(db.pool)).toEqual(exactly(n));
   }
 
@@ -50,7 +57,9 @@ describe("exactly once under SIGKILL, SIGTERM and concurrent workers (real child
     await eventSeen(file, "file.archived", 1, 120_000);
   }
 
-  for (const [i, point] of (["bronze.progress", "silver.promoted", "silver.grouped", "gold.refreshed", "ingestion.completed"] as const).entries()) {
+  for (const [i, point] of (
+    ["bronze.progress", "silver.promoted", "silver.grouped", "gold.refreshed", "ingestion.completed"] as const
+  ).entries()) {
     it(`continues after SIGKILL at the first ${point}: one completed ingestion, every line once`, async () => {
       const file = `kill-${i}.csv`;
       const first = await start();

@@ -3,7 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
-import { dirtyFile, shuffledColumns, type DirtyExpectation, type DirtyOptions, type ReasonKey } from "../helpers/dirty.ts";
+import {
+  dirtyFile,
+  shuffledColumns,
+  type DirtyExpectation,
+  type DirtyOptions,
+  type ReasonKey,
+} from "../helpers/dirty.ts";
 import { rng } from "../helpers/random.ts";
 import { dropFile, startTestServices, type Started } from "../helpers/services.ts";
 import { readSse, type SseFrame } from "../helpers/sse.ts";
@@ -11,14 +17,18 @@ import { readSse, type SseFrame } from "../helpers/sse.ts";
 type Sse = ReturnType<typeof readSse>;
 type Ctx = { db: TestDatabase; tf: Started; sse: Sse; tmp: string };
 
-const event = (f: SseFrame) => JSON.parse(f.data) as { id: number; ingestion_id: number; type: string; payload: Record<string, unknown> };
+const event = (f: SseFrame) =>
+  JSON.parse(f.data) as { id: number; ingestion_id: number; type: string; payload: Record<string, unknown> };
 
 /** Drops `bytes` into landing as `name`; resolves with the ingestion id once the file is archived. */
 async function ingest(ctx: Ctx, name: string, bytes: Buffer, timeoutMs = 60_000): Promise<number> {
   const source = join(ctx.tmp, name);
   await writeFile(source, bytes);
   await dropFile(ctx.tf.landing, source, name);
-  const discovered = await ctx.sse.waitFor((f) => f.event === "ingestion.discovered" && event(f).payload.file === name, timeoutMs);
+  const discovered = await ctx.sse.waitFor(
+    (f) => f.event === "ingestion.discovered" && event(f).payload.file === name,
+    timeoutMs,
+  );
   const id = event(discovered).ingestion_id;
   await ctx.sse.waitFor((f) => f.event === "file.archived" && event(f).ingestion_id === id, timeoutMs);
   return id;
@@ -30,8 +40,16 @@ function keyOf(reason: string, keys: ReasonKey[]): string {
 }
 
 const ALL_KEYS: ReasonKey[] = [
-  "wrong number of fields", "unparseable CSV line", "empty region", "empty datasource", "unparseable origin point",
-  "unparseable destination point", "origin longitude", "origin latitude", "destination longitude", "destination latitude",
+  "wrong number of fields",
+  "unparseable CSV line",
+  "empty region",
+  "empty datasource",
+  "unparseable origin point",
+  "unparseable destination point",
+  "origin longitude",
+  "origin latitude",
+  "destination longitude",
+  "destination latitude",
   "unparseable or impossible datetime",
 ];
 
@@ -57,12 +75,20 @@ async function expectAccounting(ctx: Ctx, id: number, name: string, expected: Di
   // the final event, as a client of GET /events received it
   const completed = sse.frames.filter((f) => f.event === "ingestion.completed" && event(f).ingestion_id === id);
   expect(completed).toHaveLength(1);
-  expect(event(completed[0]!).payload).toMatchObject({ rows_loaded: expected.loaded, rows_rejected: expected.rejected });
+  expect(event(completed[0]!).payload).toMatchObject({
+    rows_loaded: expected.loaded,
+    rows_rejected: expected.rejected,
+  });
 
   // GET /ingestions/{id}
   const res = await fetch(`${tf.baseUrl}/ingestions/${id}`);
   expect(res.status).toBe(200);
-  expect(await res.json()).toMatchObject({ id, status: "completed", rows_loaded: expected.loaded, rows_rejected: expected.rejected });
+  expect(await res.json()).toMatchObject({
+    id,
+    status: "completed",
+    rows_loaded: expected.loaded,
+    rows_rejected: expected.rejected,
+  });
 
   // audit.rejects: exactly the expected lines, each with its reason and its text
   const { rows: rejects } = await db.pool.query<{ line_no: number; raw: string; reason: string }>(
@@ -116,7 +142,13 @@ async function expectAccounting(ctx: Ctx, id: number, name: string, expected: Di
       (SELECT coalesce(sum(trips), 0) FROM gold.weekly_destination_cells)::int AS destinations,
       (SELECT coalesce(sum(trips), 0) FROM silver.trip_groups)::int AS groups`);
   const t = totals[0]!;
-  expect(t).toEqual({ silver: t.silver, regions: t.silver, origins: t.silver, destinations: t.silver, groups: t.silver });
+  expect(t).toEqual({
+    silver: t.silver,
+    regions: t.silver,
+    origins: t.silver,
+    destinations: t.silver,
+    groups: t.silver,
+  });
 
   expect(await readdir(tf.landing)).toEqual([]);
   expect(await readdir(tf.archive)).toContain(`${id}-${name}`);
@@ -145,9 +177,24 @@ describe("dirty files: every data line stored once or rejected with its reason",
 
   const cases: { name: string; seed: number; lines: number; options: DirtyOptions }[] = [
     { name: "plain.csv", seed: 1, lines: 1500, options: {} },
-    { name: "bom-crlf-trailing.csv", seed: 2, lines: 1500, options: { bom: true, crlf: true, trailingEmptyLine: true } },
-    { name: "permuted-crlf.csv", seed: 3, lines: 1500, options: { order: shuffledColumns(3), crlf: true, messyHeader: true } },
-    { name: "permuted-no-final-newline.csv", seed: 4, lines: 800, options: { order: shuffledColumns(4), finalNewline: false, badRate: 0.3 } },
+    {
+      name: "bom-crlf-trailing.csv",
+      seed: 2,
+      lines: 1500,
+      options: { bom: true, crlf: true, trailingEmptyLine: true },
+    },
+    {
+      name: "permuted-crlf.csv",
+      seed: 3,
+      lines: 1500,
+      options: { order: shuffledColumns(3), crlf: true, messyHeader: true },
+    },
+    {
+      name: "permuted-no-final-newline.csv",
+      seed: 4,
+      lines: 800,
+      options: { order: shuffledColumns(4), finalNewline: false, badRate: 0.3 },
+    },
   ];
 
   it.each(cases)("$name (seed $seed)", async ({ name, seed, lines, options }) => {
@@ -189,7 +236,10 @@ describe("dirty files: every data line stored once or rejected with its reason",
       { id: goodId, status: "completed", rows_loaded: lines, rows_rejected: 0 },
       { id: badId, status: "completed", rows_loaded: lines, rows_rejected: 1 },
     ]);
-    const { rows: rejects } = await ctx.db.pool.query("SELECT line_no::int, raw, reason FROM audit.rejects WHERE ingestion_id = $1", [badId]);
+    const { rows: rejects } = await ctx.db.pool.query(
+      "SELECT line_no::int, raw, reason FROM audit.rejects WHERE ingestion_id = $1",
+      [badId],
+    );
     expect(rejects).toEqual([{ line_no: at, raw: badLine, reason: "wrong number of fields: expected 5, found 4" }]);
     // The lines after the bad one keep their own numbers.
     const { rows: around } = await ctx.db.pool.query(
@@ -240,10 +290,15 @@ describe("a dirty file over several chunks: structural faults (short lines, stra
     await expectAccounting(ctx, id, "chunks.csv", expected);
     const { rows } = await ctx.db.pool.query("SELECT chunks FROM audit.ingestions WHERE id = $1", [id]);
     expect(rows[0].chunks).toBe(5);
-    const promoted = ctx.sse.frames.filter((f) => f.event === "silver.promoted" && event(f).ingestion_id === id).map((f) => event(f).payload);
+    const promoted = ctx.sse.frames
+      .filter((f) => f.event === "silver.promoted" && event(f).ingestion_id === id)
+      .map((f) => event(f).payload);
     expect(promoted.map((p) => p.chunk).sort()).toEqual([0, 1, 2, 3, 4]);
     const sum = (k: string) => promoted.reduce((s, p) => s + (p[k] as number), 0);
-    expect({ rows: sum("rows"), rejected: sum("rejected") }).toEqual({ rows: expected.loaded, rejected: expected.rejected });
+    expect({ rows: sum("rows"), rejected: sum("rejected") }).toEqual({
+      rows: expected.loaded,
+      rejected: expected.rejected,
+    });
   });
 
   it("also when structural faults sit at chunk boundaries", async () => {

@@ -6,7 +6,7 @@ import { recordEvent, type Queryable } from "../../pipeline/core/audit.ts";
 import type { EventBus } from "../../pipeline/core/bus.ts";
 import { testApp } from "../helpers/app.ts";
 import { recordTestEvent } from "../helpers/audit.ts";
-import { admin, createTestDatabase, quietLogger, type TestDatabase } from "../helpers/database.ts";
+import { admin, createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { readSse, type SseFrame } from "../helpers/sse.ts";
 
 // GET /events in-process (app.request) on a real database and a real EventBus: the frames are compared
@@ -19,7 +19,14 @@ let ingA: number;
 let ingB: number;
 const streams: { close: () => Promise<void> }[] = [];
 
-type EventRow = { id: number; ingestion_id: number | null; type: string; stage: string; payload: Record<string, unknown>; created_at: Date };
+type EventRow = {
+  id: number;
+  ingestion_id: number | null;
+  type: string;
+  stage: string;
+  payload: Record<string, unknown>;
+  created_at: Date;
+};
 
 async function newIngestion(fill: string): Promise<number> {
   const { rows } = await db.pool.query<{ id: number }>(
@@ -65,14 +72,25 @@ async function insertBatch(ingestion: number, count: number, type = "test.backlo
 }
 
 /** `count` events, one transaction each, from `writers` concurrent writers taking turns over `ingestions`. */
-async function insertConcurrently(count: number, writers: number, ingestions: number[], on: Queryable = db.pool): Promise<number[]> {
+async function insertConcurrently(
+  count: number,
+  writers: number,
+  ingestions: number[],
+  on: Queryable = db.pool,
+): Promise<number[]> {
   const ids: number[] = [];
   let next = 0;
   await Promise.all(
     Array.from({ length: writers }, async (_, w) => {
       while (next < count) {
         const n = next++;
-        ids.push(await recordTestEvent(on, ingestions[n % ingestions.length]!, "test.live", { n, writer: w, text: "line\nbreak" }));
+        ids.push(
+          await recordTestEvent(on, ingestions[n % ingestions.length]!, "test.live", {
+            n,
+            writer: w,
+            text: "line\nbreak",
+          }),
+        );
       }
     }),
   );
@@ -151,7 +169,13 @@ describe("GET /events", () => {
     const text = await readRawUntil(res.body!, (t) => t.includes(`\nid: ${id}\n\n`));
     const [frame] = await expectedFrames(before, id);
     expect(text).toBe(`: connected\n\nevent: silver.promoted\ndata: ${frame!.data}\nid: ${id}\n\n`);
-    expect(JSON.parse(frame!.data)).toMatchObject({ id, ingestion_id: ingA, type: "silver.promoted", stage: "silver", payload: { chunk: 0, rows: 100, rejected: 0 } });
+    expect(JSON.parse(frame!.data)).toMatchObject({
+      id,
+      ingestion_id: ingA,
+      type: "silver.promoted",
+      stage: "silver",
+      payload: { chunk: 0, rows: 100, rejected: 0 },
+    });
   });
 
   it("without Last-Event-ID sends only events inserted after connecting, each once, in order", async () => {
@@ -261,7 +285,9 @@ describe("GET /events", () => {
     try {
       await admin((c) => c.query(`ALTER DATABASE ${db.name} ALLOW_CONNECTIONS false`));
       try {
-        const { rows } = await writer.query<{ ok: boolean }>("SELECT pg_terminate_backend($1::int, 10000) AS ok", [oldPid]);
+        const { rows } = await writer.query<{ ok: boolean }>("SELECT pg_terminate_backend($1::int, 10000) AS ok", [
+          oldPid,
+        ]);
         expect(rows[0]!.ok).toBe(true);
         during = await insertConcurrently(10, 2, [ingA, ingB], writer);
         const { rows: listeners } = await writer.query<{ n: number }>(

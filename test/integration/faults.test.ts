@@ -13,7 +13,10 @@ import { childEnv, kill, startChild, type Child } from "../helpers/child.ts";
 import { admin, createTestDatabase, quietLogger, type TestDatabase } from "../helpers/database.ts";
 import { startTestServices, type Started } from "../helpers/services.ts";
 
-const sha256 = async (path: string) => createHash("sha256").update(await readFile(path)).digest("hex");
+const sha256 = async (path: string) =>
+  createHash("sha256")
+    .update(await readFile(path))
+    .digest("hex");
 
 async function ingestionsOf(db: TestDatabase, file: string) {
   const { rows } = await db.pool.query(
@@ -63,7 +66,12 @@ describe("a writer still at work on a landing file", () => {
     await eventSeen(db.pool, "slow-cp.csv", "file.archived");
     const rows = await ingestionsOf(db, "slow-cp.csv");
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ status: "completed", rows_loaded: LINES, rows_rejected: 0, sha256: await sha256(source) });
+    expect(rows[0]).toMatchObject({
+      status: "completed",
+      rows_loaded: LINES,
+      rows_rejected: 0,
+      sha256: await sha256(source),
+    });
     expect(await sha256(rows[0].archived_as)).toBe(rows[0].sha256);
     expect(await totals(db.pool)).toEqual(exactly(LINES));
   });
@@ -81,7 +89,12 @@ describe("a writer still at work on a landing file", () => {
     expect(rows).toHaveLength(2);
     expect(rows[0]).toMatchObject({ status: "failed", rows_loaded: 0, rows_rejected: 0, archived_as: null });
     expect(rows[0].error).toMatch(/^the file changed while it was read \(registered with \d+ bytes/);
-    expect(rows[1]).toMatchObject({ status: "completed", rows_loaded: LINES, rows_rejected: 0, sha256: await sha256(other) });
+    expect(rows[1]).toMatchObject({
+      status: "completed",
+      rows_loaded: LINES,
+      rows_rejected: 0,
+      sha256: await sha256(other),
+    });
     expect(await sha256(rows[1].archived_as)).toBe(rows[1].sha256);
     expect(await totals(db.pool)).toEqual(exactly(before + LINES));
     const { rows: failed } = await db.pool.query(
@@ -121,16 +134,24 @@ describe("a poisoned value the database refuses, and steps that run out of attem
   it("fails the ingestion at once with the error, withdraws its earlier chunks, and the next file goes through", async () => {
     const dir = await mkdtemp(join(tmpdir(), "tripflow-poison-"));
     const lines = Array.from({ length: 3000 }, (_, i) => line(i === 2500 ? "Poisonville" : "Prague", i));
-    await writeFile(join(dir, "poisoned.csv"), "region,origin_coord,destination_coord,datetime,datasource\n" + lines.join(""));
+    await writeFile(
+      join(dir, "poisoned.csv"),
+      "region,origin_coord,destination_coord,datetime,datasource\n" + lines.join(""),
+    );
     await rename(join(dir, "poisoned.csv"), join(tf.landing, "poisoned.csv"));
     await eventSeen(db.pool, "poisoned.csv", "file.archived", 1, 30_000);
     const [poisoned] = await ingestionsOf(db, "poisoned.csv");
     expect(poisoned).toMatchObject({ status: "failed", rows_loaded: 0, rows_rejected: 0 });
-    expect(poisoned.error).toMatch(/^promote_silver failed on chunk 2 \(not retried: retrying cannot fix it\): region name refused by a constraint/);
+    expect(poisoned.error).toMatch(
+      /^promote_silver failed on chunk 2 \(not retried: retrying cannot fix it\): region name refused by a constraint/,
+    );
     expect(poisoned.archived_as).toMatch(/rejected\/\d+-poisoned\.csv$/);
     expect(await totals(db.pool)).toEqual(exactly(0));
 
-    await writeFile(join(dir, "good.csv"), "region,origin_coord,destination_coord,datetime,datasource\n" + lines.slice(0, 1500).join(""));
+    await writeFile(
+      join(dir, "good.csv"),
+      "region,origin_coord,destination_coord,datetime,datasource\n" + lines.slice(0, 1500).join(""),
+    );
     await rename(join(dir, "good.csv"), join(tf.landing, "good.csv"));
     await eventSeen(db.pool, "good.csv", "file.archived", 1, 30_000);
     expect((await ingestionsOf(db, "good.csv"))[0]).toMatchObject({ status: "completed", rows_loaded: 1500 });
@@ -146,16 +167,28 @@ describe("a poisoned value the database refuses, and steps that run out of attem
     const task = chunkTask("promote_silver", async () => Promise.reject(lost), "never")(db.pool, quietLogger);
     const payload = { ingestion_id: id, chunk: 0, first_line: 2, end_line: 1002 };
     await expect(task(payload, { job: { attempts: 3, max_attempts: 10 } } as never)).rejects.toBe(lost);
-    const { rows: retrying } = await db.pool.query("SELECT payload FROM audit.events WHERE ingestion_id = $1 AND type = 'step.retrying'", [id]);
+    const { rows: retrying } = await db.pool.query(
+      "SELECT payload FROM audit.events WHERE ingestion_id = $1 AND type = 'step.retrying'",
+      [id],
+    );
     expect(retrying.map((r) => r.payload)).toEqual([
-      { task: "promote_silver", chunk: 0, attempt: 3, max_attempts: 10, error: "terminating connection due to administrator command (57P01)" },
+      {
+        task: "promote_silver",
+        chunk: 0,
+        attempt: 3,
+        max_attempts: 10,
+        error: "terminating connection due to administrator command (57P01)",
+      },
     ]);
-    expect((await db.pool.query("SELECT status FROM audit.ingestions WHERE id = $1", [id])).rows[0].status).toBe("transforming");
+    expect((await db.pool.query("SELECT status FROM audit.ingestions WHERE id = $1", [id])).rows[0].status).toBe(
+      "transforming",
+    );
     await task(payload, { job: { attempts: 10, max_attempts: 10 } } as never);
     const { rows: after } = await db.pool.query("SELECT status, error FROM audit.ingestions WHERE id = $1", [id]);
     expect(after[0]).toEqual({
       status: "failed",
-      error: "promote_silver failed on chunk 0 (gave up after 10 attempts): terminating connection due to administrator command (57P01)",
+      error:
+        "promote_silver failed on chunk 0 (gave up after 10 attempts): terminating connection due to administrator command (57P01)",
     });
   });
 }, 300_000);
@@ -178,7 +211,9 @@ describe("withdrawing an ingestion", () => {
     return {
       regions: await q("SELECT region_id, week, trips::int FROM gold.weekly_regions ORDER BY 1, 2"),
       origins: await q("SELECT cell::text, week, region_id, trips::int FROM gold.weekly_origin_cells ORDER BY 1, 2, 3"),
-      destinations: await q("SELECT cell::text, week, region_id, trips::int FROM gold.weekly_destination_cells ORDER BY 1, 2, 3"),
+      destinations: await q(
+        "SELECT cell::text, week, region_id, trips::int FROM gold.weekly_destination_cells ORDER BY 1, 2, 3",
+      ),
       groups: await q(
         `SELECT region_id, origin_cell::text, destination_cell::text, slot, trips::int, first_trip_at, last_trip_at,
                 round(sum_origin_lon::numeric, 6)::text AS lon, round(sum_dest_lat::numeric, 6)::text AS lat
@@ -254,7 +289,9 @@ describe("the database going away during each stage (real child process)", () =>
   async function expectCompleted(file: string): Promise<number> {
     await eventSeen(db.pool, file, "file.archived", 1, 30_000);
     const rows = await ingestionsOf(db, file);
-    expect(rows.map((r) => [r.status, r.rows_loaded, r.rows_rejected, r.archived_as !== null])).toEqual([["completed", LINES, 0, true]]);
+    expect(rows.map((r) => [r.status, r.rows_loaded, r.rows_rejected, r.archived_as !== null])).toEqual([
+      ["completed", LINES, 0, true],
+    ]);
     return rows[0].id;
   }
 
@@ -264,10 +301,14 @@ describe("the database going away during each stage (real child process)", () =>
     await drop(501, "copy-cut.csv");
     await eventSeen(db.pool, "copy-cut.csv", "bronze.progress");
     let cut = 0;
-    for (let i = 0; i < 500 && cut === 0; i++) cut = await outage(child, 0, "query LIKE 'COPY bronze.%' AND state = 'active'");
+    for (let i = 0; i < 500 && cut === 0; i++)
+      cut = await outage(child, 0, "query LIKE 'COPY bronze.%' AND state = 'active'");
     expect(cut).toBe(1);
     const id = await expectCompleted("copy-cut.csv");
-    const { rows } = await db.pool.query("SELECT payload FROM audit.events WHERE ingestion_id = $1 AND type = 'bronze.retrying'", [id]);
+    const { rows } = await db.pool.query(
+      "SELECT payload FROM audit.events WHERE ingestion_id = $1 AND type = 'bronze.retrying'",
+      [id],
+    );
     expect(rows).toHaveLength(1);
     expect(rows[0].payload).toMatchObject({ attempt: 2, max_attempts: 10 });
     expect(rows[0].payload.error).toMatch(/terminat|connection/i);
@@ -285,7 +326,10 @@ describe("the database going away during each stage (real child process)", () =>
       await drop(600 + i, file);
       await eventSeen(db.pool, file, point);
       expect(await outage(child, 2000)).toBeGreaterThan(0);
-      await expectCompleted(file).catch((e) => { console.log(child.output().slice(-6000)); throw e; });
+      await expectCompleted(file).catch((e) => {
+        console.log(child.output().slice(-6000));
+        throw e;
+      });
       expect(await totals(db.pool)).toEqual(exactly(before + LINES));
       expect(await readdir(env.LANDING_DIR!)).toEqual([]);
       child.process.kill("SIGTERM");

@@ -5,7 +5,7 @@ import { mergeGoldChunk, mergeGroupsChunk } from "../../pipeline/transform/merge
 import { promoteSilverChunk } from "../../pipeline/transform/promote.ts";
 import { bronzeChunk, type Row } from "../helpers/bronze.ts";
 import { testApp } from "../helpers/app.ts";
-import { createTestDatabase, quietLogger, type TestDatabase } from "../helpers/database.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 
 /** One ingestion's rows through bronze, silver and the groups, as the pipeline would put them. */
 async function ingest(pool: pg.Pool, rows: Row[]): Promise<number> {
@@ -39,7 +39,12 @@ const TOTAL = FIRST.length + SECOND.length;
 
 /** A cell id as tripflow.cell computes it: (level << 42) | (x << 21) | y. */
 const cellId = (lon: number, lat: number, level: number) =>
-  String(level * 2 ** 42 + (Math.floor(lon * 2 ** level) + 180 * 2 ** level) * 2 ** 21 + Math.floor(lat * 2 ** level) + 90 * 2 ** level);
+  String(
+    level * 2 ** 42 +
+      (Math.floor(lon * 2 ** level) + 180 * 2 ** level) * 2 ** 21 +
+      Math.floor(lat * 2 ** level) +
+      90 * 2 ** level,
+  );
 
 type Group = {
   id: string;
@@ -52,7 +57,15 @@ type Group = {
   first_trip_at: string;
   last_trip_at: string;
 };
-type Trip = { ingestion_id: number; line_no: number; region: string; datasource: string; origin: number[]; destination: number[]; datetime: string };
+type Trip = {
+  ingestion_id: number;
+  line_no: number;
+  region: string;
+  datasource: string;
+  origin: number[];
+  destination: number[];
+  datetime: string;
+};
 
 describe("GET /groups and GET /groups/{id}/trips", () => {
   let db: TestDatabase;
@@ -61,6 +74,7 @@ describe("GET /groups and GET /groups/{id}/trips", () => {
   let first: number;
   let second: number;
 
+  // biome-ignore lint/suspicious/noExplicitAny: answers of many shapes, each checked with toEqual
   async function get(path: string): Promise<{ status: number; body: any }> {
     const res = await app.request(path);
     return { status: res.status, body: await res.json() };
@@ -123,9 +137,20 @@ describe("GET /groups and GET /groups/{id}/trips", () => {
 
   it("merges sibling level-7 cells at cell=6", async () => {
     const gs = await groups("?cell=6");
-    expect(summary(gs)).toEqual(["Prague 08:00-08:30 6", "Prague 08:30-09:00 2", "Prague 08:00-08:30 1", "Turin 18:00-18:30 1", "Turin 23:30-24:00 1"]);
+    expect(summary(gs)).toEqual([
+      "Prague 08:00-08:30 6",
+      "Prague 08:30-09:00 2",
+      "Prague 08:00-08:30 1",
+      "Turin 18:00-18:30 1",
+      "Turin 23:30-24:00 1",
+    ]);
     expect(gs[0]).toMatchObject({
-      origin_cell: { id: cellId(14.415, 50.055, 6), level: 6, center: [14.4140625, 50.0546875], bounds: [14.40625, 50.046875, 14.421875, 50.0625] },
+      origin_cell: {
+        id: cellId(14.415, 50.055, 6),
+        level: 6,
+        center: [14.4140625, 50.0546875],
+        bounds: [14.40625, 50.046875, 14.421875, 50.0625],
+      },
       destination_cell: { id: cellId(14.502, 50.098, 6), level: 6 },
       first_trip_at: "2019-03-04 08:05:00",
       last_trip_at: "2019-03-09 08:20:00",
@@ -143,7 +168,12 @@ describe("GET /groups and GET /groups/{id}/trips", () => {
       "Turin 23:00-24:00 1",
     ]);
     const both = await groups("?slot=60&cell=6");
-    expect(summary(both)).toEqual(["Prague 08:00-09:00 8", "Prague 08:00-09:00 1", "Turin 18:00-19:00 1", "Turin 23:00-24:00 1"]);
+    expect(summary(both)).toEqual([
+      "Prague 08:00-09:00 8",
+      "Prague 08:00-09:00 1",
+      "Turin 18:00-19:00 1",
+      "Turin 23:00-24:00 1",
+    ]);
     expect(both[0]).toMatchObject({ first_trip_at: "2019-03-04 08:05:00", last_trip_at: "2019-03-09 08:20:00" });
     expect(summary(await groups("?slot=1440&region=Turin"))).toEqual(["Turin 00:00-24:00 2"]);
   });
@@ -154,14 +184,21 @@ describe("GET /groups and GET /groups/{id}/trips", () => {
     for (let cell = 0; cell <= 7; cell++)
       for (const slot of [30, 60, 90, 180, 1440]) {
         const gs = await groups(`?cell=${cell}&slot=${slot}&limit=1000`);
-        expect(gs.reduce((n, g) => n + g.trips, 0), `cell=${cell} slot=${slot}`).toBe(TOTAL);
+        expect(
+          gs.reduce((n, g) => n + g.trips, 0),
+          `cell=${cell} slot=${slot}`,
+        ).toBe(TOTAL);
       }
     // At level 0 (one-degree cells) and a whole day, only the regions remain apart.
     expect(summary(await groups("?cell=0&slot=1440"))).toEqual(["Prague 00:00-24:00 9", "Turin 00:00-24:00 2"]);
   });
 
   it("filters by min_trips, region and bbox and stops at limit", async () => {
-    expect(summary(await groups("?min_trips=2"))).toEqual(["Prague 08:00-08:30 4", "Prague 08:00-08:30 2", "Prague 08:30-09:00 2"]);
+    expect(summary(await groups("?min_trips=2"))).toEqual([
+      "Prague 08:00-08:30 4",
+      "Prague 08:00-08:30 2",
+      "Prague 08:30-09:00 2",
+    ]);
     expect(summary(await groups("?min_trips=5"))).toEqual([]);
     expect(summary(await groups("?min_trips=5&cell=6"))).toEqual(["Prague 08:00-08:30 6"]);
     expect(summary(await groups("?limit=2"))).toEqual(["Prague 08:00-08:30 4", "Prague 08:00-08:30 2"]);
@@ -176,7 +213,10 @@ describe("GET /groups and GET /groups/{id}/trips", () => {
   });
 
   it("answers 404 for an unknown region or group", async () => {
-    expect(await get("/groups?region=Atlantis")).toEqual({ status: 404, body: { error: { code: "not_found", message: 'unknown region "Atlantis"' } } });
+    expect(await get("/groups?region=Atlantis")).toEqual({
+      status: 404,
+      body: { error: { code: "not_found", message: 'unknown region "Atlantis"' } },
+    });
     // A name is only ever a value: SQL in it finds no region.
     expect((await get(`/groups?region=${encodeURIComponent("Prague' OR '1'='1")}`)).status).toBe(404);
     expect((await get("/groups?region=%FF")).status).toBe(404);
@@ -190,12 +230,36 @@ describe("GET /groups and GET /groups/{id}/trips", () => {
 
   it("answers 400 naming the parameter for every invalid input", async () => {
     const bad: [string, string][] = [
-      ["limit=abc", "limit"], ["limit=0", "limit"], ["limit=1001", "limit"], ["limit=1e9", "limit"], ["limit=-1", "limit"],
-      ["limit=NaN", "limit"], ["limit=1.5", "limit"], ["limit=", "limit"], [`limit=${encodeURIComponent("1; DROP TABLE silver.trips")}`, "limit"],
-      ["limit=1&limit=2", "limit"], ["min_trips=0", "min_trips"], ["min_trips=1000000001", "min_trips"], ["cell=8", "cell"],
-      ["cell=-1", "cell"], ["cell=12", "cell"], ["slot=45", "slot"], ["slot=0", "slot"], ["slot=2880", "slot"],
-      ["bbox=1,2,3", "bbox"], ["bbox=1,2,3,abc", "bbox"], ["bbox=181,0,182,1", "bbox"], ["bbox=0,-91,1,0", "bbox"],
-      ["region=", "region"], ["region=%00", "region"], ["region=a&region=b", "region"], ["bbox=2,0,1,1", "bbox"], ["bbox=0,2,1,1", "bbox"], ["bbox=Infinity,0,1,1", "bbox"], ["bbox=0x1,0,1,1", "bbox"], ["bbox=,,,", "bbox"],
+      ["limit=abc", "limit"],
+      ["limit=0", "limit"],
+      ["limit=1001", "limit"],
+      ["limit=1e9", "limit"],
+      ["limit=-1", "limit"],
+      ["limit=NaN", "limit"],
+      ["limit=1.5", "limit"],
+      ["limit=", "limit"],
+      [`limit=${encodeURIComponent("1; DROP TABLE silver.trips")}`, "limit"],
+      ["limit=1&limit=2", "limit"],
+      ["min_trips=0", "min_trips"],
+      ["min_trips=1000000001", "min_trips"],
+      ["cell=8", "cell"],
+      ["cell=-1", "cell"],
+      ["cell=12", "cell"],
+      ["slot=45", "slot"],
+      ["slot=0", "slot"],
+      ["slot=2880", "slot"],
+      ["bbox=1,2,3", "bbox"],
+      ["bbox=1,2,3,abc", "bbox"],
+      ["bbox=181,0,182,1", "bbox"],
+      ["bbox=0,-91,1,0", "bbox"],
+      ["region=", "region"],
+      ["region=%00", "region"],
+      ["region=a&region=b", "region"],
+      ["bbox=2,0,1,1", "bbox"],
+      ["bbox=0,2,1,1", "bbox"],
+      ["bbox=Infinity,0,1,1", "bbox"],
+      ["bbox=0x1,0,1,1", "bbox"],
+      ["bbox=,,,", "bbox"],
     ];
     for (const [query, name] of bad) {
       const { status, body } = await get(`/groups?${query}`);
@@ -211,8 +275,15 @@ describe("GET /groups and GET /groups/{id}/trips", () => {
     const [region, o, d] = g1!.id.split("-");
     const level12 = cellId(14.415, 50.055, 12);
     const badIds = [
-      "abc", "1-2-3", `${region}-${o}-${d}-30`, `${region}-${o}-${d}-30-48`, `${region}-${o}-${d}-45-1`, `${region}-${o}-${d}-60-24`,
-      `${region}-${o}-${cellId(14.502, 50.098, 6)}-30-16`, `${region}-${level12}-${cellId(14.502, 50.098, 12)}-30-16`, `${region}-${o}-${d}-30-16x`,
+      "abc",
+      "1-2-3",
+      `${region}-${o}-${d}-30`,
+      `${region}-${o}-${d}-30-48`,
+      `${region}-${o}-${d}-45-1`,
+      `${region}-${o}-${d}-60-24`,
+      `${region}-${o}-${cellId(14.502, 50.098, 6)}-30-16`,
+      `${region}-${level12}-${cellId(14.502, 50.098, 12)}-30-16`,
+      `${region}-${o}-${d}-30-16x`,
     ];
     for (const id of badIds) {
       const { status, body } = await get(`/groups/${encodeURIComponent(id)}/trips`);
@@ -223,7 +294,9 @@ describe("GET /groups and GET /groups/{id}/trips", () => {
     for (const query of ["cursor=garbage", `cursor=${impossible}`, "limit=0", "limit=1001", "after=3"]) {
       const { status, body } = await get(`/groups/${g1!.id}/trips?${query}`);
       expect(status, query).toBe(400);
-      expect(body.error.message, query).toMatch(query === "after=3" ? /unknown parameter after/ : new RegExp(`^${query.split("=")[0]}: `));
+      expect(body.error.message, query).toMatch(
+        query === "after=3" ? /unknown parameter after/ : new RegExp(`^${query.split("=")[0]}: `),
+      );
     }
   });
 
@@ -248,8 +321,13 @@ describe("GET /groups and GET /groups/{id}/trips", () => {
       [first, 3, "2019-03-06 08:29:59"],
     ]);
     expect(pages[0]![0]).toEqual({
-      ingestion_id: first, line_no: 4, region: "Prague", datasource: "a",
-      origin: [14.415, 50.055], destination: [14.502, 50.098], datetime: "2019-03-04 08:05:00",
+      ingestion_id: first,
+      line_no: 4,
+      region: "Prague",
+      datasource: "a",
+      origin: [14.415, 50.055],
+      destination: [14.502, 50.098],
+      datetime: "2019-03-04 08:05:00",
     });
 
     // Every group at a coarser similarity lists exactly as many members as it counts, and together

@@ -2,9 +2,13 @@ import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { healthRoutes } from "../../api/routes/health.ts";
 import { testApp } from "../helpers/app.ts";
-import { createTestDatabase, quietLogger, type TestDatabase } from "../helpers/database.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 
-type Health = { status: string; database: boolean; stalled: { id: number; status: string; file_name: string; idle_ms: number }[] };
+type Health = {
+  status: string;
+  database: boolean;
+  stalled: { id: number; status: string; file_name: string; idle_ms: number }[];
+};
 
 const MINUTE = 60_000;
 
@@ -64,7 +68,8 @@ describe("GET /health: degraded while an unfinished ingestion makes no progress"
     await eventOf(slow, 50);
     await eventOf(slow, 1);
     // Finished long ago: old, but not stalled.
-    for (const status of ["completed", "failed", "skipped"]) await eventOf(await ingestion(`old-${status}.csv`, status, 120), 119);
+    for (const status of ["completed", "failed", "skipped"])
+      await eventOf(await ingestion(`old-${status}.csv`, status, 120), 119);
 
     const { code, body } = await health();
     expect(code).toBe(200);

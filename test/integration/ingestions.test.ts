@@ -12,15 +12,16 @@ const SAMPLE_SHA256 = "568f8e5010143f38645ae5a1b339f166957f6305357a55a01b5532032
 const HEADER = "region,origin_coord,destination_coord,datetime,datasource";
 
 /** Four good lines; line 3 has four fields, line 5 an origin at latitude 95. */
-const BAD_LINES = [
-  HEADER,
-  "Prague,POINT (14.4 50.0),POINT (14.5 50.1),2018-05-28 09:03:40,src",
-  "Prague,POINT (14.4 50.0),POINT (14.5 50.1),2018-05-28 09:03:40",
-  "Turin,POINT (7.6 45.0),POINT (7.7 45.1),2018-05-28 10:03:40,src",
-  "Turin,POINT (7.6 95.0),POINT (7.7 45.1),2018-05-28 09:03:40,x",
-  "Hamburg,POINT (10.0 53.5),POINT (10.1 53.6),2018-05-28 11:03:40,src",
-  "Hamburg,POINT (10.0 53.5),POINT (10.1 53.6),2018-05-28 12:03:40,src",
-].join("\n") + "\n";
+const BAD_LINES =
+  [
+    HEADER,
+    "Prague,POINT (14.4 50.0),POINT (14.5 50.1),2018-05-28 09:03:40,src",
+    "Prague,POINT (14.4 50.0),POINT (14.5 50.1),2018-05-28 09:03:40",
+    "Turin,POINT (7.6 45.0),POINT (7.7 45.1),2018-05-28 10:03:40,src",
+    "Turin,POINT (7.6 95.0),POINT (7.7 45.1),2018-05-28 09:03:40,x",
+    "Hamburg,POINT (10.0 53.5),POINT (10.1 53.6),2018-05-28 11:03:40,src",
+    "Hamburg,POINT (10.0 53.5),POINT (10.1 53.6),2018-05-28 12:03:40,src",
+  ].join("\n") + "\n";
 
 /** A request body streamed in pieces: fetch sends it chunked, without Content-Length. */
 function streamed(bytes: Uint8Array, piece = 1000): ReadableStream<Uint8Array> {
@@ -34,7 +35,12 @@ function streamed(bytes: Uint8Array, piece = 1000): ReadableStream<Uint8Array> {
   });
 }
 
-function upload(baseUrl: string, query: string, body: BodyInit | ReadableStream<Uint8Array>, type: string | null = "text/csv") {
+function upload(
+  baseUrl: string,
+  query: string,
+  body: BodyInit | ReadableStream<Uint8Array>,
+  type: string | null = "text/csv",
+) {
   return fetch(`${baseUrl}/ingestions${query}`, {
     method: "POST",
     headers: type === null ? {} : { "Content-Type": type },
@@ -120,7 +126,9 @@ describe("the ingestion endpoints, with api, worker and watcher", () => {
 
     const { rows } = await db.pool.query("SELECT id FROM audit.ingestions WHERE sha256 = $1", [SAMPLE_SHA256]);
     expect(rows).toEqual([{ id: body.ingestion_id }]);
-    const { rows: last } = await db.pool.query("SELECT max(id)::int AS id FROM audit.events WHERE ingestion_id = $1", [body.ingestion_id]);
+    const { rows: last } = await db.pool.query("SELECT max(id)::int AS id FROM audit.events WHERE ingestion_id = $1", [
+      body.ingestion_id,
+    ]);
     expect(ing.last_event.id).toBe(last[0].id);
     expect(await readdir(tf.landing)).toEqual([]);
     expect(await readdir(tf.archive)).toEqual([`${body.ingestion_id}-trips.csv`]);
@@ -130,13 +138,25 @@ describe("the ingestion endpoints, with api, worker and watcher", () => {
     const res = await upload(tf.baseUrl, "?name=again", await readFile(SAMPLE));
     expect(res.status).toBe(200);
     const body = await res.json();
-    expect(body).toMatchObject({ status: "skipped", file_name: "again.csv", sha256: SAMPLE_SHA256, duplicate_of: first.ingestion_id });
+    expect(body).toMatchObject({
+      status: "skipped",
+      file_name: "again.csv",
+      sha256: SAMPLE_SHA256,
+      duplicate_of: first.ingestion_id,
+    });
     expect(body.ingestion_id).toBeGreaterThan(first.ingestion_id);
     const ing = await (await fetch(`${tf.baseUrl}/ingestions/${body.ingestion_id}`)).json();
-    expect(ing).toMatchObject({ status: "skipped", duplicate_of: first.ingestion_id, rows_loaded: 0, last_event: { type: "file.archived" } });
+    expect(ing).toMatchObject({
+      status: "skipped",
+      duplicate_of: first.ingestion_id,
+      rows_loaded: 0,
+      last_event: { type: "file.archived" },
+    });
     expect(ing.duration_ms).toBeGreaterThanOrEqual(0);
     expect(await readdir(tf.landing)).toEqual([]);
-    expect((await readdir(tf.archive)).sort()).toEqual([`${first.ingestion_id}-trips.csv`, `${body.ingestion_id}-again.csv`].sort());
+    expect((await readdir(tf.archive)).sort()).toEqual(
+      [`${first.ingestion_id}-trips.csv`, `${body.ingestion_id}-again.csv`].sort(),
+    );
   });
 
   it("pages through the rejected lines of an upload", async () => {
@@ -151,13 +171,27 @@ describe("the ingestion endpoints, with api, worker and watcher", () => {
     const page1 = await (await fetch(`${tf.baseUrl}/ingestions/${id}/rejects?limit=1`)).json();
     expect(page1).toEqual({
       ingestion_id: id,
-      rejects: [{ line_no: 3, raw: "Prague,POINT (14.4 50.0),POINT (14.5 50.1),2018-05-28 09:03:40", reason: "wrong number of fields: expected 5, found 4" }],
+      rejects: [
+        {
+          line_no: 3,
+          raw: "Prague,POINT (14.4 50.0),POINT (14.5 50.1),2018-05-28 09:03:40",
+          reason: "wrong number of fields: expected 5, found 4",
+        },
+      ],
       next_after: 3,
     });
-    const page2 = await (await fetch(`${tf.baseUrl}/ingestions/${id}/rejects?limit=1&after=${page1.next_after}`)).json();
+    const page2 = await (
+      await fetch(`${tf.baseUrl}/ingestions/${id}/rejects?limit=1&after=${page1.next_after}`)
+    ).json();
     expect(page2).toEqual({
       ingestion_id: id,
-      rejects: [{ line_no: 5, raw: "Turin,POINT (7.6 95.0),POINT (7.7 45.1),2018-05-28 09:03:40,x", reason: "origin latitude 95 outside -90..90" }],
+      rejects: [
+        {
+          line_no: 5,
+          raw: "Turin,POINT (7.6 95.0),POINT (7.7 45.1),2018-05-28 09:03:40,x",
+          reason: "origin latitude 95 outside -90..90",
+        },
+      ],
       next_after: null,
     });
     const all = await (await fetch(`${tf.baseUrl}/ingestions/${id}/rejects`)).json();
@@ -183,7 +217,9 @@ describe("the ingestion endpoints, with api, worker and watcher", () => {
     // A list item is the same object as GET /ingestions/{id} answers.
     const list = await (await fetch(`${tf.baseUrl}/ingestions`)).json();
     expect(list.next_before).toBeNull();
-    expect(list.ingestions.at(-1)).toEqual(await (await fetch(`${tf.baseUrl}/ingestions/${first.ingestion_id}`)).json());
+    expect(list.ingestions.at(-1)).toEqual(
+      await (await fetch(`${tf.baseUrl}/ingestions/${first.ingestion_id}`)).json(),
+    );
   });
 
   it("answers 400 naming the parameter for bad names, ids and limits, 404 for unknown ids", async () => {
@@ -266,7 +302,10 @@ describe("uploads to an API without a watcher, UPLOAD_MAX_BYTES=1000", () => {
       },
     });
     let timedOut = false;
-    const timer = setTimeout(() => ((timedOut = true), release()), 5000);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      release();
+    }, 5000);
     try {
       const res = await fetch(`${api.baseUrl}/ingestions?name=big.csv`, {
         method: "POST",
@@ -328,12 +367,19 @@ describe("uploads to an API without a watcher, UPLOAD_MAX_BYTES=1000", () => {
       const res = await upload(api.baseUrl, `?name=${encodeURIComponent(name)}`, BAD_LINES);
       expect(res.status, code).toBe(400);
       expect(await res.json(), code).toEqual({
-        error: { code: "invalid_parameter", message: `name: must not contain invisible or text-direction characters (found ${code})` },
+        error: {
+          code: "invalid_parameter",
+          message: `name: must not contain invisible or text-direction characters (found ${code})`,
+        },
       });
     }
     expect((await readdir(api.landing)).sort()).toEqual(before);
 
-    const res = await upload(api.baseUrl, `?name=${encodeURIComponent("Praha – léto 2018 ☀")}`, `${HEADER}\nPrague,POINT (14.4 50.0),POINT (14.5 50.1),2018-07-01 09:00:00,src\n`);
+    const res = await upload(
+      api.baseUrl,
+      `?name=${encodeURIComponent("Praha – léto 2018 ☀")}`,
+      `${HEADER}\nPrague,POINT (14.4 50.0),POINT (14.5 50.1),2018-07-01 09:00:00,src\n`,
+    );
     expect(res.status).toBe(202);
     expect((await res.json()).file_name).toBe("Praha – léto 2018 ☀.csv");
   });
@@ -363,7 +409,10 @@ describe("registerIngestion", () => {
     (await db.pool.query("SELECT type, payload FROM audit.events WHERE ingestion_id = $1 ORDER BY id", [id])).rows;
 
   it("continues a loading or transforming ingestion with ingestion.resumed", async () => {
-    for (const [status, c] of [["loading", "a"], ["transforming", "b"]] as const) {
+    for (const [status, c] of [
+      ["loading", "a"],
+      ["transforming", "b"],
+    ] as const) {
       const id = await insert(status, sha(c));
       const { ingestion, action } = await registerIngestion(db.pool, "new.csv", sha(c), 10);
       expect([ingestion.id, ingestion.file_name, action]).toEqual([id, "new.csv", "load"]);
@@ -376,7 +425,9 @@ describe("registerIngestion", () => {
     const { ingestion, action } = await registerIngestion(db.pool, "up.csv", sha("c"), 10);
     expect([ingestion.id, action]).toEqual([id, "load"]);
     expect(await eventsOf(id)).toEqual([]);
-    const { rows } = await db.pool.query("SELECT count(*)::int AS n FROM audit.ingestions WHERE sha256 = $1", [sha("c")]);
+    const { rows } = await db.pool.query("SELECT count(*)::int AS n FROM audit.ingestions WHERE sha256 = $1", [
+      sha("c"),
+    ]);
     expect(rows[0].n).toBe(1);
   });
 

@@ -11,7 +11,13 @@ import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 /** The file as registration sees it: size, mtime and sha256. */
 async function expectedOf(file: string): Promise<ExpectedFile> {
   const st = await stat(file);
-  return { size: st.size, mtimeMs: st.mtimeMs, sha256: createHash("sha256").update(await readFile(file)).digest("hex") };
+  return {
+    size: st.size,
+    mtimeMs: st.mtimeMs,
+    sha256: createHash("sha256")
+      .update(await readFile(file))
+      .digest("hex"),
+  };
 }
 
 const HEADER = "region,origin_coord,destination_coord,datetime,datasource\n";
@@ -32,7 +38,11 @@ describe("loadBronze", () => {
     const header = "region,origin_coord,destination_coord,datetime,datasource\r\n";
     const lines: string[] = [];
     for (let i = 0; i < 3000; i++)
-      lines.push(i === 1234 ? "" : `${(i < 1500 ? "Plain" : names[i % 4]!).repeat(1 + (i % 7))},POINT (8.5 47.3),POINT (8.6 47.4),2019-03-0${1 + (i % 9)} 08:00:00,src${i % 3}`);
+      lines.push(
+        i === 1234
+          ? ""
+          : `${(i < 1500 ? "Plain" : names[i % 4]!).repeat(1 + (i % 7))},POINT (8.5 47.3),POINT (8.6 47.4),2019-03-0${1 + (i % 9)} 08:00:00,src${i % 3}`,
+      );
     const text = header + lines.join("\r\n");
     const file = path.join(tmpdir(), `tripflow-loader-${process.pid}.csv`);
     await writeFile(file, text);
@@ -52,7 +62,9 @@ describe("loadBronze", () => {
         expected: await expectedOf(file),
         onChunk: async (c, loaded) => {
           chunks.push(loaded);
-          await c.query(`ALTER TABLE bronze.trips_${id} ATTACH PARTITION bronze.trips_${id}_${loaded.chunk} FOR VALUES FROM (${loaded.firstLine}) TO (${loaded.endLine})`);
+          await c.query(
+            `ALTER TABLE bronze.trips_${id} ATTACH PARTITION bronze.trips_${id}_${loaded.chunk} FOR VALUES FROM (${loaded.firstLine}) TO (${loaded.endLine})`,
+          );
         },
       });
       expect(result).toEqual({ chunks: 5, rows: 2999, bytes: Buffer.byteLength(text) });
@@ -61,11 +73,19 @@ describe("loadBronze", () => {
     }
     // After chunk k the loader has read exactly the header and lines 2 .. 701 + 700k (with their breaks).
     for (const c of chunks.slice(0, -1)) {
-      const upTo = header + lines.slice(0, c.endLine - 2).map((l) => `${l}\r\n`).join("");
+      const upTo =
+        header +
+        lines
+          .slice(0, c.endLine - 2)
+          .map((l) => `${l}\r\n`)
+          .join("");
       expect(c.bytesSoFar, `chunk ${c.chunk}`).toBe(Buffer.byteLength(upTo));
     }
     expect(chunks.map((c) => c.rows)).toEqual([700, 699, 700, 700, 200]);
-    const { rows } = await db.pool.query(`SELECT line_no::int, region, reason FROM bronze.trips WHERE ingestion_id = $1 ORDER BY line_no`, [id]);
+    const { rows } = await db.pool.query(
+      `SELECT line_no::int, region, reason FROM bronze.trips WHERE ingestion_id = $1 ORDER BY line_no`,
+      [id],
+    );
     expect(rows).toHaveLength(2999);
     expect(rows.every((r) => r.reason === null)).toBe(true);
     // line n of the file (the header is line 1) holds lines[n - 2]
@@ -79,7 +99,12 @@ describe("loadBronze", () => {
     return Number(rows[0].id);
   }
 
-  async function load(id: number, file: string, expected: ExpectedFile, opts: { resume?: boolean; onChunk?: (l: ChunkLoaded) => Promise<void> } = {}) {
+  async function load(
+    id: number,
+    file: string,
+    expected: ExpectedFile,
+    opts: { resume?: boolean; onChunk?: (l: ChunkLoaded) => Promise<void> } = {},
+  ) {
     const chunks: ChunkLoaded[] = [];
     const client = await db.pool.connect();
     try {
@@ -94,8 +119,13 @@ describe("loadBronze", () => {
         onChunk: async (c, loaded) => {
           chunks.push(loaded);
           if (!loaded.reused) {
-            await c.query(`ALTER TABLE bronze.trips_${id} ATTACH PARTITION bronze.trips_${id}_${loaded.chunk} FOR VALUES FROM (${loaded.firstLine}) TO (${loaded.endLine})`);
-            await c.query(`INSERT INTO audit.steps (ingestion_id, step, chunk, rows) VALUES ($1, 'bronze', $2, $3) ON CONFLICT (ingestion_id, step, chunk) DO UPDATE SET rows = excluded.rows`, [id, loaded.chunk, loaded.rows]);
+            await c.query(
+              `ALTER TABLE bronze.trips_${id} ATTACH PARTITION bronze.trips_${id}_${loaded.chunk} FOR VALUES FROM (${loaded.firstLine}) TO (${loaded.endLine})`,
+            );
+            await c.query(
+              `INSERT INTO audit.steps (ingestion_id, step, chunk, rows) VALUES ($1, 'bronze', $2, $3) ON CONFLICT (ingestion_id, step, chunk) DO UPDATE SET rows = excluded.rows`,
+              [id, loaded.chunk, loaded.rows],
+            );
           }
           await opts.onChunk?.(loaded);
         },
@@ -119,7 +149,9 @@ describe("loadBronze", () => {
       },
     }).catch((e) => e);
     expect(err).toBeInstanceOf(FileChangedError);
-    expect(err.message).toMatch(/^the file changed while it was read \(registered with \d+ bytes, sha256 [0-9a-f]{12}…; now \d+ bytes\)/);
+    expect(err.message).toMatch(
+      /^the file changed while it was read \(registered with \d+ bytes, sha256 [0-9a-f]{12}…; now \d+ bytes\)/,
+    );
     expect(seen).toEqual([0, 1]); // chunk 2 was never handed on
   });
 
@@ -145,14 +177,27 @@ describe("loadBronze", () => {
     const id = await newIngestion();
     // The first attempt stops after chunk 1 (as a lost connection would).
     const stop = new Error("connection lost");
-    const first = await load(id, file, expected, { resume: true, onChunk: async (l) => { if (l.chunk === 1) throw stop; } }).catch((e) => e);
+    const first = await load(id, file, expected, {
+      resume: true,
+      onChunk: async (l) => {
+        if (l.chunk === 1) throw stop;
+      },
+    }).catch((e) => e);
     expect(first).toBe(stop);
     // PostgreSQL's crash recovery empties UNLOGGED tables: chunk 0 lost its rows, chunk 1 kept them.
     await db.pool.query(`TRUNCATE bronze.trips_${id}_0`);
     const { result, chunks } = await load(id, file, expected, { resume: true });
     expect(result).toEqual({ chunks: 4, rows: 350, bytes: expected.size });
-    expect(chunks.map((c) => [c.chunk, c.reused, c.rows])).toEqual([[0, false, 100], [1, true, 100], [2, false, 100], [3, false, 50]]);
-    const { rows } = await db.pool.query(`SELECT count(*)::int AS n, count(DISTINCT line_no)::int AS lines FROM bronze.trips WHERE ingestion_id = $1`, [id]);
+    expect(chunks.map((c) => [c.chunk, c.reused, c.rows])).toEqual([
+      [0, false, 100],
+      [1, true, 100],
+      [2, false, 100],
+      [3, false, 50],
+    ]);
+    const { rows } = await db.pool.query(
+      `SELECT count(*)::int AS n, count(DISTINCT line_no)::int AS lines FROM bronze.trips WHERE ingestion_id = $1`,
+      [id],
+    );
     expect(rows[0]).toEqual({ n: 350, lines: 350 });
   });
 });

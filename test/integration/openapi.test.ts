@@ -3,11 +3,27 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { createApp } from "../../api/app.ts";
 import type { EventBus } from "../../pipeline/core/bus.ts";
 import { testApp } from "../helpers/app.ts";
-import { createTestDatabase, quietLogger, type TestDatabase } from "../helpers/database.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 
-type Parameter = { name: string; in: string; required?: boolean; description?: string; schema?: Record<string, unknown> };
-type Operation = { summary?: string; description?: string; parameters?: Parameter[]; requestBody?: { content: Record<string, unknown> }; responses: Record<string, { description: string }> };
-type Document = { openapi: string; info: { title: string; version: string; description?: string }; paths: Record<string, Record<string, Operation>> };
+type Parameter = {
+  name: string;
+  in: string;
+  required?: boolean;
+  description?: string;
+  schema?: Record<string, unknown>;
+};
+type Operation = {
+  summary?: string;
+  description?: string;
+  parameters?: Parameter[];
+  requestBody?: { content: Record<string, unknown> };
+  responses: Record<string, { description: string }>;
+};
+type Document = {
+  openapi: string;
+  info: { title: string; version: string; description?: string };
+  paths: Record<string, Record<string, Operation>>;
+};
 
 let db: TestDatabase;
 let bus: EventBus;
@@ -28,8 +44,13 @@ function documented(): string[] {
     .sort();
 }
 
-const op = (method: string, path: string) => doc.paths[path]?.[method] ?? expect.fail(`${method} ${path} is not documented`);
-const params = (o: Operation, where: string) => (o.parameters ?? []).filter((p) => p.in === where).map((p) => p.name).sort();
+const op = (method: string, path: string) =>
+  doc.paths[path]?.[method] ?? expect.fail(`${method} ${path} is not documented`);
+const params = (o: Operation, where: string) =>
+  (o.parameters ?? [])
+    .filter((p) => p.in === where)
+    .map((p) => p.name)
+    .sort();
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -82,7 +103,8 @@ describe("GET /openapi.json", () => {
       const names = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!).sort();
       for (const o of Object.values(item)) {
         expect(params(o, "path"), path).toEqual(names);
-        for (const p of (o.parameters ?? []).filter((p) => p.in === "path")) expect(p.required, `${path} ${p.name}`).toBe(true);
+        for (const p of (o.parameters ?? []).filter((p) => p.in === "path"))
+          expect(p.required, `${path} ${p.name}`).toBe(true);
       }
     }
   });
@@ -93,7 +115,10 @@ describe("GET /openapi.json", () => {
       if (def.type !== "route") continue;
       const query = def.route.request?.query;
       const expected = query instanceof z.ZodObject ? Object.keys(query.shape).sort() : [];
-      expect(params(op(def.route.method, def.route.path.replace(/:([^/]+)/g, "{$1}")), "query"), `${def.route.method} ${def.route.path}`).toEqual(expected);
+      expect(
+        params(op(def.route.method, def.route.path.replace(/:([^/]+)/g, "{$1}")), "query"),
+        `${def.route.method} ${def.route.path}`,
+      ).toEqual(expected);
       checked++;
     }
     expect(checked).toBe(appRoutes().length);
@@ -129,13 +154,22 @@ describe("GET /docs", () => {
     expect(html.startsWith("<!doctype html>")).toBe(true);
     expect(html).not.toMatch(/<script|<link|src=|https?:\/\//i); // nothing from the network
     expect(html).toContain('<a href="/openapi.json">/openapi.json</a>');
-    const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+    const escapeHtml = (s: string) =>
+      s
+        .replace(/&/g, "&amp;")
+        .replace(/</g, "&lt;")
+        .replace(/>/g, "&gt;")
+        .replace(/"/g, "&quot;")
+        .replace(/'/g, "&#39;");
     for (const [path, item] of Object.entries(doc.paths))
       for (const [method, o] of Object.entries(item)) {
-        expect(html).toContain(`<h2><span class="m ${method}">${method.toUpperCase()}</span> <code>${escape(path)}</code></h2>`);
-        expect(html).toContain(escape(o.summary!));
-        if (o.description) expect(html).toContain(escape(o.description));
-        for (const p of o.parameters ?? []) expect(html).toContain(`<tr><td><code>${escape(p.name)}</code></td><td>${p.in}`);
+        expect(html).toContain(
+          `<h2><span class="m ${method}">${method.toUpperCase()}</span> <code>${escapeHtml(path)}</code></h2>`,
+        );
+        expect(html).toContain(escapeHtml(o.summary!));
+        if (o.description) expect(html).toContain(escapeHtml(o.description));
+        for (const p of o.parameters ?? [])
+          expect(html).toContain(`<tr><td><code>${escapeHtml(p.name)}</code></td><td>${p.in}`);
       }
   });
 });

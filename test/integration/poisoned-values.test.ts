@@ -9,7 +9,8 @@ import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { dropFile, startTestServices, type Started } from "../helpers/services.ts";
 import { readSse, type SseFrame } from "../helpers/sse.ts";
 
-const event = (f: SseFrame) => JSON.parse(f.data) as { ingestion_id: number; type: string; payload: Record<string, unknown> };
+const event = (f: SseFrame) =>
+  JSON.parse(f.data) as { ingestion_id: number; type: string; payload: Record<string, unknown> };
 
 /** Well under the test timeout (60 s): a poisoned line must cost no more than any other bad line. */
 const QUICKLY_MS = 30_000;
@@ -37,26 +38,48 @@ describe("a poisoned value: one huge name among good lines", () => {
   async function ingest(source: string, name: string): Promise<{ id: number; ms: number }> {
     const started = Date.now();
     await dropFile(tf.landing, source, name);
-    const discovered = await sse.waitFor((f) => f.event === "ingestion.discovered" && event(f).payload.file === name, QUICKLY_MS);
+    const discovered = await sse.waitFor(
+      (f) => f.event === "ingestion.discovered" && event(f).payload.file === name,
+      QUICKLY_MS,
+    );
     const id = event(discovered).ingestion_id;
-    const end = await sse.waitFor((f) => (f.event === "ingestion.completed" || f.event === "ingestion.failed") && event(f).ingestion_id === id, QUICKLY_MS);
+    const end = await sse.waitFor(
+      (f) => (f.event === "ingestion.completed" || f.event === "ingestion.failed") && event(f).ingestion_id === id,
+      QUICKLY_MS,
+    );
     expect(end.event, end.data).toBe("ingestion.completed");
     return { id, ms: Date.now() - started };
   }
 
   /** The ingestion's accounting, its rejects as GET /ingestions/{id}/rejects answers, and the totals. */
-  async function expectOutcome(id: number, loaded: number, reject: { line_no: number; raw: string; reason: string }): Promise<void> {
+  async function expectOutcome(
+    id: number,
+    loaded: number,
+    reject: { line_no: number; raw: string; reason: string },
+  ): Promise<void> {
     const one = await fetch(`${tf.baseUrl}/ingestions/${id}`);
-    expect(await one.json()).toMatchObject({ id, status: "completed", rows_loaded: loaded, rows_rejected: 1, error: null });
+    expect(await one.json()).toMatchObject({
+      id,
+      status: "completed",
+      rows_loaded: loaded,
+      rows_rejected: 1,
+      error: null,
+    });
 
     const res = await fetch(`${tf.baseUrl}/ingestions/${id}/rejects`);
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { rejects: { line_no: number; raw: string; reason: string }[]; next_after: number | null };
+    const body = (await res.json()) as {
+      rejects: { line_no: number; raw: string; reason: string }[];
+      next_after: number | null;
+    };
     expect(body.rejects.map((r) => [r.line_no, r.reason])).toEqual([[reject.line_no, reject.reason]]);
     expect(body.rejects[0]!.raw === reject.raw).toBe(true); // not toEqual: a failure would print megabytes
     expect(body.next_after).toBeNull();
 
-    const { rows } = await db.pool.query<{ stored: number }>("SELECT count(*)::int AS stored FROM silver.trips WHERE ingestion_id = $1::bigint", [id]);
+    const { rows } = await db.pool.query<{ stored: number }>(
+      "SELECT count(*)::int AS stored FROM silver.trips WHERE ingestion_id = $1::bigint",
+      [id],
+    );
     expect(rows[0]!.stored).toBe(loaded);
 
     // Every silver trip counted once in gold; no name over the limit reached the dimensions.
@@ -80,7 +103,11 @@ describe("a poisoned value: one huge name among good lines", () => {
     const { id, ms } = await ingest(source, "long-datasource.csv");
     expect(ms).toBeLessThan(QUICKLY_MS);
     // The header is line 1: the generated trips are lines 2..50000, the poisoned one line 50001.
-    await expectOutcome(id, 49_999, { line_no: 50_001, raw: bad, reason: "datasource longer than 100 characters (3000)" });
+    await expectOutcome(id, 49_999, {
+      line_no: 50_001,
+      raw: bad,
+      reason: "datasource longer than 100 characters (3000)",
+    });
   });
 
   it("rejects a line whose region is 10 MB and loads the lines around it", async () => {

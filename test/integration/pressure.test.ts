@@ -8,7 +8,18 @@ import { generate } from "../bench/generate.ts";
 import { recordTestEvent } from "../helpers/audit.ts";
 import { startChild, type Child } from "../helpers/child.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
-import { backendsByName, get, isoMonday, openSse, percentile, rssMb, serverConnections, sessions, type Answer, type SseClient } from "../helpers/pressure.ts";
+import {
+  backendsByName,
+  get,
+  isoMonday,
+  openSse,
+  percentile,
+  rssMb,
+  serverConnections,
+  sessions,
+  type Answer,
+  type SseClient,
+} from "../helpers/pressure.ts";
 import { rng } from "../helpers/random.ts";
 import { dropFile } from "../helpers/services.ts";
 import type { SseFrame } from "../helpers/sse.ts";
@@ -68,7 +79,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type StatsRequest = { query: string; status: 200 | 400 | 404; exact?: { trips: number; weeks: number } };
 
-const CENTRES: Record<string, [number, number]> = { Prague: [14.42, 50.08], Turin: [7.68, 45.07], Hamburg: [9.99, 53.55] };
+const CENTRES: Record<string, [number, number]> = {
+  Prague: [14.42, 50.08],
+  Turin: [7.68, 45.07],
+  Hamburg: [9.99, 53.55],
+};
 const MATCHES = ["origin", "destination", "both", "any"];
 
 /** Answered 400 (404 for the unknown region): invalid in each of the ways the route checks. */
@@ -93,7 +108,8 @@ async function sampleTrips(): Promise<SampleTrip[]> {
   return lines.map((line) => ({ region: line.split(",")[0]!, day: /,(\d{4}-\d{2}-\d{2}) /.exec(line)![1]! }));
 }
 
-const addDays = (day: string, n: number) => new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+const addDays = (day: string, n: number) =>
+  new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
 
 /**
  * A seeded stream of stats requests: regions, random boxes with every `match`, periods, and about one
@@ -131,7 +147,10 @@ function requestMix(seed: number, trips: SampleTrip[]): () => StatsRequest {
     const h = 0.005 + random() * 0.2;
     const west = lon - 0.3 + random() * 0.6 - w / 2;
     const south = lat - 0.2 + random() * 0.4 - h / 2;
-    const params = new URLSearchParams({ bbox: [west, south, west + w, south + h].map((v) => v.toFixed(5)).join(","), match: pick(MATCHES) });
+    const params = new URLSearchParams({
+      bbox: [west, south, west + w, south + h].map((v) => v.toFixed(5)).join(","),
+      match: pick(MATCHES),
+    });
     if (random() < 0.3) params.set("region", region);
     if (random() < 0.5) {
       const { from, to } = period();
@@ -145,10 +164,12 @@ function requestMix(seed: number, trips: SampleTrip[]): () => StatsRequest {
 /** What went wrong with one answer, or undefined. */
 function problem(req: StatsRequest, answer: Answer): string | undefined {
   if ("error" in answer) return `${req.query}: ${answer.error}`;
-  if (answer.status !== req.status) return `${req.query}: ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`;
+  if (answer.status !== req.status)
+    return `${req.query}: ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`;
   if (req.status !== 200) return undefined;
   const body = answer.body as { trips: number; weeks: number; series: unknown[] };
-  if (body.series.length !== body.weeks) return `${req.query}: ${body.series.length} series entries for ${body.weeks} weeks`;
+  if (body.series.length !== body.weeks)
+    return `${req.query}: ${body.series.length} series entries for ${body.weeks} weeks`;
   if (req.exact && (body.trips !== req.exact.trips || body.weeks !== req.exact.weeks))
     return `${req.query}: trips ${body.trips} in ${body.weeks} weeks, expected ${req.exact.trips} in ${req.exact.weeks}`;
   return undefined;
@@ -194,7 +215,12 @@ describe(`under pressure: ${SSE_CLIENTS} SSE clients and ${PRESSURE_SECONDS} s o
   }
 
   /** Polls `check` until it holds; the last value is in the error. Used only where there is no event to await. */
-  async function until<T>(read: () => Promise<T>, check: (v: T) => boolean, timeoutMs: number, what: string): Promise<T> {
+  async function until<T>(
+    read: () => Promise<T>,
+    check: (v: T) => boolean,
+    timeoutMs: number,
+    what: string,
+  ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const v = await read();
@@ -280,9 +306,16 @@ describe(`under pressure: ${SSE_CLIENTS} SSE clients and ${PRESSURE_SECONDS} s o
     })();
     const warmAnswers = await load(requestMix(1, trips), STATS_CONCURRENCY, () => Date.now() >= warmUntil);
     const warmId = await warmEvents;
-    await Promise.all(warm.map((c) => c.waitUntil((fs) => fs.some((f) => Number(f.id) === warmId), 30_000, "warm-up event")));
+    await Promise.all(
+      warm.map((c) => c.waitUntil((fs) => fs.some((f) => Number(f.id) === warmId), 30_000, "warm-up event")),
+    );
     for (const c of warm) c.close();
-    expect(warmAnswers.map(({ req, answer }) => problem(req, answer)).filter(Boolean).slice(0, 10)).toEqual([]);
+    expect(
+      warmAnswers
+        .map(({ req, answer }) => problem(req, answer))
+        .filter(Boolean)
+        .slice(0, 10),
+    ).toEqual([]);
 
     // Baseline: the idle connections once every pool client the ingestion and the warm-up used has timed out.
     await sleep(POOL_IDLE_MS);
@@ -320,7 +353,9 @@ describe(`under pressure: ${SSE_CLIENTS} SSE clients and ${PRESSURE_SECONDS} s o
       for (let i = 0; i < SSE_CLIENTS; i++) clients.push(openSse(`${baseUrl}/events`, sseAgent));
       await Promise.all(clients.map((c) => c.connected));
       const startId = await recordTestEvent(db.pool, null, "test.pressure.start", {});
-      await Promise.all(clients.map((c) => c.waitUntil((fs) => fs.some((f) => Number(f.id) === startId), 30_000, "start fence")));
+      await Promise.all(
+        clients.map((c) => c.waitUntil((fs) => fs.some((f) => Number(f.id) === startId), 30_000, "start fence")),
+      );
       const firstSample = samples.length;
 
       const started = Date.now();
@@ -351,9 +386,15 @@ describe(`under pressure: ${SSE_CLIENTS} SSE clients and ${PRESSURE_SECONDS} s o
       const loadSeconds = (Date.now() - started) / 1000;
 
       // Every file finished (awaited on a client's stream), then the closing fence to all clients.
-      await clients[0]!.waitUntil((fs) => fs.filter((f) => f.event === "file.archived").length >= files.length, 120_000, "files archived");
+      await clients[0]!.waitUntil(
+        (fs) => fs.filter((f) => f.event === "file.archived").length >= files.length,
+        120_000,
+        "files archived",
+      );
       const endId = await recordTestEvent(db.pool, null, "test.pressure.end", {});
-      await Promise.all(clients.map((c) => c.waitUntil((fs) => fs.some((f) => Number(f.id) === endId), 60_000, "end fence")));
+      await Promise.all(
+        clients.map((c) => c.waitUntil((fs) => fs.some((f) => Number(f.id) === endId), 60_000, "end fence")),
+      );
       workDone = Date.now();
       const during = samples.slice(firstSample);
       expect(samplerError).toBeUndefined();
@@ -364,7 +405,8 @@ describe(`under pressure: ${SSE_CLIENTS} SSE clients and ${PRESSURE_SECONDS} s o
       expect(problems.slice(0, 10)).toEqual([]);
       expect(answers.filter(({ answer }) => "error" in answer || answer.status >= 500)).toHaveLength(0);
       const statuses = new Map<number, number>();
-      for (const { answer } of answers) if ("status" in answer) statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+      for (const { answer } of answers)
+        if ("status" in answer) statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
       expect([...statuses.keys()].sort()).toEqual([200, 400, 404]);
       expect(answers.filter((a) => a.req.exact).length).toBeGreaterThan(0);
       const { rows: archived } = await db.pool.query<{ file_name: string; status: string }>(
@@ -381,14 +423,33 @@ describe(`under pressure: ${SSE_CLIENTS} SSE clients and ${PRESSURE_SECONDS} s o
       const expected: SseFrame[] = events.map((e) => ({
         id: String(e.id),
         event: e.type,
-        data: JSON.stringify({ id: e.id, ingestion_id: e.ingestion_id, type: e.type, stage: e.stage, payload: e.payload, created_at: e.created_at.toISOString() }),
+        data: JSON.stringify({
+          id: e.id,
+          ingestion_id: e.ingestion_id,
+          type: e.type,
+          stage: e.stage,
+          payload: e.payload,
+          created_at: e.created_at.toISOString(),
+        }),
       }));
       expect(files).toHaveLength(FILES_DURING_LOAD);
       expect(expected.filter((f) => f.event === "file.archived")).toHaveLength(FILES_DURING_LOAD);
       const wrong = clients
         .map((c, i) => ({ i, got: c.frames.filter((f) => Number(f.id) >= startId && Number(f.id) <= endId) }))
-        .filter(({ got }) => got.length !== expected.length || got.some((f, j) => f.id !== expected[j]!.id || f.event !== expected[j]!.event || f.data !== expected[j]!.data))
-        .map(({ i, got }) => `client ${i}: ${got.length} frames, ids ${got.map((f) => f.id).join(",").slice(0, 200)}`);
+        .filter(
+          ({ got }) =>
+            got.length !== expected.length ||
+            got.some(
+              (f, j) => f.id !== expected[j]!.id || f.event !== expected[j]!.event || f.data !== expected[j]!.data,
+            ),
+        )
+        .map(
+          ({ i, got }) =>
+            `client ${i}: ${got.length} frames, ids ${got
+              .map((f) => f.id)
+              .join(",")
+              .slice(0, 200)}`,
+        );
       expect(wrong.slice(0, 5)).toEqual([]);
       expect(wrong).toHaveLength(0);
       // The server held every stream open all along (ESTABLISHED on its port: the SSE streams plus the stats sockets).
@@ -421,13 +482,23 @@ describe(`under pressure: ${SSE_CLIENTS} SSE clients and ${PRESSURE_SECONDS} s o
     // Every stream's socket closed on the server side too (nothing left ESTABLISHED or in CLOSE_WAIT).
     // The bus's subscriber count (EventBus.listenerCount) has no outside view; a stream that missed
     // its client's disconnect would keep its socket here.
-    await until(() => serverConnections(port), (n) => n === 0, 15_000, "server-side HTTP connections");
+    await until(
+      () => serverConnections(port),
+      (n) => n === 0,
+      15_000,
+      "server-side HTTP connections",
+    );
 
     // Database: once every client the load used has outlived pg-pool's idle timeout, only the idle
     // process's connections are left, and no pool client is held: a client checked out and never
     // released stays idle (or idle in transaction) for good, where a pooled one is closed after 10 s.
     await sleep(Math.max(0, workDone + HELD_AFTER_S * 1000 + 1000 - Date.now()));
-    const after = await until(() => connections(), (c) => c.total <= IDLE_CONNECTIONS, 10_000, "database connections");
+    const after = await until(
+      () => connections(),
+      (c) => c.total <= IDLE_CONNECTIONS,
+      10_000,
+      "database connections",
+    );
     const pooled = await sessions(db.pool, db.name, processName);
     expect(pooled.filter((b) => b.state !== "idle" && b.state !== "active")).toEqual([]);
     expect(pooled.filter((b) => b.idle_s > HELD_AFTER_S && !b.query.startsWith("LISTEN"))).toEqual([]);

@@ -55,7 +55,14 @@ describe("the sample file, landing to gold", () => {
     const { rows } = await db.pool.query("SELECT * FROM audit.ingestions");
     expect(rows).toHaveLength(1);
     const ing = rows[0];
-    expect(ing).toMatchObject({ file_name: "trips.csv", status: "completed", rows_loaded: 100, rows_rejected: 0, size_bytes: 12839, error: null });
+    expect(ing).toMatchObject({
+      file_name: "trips.csv",
+      status: "completed",
+      rows_loaded: 100,
+      rows_rejected: 0,
+      size_bytes: 12839,
+      error: null,
+    });
     expect(ing.sha256).toBe("568f8e5010143f38645ae5a1b339f166957f6305357a55a01b5532032ea979e2");
     expect(ing.finished_at.getTime()).toBeGreaterThanOrEqual(ing.started_at.getTime());
     expect(await readdir(tf.landing)).toEqual([]);
@@ -85,16 +92,38 @@ describe("the sample file, landing to gold", () => {
     expect(rows[5].payload.duration_ms).toBeGreaterThanOrEqual(0);
     expect(sse.frames.map((f) => [Number(f.id), f.event])).toEqual(rows.map((r) => [r.id, r.type]));
     const completed = JSON.parse(sse.frames[5]!.data);
-    expect(completed).toMatchObject({ id: rows[5].id, type: "ingestion.completed", stage: "ingestion", payload: rows[5].payload });
+    expect(completed).toMatchObject({
+      id: rows[5].id,
+      type: "ingestion.completed",
+      stage: "ingestion",
+      payload: rows[5].payload,
+    });
   });
 
   it("answers the weekly averages of the sample: Prague 6.8, Turin 7.6, Hamburg 5.6 over 5 ISO weeks", async () => {
-    for (const [region, trips, average] of [["Prague", 34, 6.8], ["Turin", 38, 7.6], ["Hamburg", 28, 5.6]] as const) {
+    for (const [region, trips, average] of [
+      ["Prague", 34, 6.8],
+      ["Turin", 38, 7.6],
+      ["Hamburg", 28, 5.6],
+    ] as const) {
       const res = await fetch(`${tf.baseUrl}/stats/weekly-average?region=${region}`);
       expect(res.status).toBe(200);
       const body = await res.json();
-      expect(body).toMatchObject({ region, from: "2018-04-30", to: "2018-06-03", weeks: 5, trips, weekly_average: average });
-      expect(body.series.map((w: { week: string }) => w.week)).toEqual(["2018-04-30", "2018-05-07", "2018-05-14", "2018-05-21", "2018-05-28"]);
+      expect(body).toMatchObject({
+        region,
+        from: "2018-04-30",
+        to: "2018-06-03",
+        weeks: 5,
+        trips,
+        weekly_average: average,
+      });
+      expect(body.series.map((w: { week: string }) => w.week)).toEqual([
+        "2018-04-30",
+        "2018-05-07",
+        "2018-05-14",
+        "2018-05-21",
+        "2018-05-28",
+      ]);
     }
   });
 

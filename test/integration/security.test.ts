@@ -11,10 +11,15 @@ import { readSse } from "../helpers/sse.ts";
 const TOKEN = "test-token-0123456789abcdef";
 const ALLOWED = "https://dashboard.example";
 const OTHER = "https://elsewhere.example";
-const CSV = "region,origin_coord,destination_coord,datetime,datasource\nPrague,POINT (14.4 50.0),POINT (14.5 50.1),2018-05-28 09:03:40,src\n";
+const CSV =
+  "region,origin_coord,destination_coord,datetime,datasource\nPrague,POINT (14.4 50.0),POINT (14.5 50.1),2018-05-28 09:03:40,src\n";
 
 function post(baseUrl: string, headers: Record<string, string> = {}) {
-  return fetch(`${baseUrl}/ingestions?name=guarded.csv`, { method: "POST", headers: { "content-type": "text/csv", ...headers }, body: CSV });
+  return fetch(`${baseUrl}/ingestions?name=guarded.csv`, {
+    method: "POST",
+    headers: { "content-type": "text/csv", ...headers },
+    body: CSV,
+  });
 }
 
 const landingFiles = (dir: string) => readdir(dir).catch(() => [] as string[]);
@@ -37,7 +42,9 @@ describe("with API_TOKEN and CORS_ORIGINS", () => {
     const none = await post(tf.baseUrl);
     expect(none.status).toBe(401);
     expect(none.headers.get("www-authenticate")).toMatch(/^Bearer\b/);
-    expect(await none.json()).toEqual({ error: { code: "unauthorized", message: expect.stringContaining("API_TOKEN") } });
+    expect(await none.json()).toEqual({
+      error: { code: "unauthorized", message: expect.stringContaining("API_TOKEN") },
+    });
 
     const wrong = await post(tf.baseUrl, { authorization: `Bearer ${TOKEN}-not` });
     expect(wrong.status).toBe(401);
@@ -54,7 +61,13 @@ describe("with API_TOKEN and CORS_ORIGINS", () => {
   });
 
   it("keeps the read routes open without a token", async () => {
-    for (const path of ["/health", "/ingestions", "/groups", "/stats/weekly-average?bbox=14.4,50.0,14.5,50.1", "/openapi.json"]) {
+    for (const path of [
+      "/health",
+      "/ingestions",
+      "/groups",
+      "/stats/weekly-average?bbox=14.4,50.0,14.5,50.1",
+      "/openapi.json",
+    ]) {
       const res = await fetch(`${tf.baseUrl}${path}`);
       expect(res.status, path).toBe(200);
       await res.body?.cancel();
@@ -71,13 +84,17 @@ describe("with API_TOKEN and CORS_ORIGINS", () => {
     const upload = doc.paths["/ingestions"]!.post!;
     expect(upload.security).toEqual([{ bearerAuth: [] }]);
     expect(upload.responses["401"]?.description).toMatch(/API_TOKEN/);
-    const reads = Object.values(doc.paths).flatMap((item) => Object.entries(item).filter(([method]) => method === "get"));
+    const reads = Object.values(doc.paths).flatMap((item) =>
+      Object.entries(item).filter(([method]) => method === "get"),
+    );
     expect(reads.length).toBeGreaterThan(5);
     for (const [, op] of reads) expect(op.security).toBeUndefined();
   });
 
   it("answers CORS for an allowed origin on reads, on a preflight and on a refused write", async () => {
-    const read = await fetch(`${tf.baseUrl}/stats/weekly-average?bbox=14.4,50.0,14.5,50.1`, { headers: { origin: ALLOWED } });
+    const read = await fetch(`${tf.baseUrl}/stats/weekly-average?bbox=14.4,50.0,14.5,50.1`, {
+      headers: { origin: ALLOWED },
+    });
     expect(read.status).toBe(200);
     expect(read.headers.get("access-control-allow-origin")).toBe(ALLOWED);
     expect(read.headers.get("vary")).toMatch(/\bOrigin\b/);
@@ -85,7 +102,11 @@ describe("with API_TOKEN and CORS_ORIGINS", () => {
 
     const preflight = await fetch(`${tf.baseUrl}/ingestions`, {
       method: "OPTIONS",
-      headers: { origin: ALLOWED, "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" },
+      headers: {
+        origin: ALLOWED,
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization, content-type",
+      },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get("access-control-allow-origin")).toBe(ALLOWED);
@@ -102,7 +123,9 @@ describe("with API_TOKEN and CORS_ORIGINS", () => {
   });
 
   it("sends no Access-Control-Allow-Origin to another origin", async () => {
-    const read = await fetch(`${tf.baseUrl}/stats/weekly-average?bbox=14.4,50.0,14.5,50.1`, { headers: { origin: OTHER } });
+    const read = await fetch(`${tf.baseUrl}/stats/weekly-average?bbox=14.4,50.0,14.5,50.1`, {
+      headers: { origin: OTHER },
+    });
     expect(read.status).toBe(200);
     expect(read.headers.get("access-control-allow-origin")).toBeNull();
     await read.body?.cancel();
@@ -115,7 +138,9 @@ describe("with API_TOKEN and CORS_ORIGINS", () => {
 
   it("streams /events live to an allowed origin", async () => {
     const { rows } = await db.pool.query<{ id: number }>("SELECT coalesce(max(id), 0)::bigint AS id FROM audit.events");
-    const res = await fetch(`${tf.baseUrl}/events?after=${rows[0]!.id}`, { headers: { origin: ALLOWED, accept: "text/event-stream" } });
+    const res = await fetch(`${tf.baseUrl}/events?after=${rows[0]!.id}`, {
+      headers: { origin: ALLOWED, accept: "text/event-stream" },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
     expect(res.headers.get("access-control-allow-origin")).toBe(ALLOWED);
@@ -146,7 +171,9 @@ describe("without API_TOKEN and CORS_ORIGINS", () => {
   });
 
   it("sends no CORS headers, even to a preflight", async () => {
-    const read = await fetch(`${tf.baseUrl}/stats/weekly-average?bbox=14.4,50.0,14.5,50.1`, { headers: { origin: ALLOWED } });
+    const read = await fetch(`${tf.baseUrl}/stats/weekly-average?bbox=14.4,50.0,14.5,50.1`, {
+      headers: { origin: ALLOWED },
+    });
     expect(read.status).toBe(200);
     expect([...read.headers.keys()].filter((k) => k.startsWith("access-control-"))).toEqual([]);
     await read.body?.cancel();
@@ -165,7 +192,9 @@ describe("without API_TOKEN and CORS_ORIGINS", () => {
   });
 
   it("refuses an API_TOKEN shorter than 16 characters at start", async () => {
-    await expect(startTestServices(db.url, ["api"], { API_TOKEN: "short" })).rejects.toThrow(/API_TOKEN: must be at least 16 characters/);
+    await expect(startTestServices(db.url, ["api"], { API_TOKEN: "short" })).rejects.toThrow(
+      /API_TOKEN: must be at least 16 characters/,
+    );
   });
 
   it("takes uploads without a token while it listens on loopback", async () => {

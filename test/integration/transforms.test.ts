@@ -10,8 +10,14 @@ import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 /** Everything the transforms write, as comparable text. */
 async function snapshot(pool: pg.Pool): Promise<string> {
   const tables = [
-    "silver.trips", "silver.trip_groups", "silver.regions", "silver.datasources", "audit.rejects",
-    "gold.weekly_regions", "gold.weekly_origin_cells", "gold.weekly_destination_cells",
+    "silver.trips",
+    "silver.trip_groups",
+    "silver.regions",
+    "silver.datasources",
+    "audit.rejects",
+    "gold.weekly_regions",
+    "gold.weekly_origin_cells",
+    "gold.weekly_destination_cells",
   ];
   const parts: string[] = [];
   for (const t of tables) {
@@ -48,7 +54,9 @@ describe("transforms", () => {
     for (const [, sql] of AGGREGATE_TRANSFORMS) await db.pool.query(sql, args);
     expect(await snapshot(db.pool)).toBe(once);
 
-    const { rows } = await db.pool.query("SELECT (SELECT sum(trips) FROM gold.weekly_regions)::int AS gold, (SELECT count(*) FROM silver.trips)::int AS silver");
+    const { rows } = await db.pool.query(
+      "SELECT (SELECT sum(trips) FROM gold.weekly_regions)::int AS gold, (SELECT count(*) FROM silver.trips)::int AS silver",
+    );
     expect(rows[0]).toEqual({ gold: 3, silver: 3 });
   });
 
@@ -76,7 +84,8 @@ describe("transforms", () => {
     expect(destinations.rows.map((r) => r.cell)).toEqual([cell(46079, 23039), cell(46080, 23040)]);
 
     const before = await snapshot(db.pool);
-    const steps = async () => (await db.pool.query("SELECT ingestion_id, step, chunk FROM audit.steps ORDER BY 1, 2, 3")).rows;
+    const steps = async () =>
+      (await db.pool.query("SELECT ingestion_id, step, chunk FROM audit.steps ORDER BY 1, 2, 3")).rows;
     const stepsBefore = await steps();
     const rebuild = readFileSync(new URL("../../db/migrations/8_gold_cells_level_8.sql", import.meta.url), "utf8");
     await db.pool.query(rebuild);
@@ -85,7 +94,9 @@ describe("transforms", () => {
 
     // A chunk promoted but not merged into gold when the migration runs: counted by the rebuild, marked,
     // and its pending merge_gold then changes nothing.
-    const pending = await bronzeChunk(db.pool, [["Rebuild", "POINT (14.415 50.055)", "POINT (0 0)", "2019-03-06 08:05:00", "a"]]);
+    const pending = await bronzeChunk(db.pool, [
+      ["Rebuild", "POINT (14.415 50.055)", "POINT (0 0)", "2019-03-06 08:05:00", "a"],
+    ]);
     await promoteSilverChunk(db.pool, pending);
     await db.pool.query(rebuild);
     expect(await mergeGoldChunk(db.pool, pending)).toEqual({ applied: false, completed: false });
@@ -120,7 +131,11 @@ describe("transforms", () => {
        WHERE r.name = 'Groupville' ORDER BY g.trips DESC, g.slot, g.origin_cell, g.destination_cell`,
     );
     expect(rows.map((r) => r.trips)).toEqual([3, 1, 1, 1]);
-    expect(rows[0]).toMatchObject({ slot: 16, first_trip_at: "2019-03-04 08:05:00", last_trip_at: "2019-04-01 08:00:00" });
+    expect(rows[0]).toMatchObject({
+      slot: 16,
+      first_trip_at: "2019-03-04 08:05:00",
+      last_trip_at: "2019-04-01 08:00:00",
+    });
     expect(rows[0].rep_lon).toBeCloseTo((14.415 + 14.421 + 14.4141) / 3, 5);
     expect(rows.filter((r) => r.slot === 17)).toHaveLength(1);
   });

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import pino from "pino";
 import type { createApp } from "../../api/app.ts";
 import { GOLD_LEVEL } from "../../api/box.ts";
 import { mergeGoldChunk, mergeGroupsChunk } from "../../pipeline/transform/merge.ts";
@@ -9,7 +8,6 @@ import { testApp } from "../helpers/app.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { rng } from "../helpers/random.ts";
 
-const logger = pino({ level: "silent" });
 const CELL = 2 ** -GOLD_LEVEL; // a gold cell
 
 /** Trips that sit on, just beside and between cell edges, on both sides of the equator and of Greenwich. */
@@ -25,7 +23,9 @@ function makeTrips(seed: number, n: number): string[][] {
   const rows: string[][] = [];
   for (let i = 0; i < n; i++) {
     const region = random() < 0.5 ? "Equator" : "Greenwich";
-    const day = new Date(Date.UTC(2021, 0, 1) + Math.floor(random() * 120) * 86_400_000 + Math.floor(random() * 86_400) * 1000);
+    const day = new Date(
+      Date.UTC(2021, 0, 1) + Math.floor(random() * 120) * 86_400_000 + Math.floor(random() * 86_400) * 1000,
+    );
     rows.push([
       region,
       `POINT (${near()} ${near()})`,
@@ -43,6 +43,7 @@ describe("GET /stats/weekly-average", () => {
   let close: () => Promise<void>;
   const get = async (query: string) => {
     const res = await app.request(`/stats/weekly-average?${query}`);
+    // biome-ignore lint/suspicious/noExplicitAny: answers of many shapes, each checked with toEqual
     return { status: res.status, body: (await res.json()) as any };
   };
 
@@ -108,11 +109,22 @@ describe("GET /stats/weekly-average", () => {
   });
 
   it("counts a point lying exactly on the box's edge, on every side", async () => {
-    const { rows } = await db.pool.query("SELECT ST_X(origin) AS x, ST_Y(origin) AS y FROM silver.trips ORDER BY ingestion_id, line_no LIMIT 1");
+    const { rows } = await db.pool.query(
+      "SELECT ST_X(origin) AS x, ST_Y(origin) AS y FROM silver.trips ORDER BY ingestion_id, line_no LIMIT 1",
+    );
     const { x, y } = rows[0];
-    for (const box of [[x, y, x + 0.01, y + 0.01], [x - 0.01, y - 0.01, x, y], [x, y, x, y]]) {
+    for (const box of [
+      [x, y, x + 0.01, y + 0.01],
+      [x - 0.01, y - 0.01, x, y],
+      [x, y, x, y],
+    ]) {
       const { body } = await get(`bbox=${box.join(",")}`);
-      const expected = await direct({ box, match: "origin", first: body.series[0].week, last: body.series.at(-1).week });
+      const expected = await direct({
+        box,
+        match: "origin",
+        first: body.series[0].week,
+        last: body.series.at(-1).week,
+      });
       expect(body.trips).toBeGreaterThanOrEqual(1);
       expect(body.series).toEqual(expected);
     }
@@ -125,7 +137,13 @@ describe("GET /stats/weekly-average", () => {
     const { body } = await get("region=Equator");
     expect(body.from).toBe(rows[0].first);
     const weeks = (Date.parse(rows[0].last) - Date.parse(rows[0].first)) / (7 * 86_400_000) + 1;
-    expect(body).toMatchObject({ weeks, trips: rows[0].n, weekly_average: rows[0].n / weeks, match: "origin", bbox: null });
+    expect(body).toMatchObject({
+      weeks,
+      trips: rows[0].n,
+      weekly_average: rows[0].n / weeks,
+      match: "origin",
+      bbox: null,
+    });
     expect(body.to).toBe(new Date(Date.parse(rows[0].last) + 6 * 86_400_000).toISOString().slice(0, 10));
     expect(body.series).toHaveLength(weeks);
 

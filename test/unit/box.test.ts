@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { column, FINE_LEVEL, GOLD_LEVEL, intersect, planBox, row, splitBox, subtract, type Rect } from "../../api/box.ts";
+import {
+  column,
+  FINE_LEVEL,
+  GOLD_LEVEL,
+  intersect,
+  planBox,
+  row,
+  splitBox,
+  subtract,
+  type Rect,
+} from "../../api/box.ts";
 import { rng } from "../helpers/random.ts";
 
 const cells = (r: Rect) => {
@@ -26,13 +36,23 @@ describe("splitBox", () => {
       const [a, b, c, d] = [edge(-0.02), edge(-0.02), edge(-0.01), edge(-0.01)];
       const box = { west: Math.min(a, b), east: Math.max(a, b), south: Math.min(c, d), north: Math.max(c, d) };
       const s = splitBox(box);
-      const gold = s.inside ? cells({ colLo: s.inside.colLo * f, colHi: (s.inside.colHi + 1) * f - 1, rowLo: s.inside.rowLo * f, rowHi: (s.inside.rowHi + 1) * f - 1 }) : [];
+      const gold = s.inside
+        ? cells({
+            colLo: s.inside.colLo * f,
+            colHi: (s.inside.colHi + 1) * f - 1,
+            rowLo: s.inside.rowLo * f,
+            rowHi: (s.inside.rowHi + 1) * f - 1,
+          })
+        : [];
       const parts = [...gold, ...s.interior.flatMap(cells), ...s.ring.flatMap(cells)];
       const all = new Set(cells(s.all));
       // disjoint and complete: as many pieces as cells, every piece a cell of the box, no piece twice
       expect(new Set(parts).size, JSON.stringify(box)).toBe(parts.length);
       expect(parts.length, JSON.stringify(box)).toBe(all.size);
-      expect(parts.filter((k) => !all.has(k)), JSON.stringify(box)).toEqual([]);
+      expect(
+        parts.filter((k) => !all.has(k)),
+        JSON.stringify(box),
+      ).toEqual([]);
       const split = [...(s.inner ? cells(s.inner) : []), ...s.edge.flatMap(cells)];
       expect(new Set(split).size).toBe(all.size);
       expect(split.filter((k) => !all.has(k))).toEqual([]);
@@ -41,7 +61,12 @@ describe("splitBox", () => {
         return !(west(x) >= box.west && west(x + 1) <= box.east && south(y) >= box.south && south(y + 1) <= box.north);
       });
       expect(outside, JSON.stringify(box)).toEqual([]);
-      expect(s.all).toEqual({ colLo: column(box.west, FINE_LEVEL), colHi: column(box.east, FINE_LEVEL), rowLo: row(box.south, FINE_LEVEL), rowHi: row(box.north, FINE_LEVEL) });
+      expect(s.all).toEqual({
+        colLo: column(box.west, FINE_LEVEL),
+        colHi: column(box.east, FINE_LEVEL),
+        rowLo: row(box.south, FINE_LEVEL),
+        rowHi: row(box.north, FINE_LEVEL),
+      });
     }
   });
 
@@ -57,7 +82,12 @@ describe("splitBox", () => {
 
   it("intersects rectangles", () => {
     const a = { colLo: 0, colHi: 9, rowLo: 0, rowHi: 9 };
-    expect(intersect(a, { colLo: 5, colHi: 20, rowLo: -3, rowHi: 2 })).toEqual({ colLo: 5, colHi: 9, rowLo: 0, rowHi: 2 });
+    expect(intersect(a, { colLo: 5, colHi: 20, rowLo: -3, rowHi: 2 })).toEqual({
+      colLo: 5,
+      colHi: 9,
+      rowLo: 0,
+      rowHi: 2,
+    });
     expect(intersect(a, { colLo: 10, colHi: 20, rowLo: 0, rowHi: 9 })).toBeNull();
     expect(intersect(a, null)).toBeNull();
   });
@@ -87,14 +117,30 @@ describe("planBox", () => {
       const box = { west: Math.min(a, b), east: Math.max(a, b), south: Math.min(c, d), north: Math.max(c, d) };
       const plan = planBox(box);
       const s = splitBox(box);
-      if (plan.gold && (!s.inside || plan.gold.colLo < s.inside.colLo || plan.gold.colHi > s.inside.colHi || plan.gold.rowLo < s.inside.rowLo || plan.gold.rowHi > s.inside.rowHi)) extended++;
+      if (
+        plan.gold &&
+        (!s.inside ||
+          plan.gold.colLo < s.inside.colLo ||
+          plan.gold.colHi > s.inside.colHi ||
+          plan.gold.rowLo < s.inside.rowLo ||
+          plan.gold.rowHi > s.inside.rowHi)
+      )
+        extended++;
       // points around the box, some on its edges and on gold-level / level-12 lines
       const points: [number, number][] = [];
       for (let k = 0; k < 400; k++) {
         const lon = box.west - 0.01 + random() * (box.east - box.west + 0.02);
         const lat = box.south - 0.01 + random() * (box.north - box.south + 0.02);
         const snap = random();
-        points.push(snap < 0.1 ? [box.west, lat] : snap < 0.2 ? [lon, box.north] : snap < 0.3 ? [Math.round(lon * G) / G, Math.round(lat * F) / F] : [lon, lat]);
+        points.push(
+          snap < 0.1
+            ? [box.west, lat]
+            : snap < 0.2
+              ? [lon, box.north]
+              : snap < 0.3
+                ? [Math.round(lon * G) / G, Math.round(lat * F) / F]
+                : [lon, lat],
+        );
       }
       const direct = points.filter(([lon, lat]) => inBox(box, lon, lat)).length;
       let counted = 0;
@@ -117,6 +163,8 @@ describe("planBox", () => {
     const plan = planBox(box);
     expect(plan.gold).toEqual({ colLo: 180 * G, colHi: 180 * G + 1, rowLo: 90 * G, rowHi: 90 * G + 1 });
     const negative = plan.parts.filter((p) => p.sign < 0);
-    expect(negative.reduce((n, p) => n + (p.colHi - p.colLo + 1) * (p.rowHi - p.rowLo + 1), 0)).toBeLessThan(3 * 2 * (F / G));
+    expect(negative.reduce((n, p) => n + (p.colHi - p.colLo + 1) * (p.rowHi - p.rowLo + 1), 0)).toBeLessThan(
+      3 * 2 * (F / G),
+    );
   });
 });

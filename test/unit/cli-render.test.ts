@@ -24,36 +24,70 @@ import { SseParser, type AuditEventData } from "../../pipeline/cli/sse.ts";
 describe("numbers", () => {
   it("formats ETAs short, and unknown ones as --", () => {
     expect([0, 4, 4.2, 59, 59.5, 65, 599, 3599, 3725, 99 * 3600].map(formatEta)).toEqual([
-      "0s", "4s", "5s", "59s", "1m00s", "1m05s", "9m59s", "59m59s", "1h02m", "99h00m",
+      "0s",
+      "4s",
+      "5s",
+      "59s",
+      "1m00s",
+      "1m05s",
+      "9m59s",
+      "59m59s",
+      "1h02m",
+      "99h00m",
     ]);
     expect([undefined, NaN, Infinity, -1, 100 * 3600].map(formatEta)).toEqual(["--", "--", "--", "--", ">99h"]);
   });
 
   it("formats counts with three significant figures at most", () => {
-    expect([0, 7, 999, 1000, 1500, 12_345, 250_000, 999_499, 999_600, 1_234_567, 2_000_000, 3.4e9].map(formatCount)).toEqual([
-      "0", "7", "999", "1k", "1.5k", "12k", "250k", "999k", "1M", "1.2M", "2M", "3.4G",
-    ]);
+    expect(
+      [0, 7, 999, 1000, 1500, 12_345, 250_000, 999_499, 999_600, 1_234_567, 2_000_000, 3.4e9].map(formatCount),
+    ).toEqual(["0", "7", "999", "1k", "1.5k", "12k", "250k", "999k", "1M", "1.2M", "2M", "3.4G"]);
   });
 
   it("formats bytes in powers of 1000", () => {
     expect([0, 999, 12_839, 1_500_000, 99_940_000, 200_610_303, 2e12].map(formatBytes)).toEqual([
-      "0 B", "999 B", "12.8 kB", "1.5 MB", "99.9 MB", "201 MB", "2 TB",
+      "0 B",
+      "999 B",
+      "12.8 kB",
+      "1.5 MB",
+      "99.9 MB",
+      "201 MB",
+      "2 TB",
     ]);
   });
 
   it("formats averages with at most two decimals", () => {
-    expect([0, 7, 6.8, 34 / 3, 2386.6428, 1_234_567.25].map(formatAverage)).toEqual(["0", "7", "6.8", "11.33", "2,386.64", "1,234,567.25"]);
+    expect([0, 7, 6.8, 34 / 3, 2386.6428, 1_234_567.25].map(formatAverage)).toEqual([
+      "0",
+      "7",
+      "6.8",
+      "11.33",
+      "2,386.64",
+      "1,234,567.25",
+    ]);
   });
 
   it("formats durations", () => {
-    expect([93, 999, 1234, 59_940, 75_000, 3_725_000].map(formatDuration)).toEqual(["0.09s", "1.00s", "1.2s", "59.9s", "1m15s", "1h02m"]);
+    expect([93, 999, 1234, 59_940, 75_000, 3_725_000].map(formatDuration)).toEqual([
+      "0.09s",
+      "1.00s",
+      "1.2s",
+      "59.9s",
+      "1m15s",
+      "1h02m",
+    ]);
     expect(formatDuration(null)).toBe("-");
   });
 
   it("takes rates over about the last window of samples", () => {
     expect(rateOf([])).toBeUndefined();
     expect(rateOf([{ t: 0, value: 0 }])).toBeUndefined();
-    expect(rateOf([{ t: 5, value: 0 }, { t: 5, value: 10 }])).toBeUndefined();
+    expect(
+      rateOf([
+        { t: 5, value: 0 },
+        { t: 5, value: 10 },
+      ]),
+    ).toBeUndefined();
     // from the newest sample at least 10 s old: t=2000 (value 100) to t=14000 (value 1300)
     const samples = [0, 2000, 8000, 12000, 14000].map((t) => ({ t, value: t / 10 }));
     samples[0]!.value = 5000; // outside the window: ignored
@@ -82,11 +116,22 @@ describe("the progress line", () => {
   });
 
   it("shows bytes while uploading, nothing unknown, and no ETA while queued", () => {
-    expect(renderProgressLine({ name: "t.csv", stage: "upload", fraction: 0.2, bytes: 2_400_000, rate: 120_000_000, etaSeconds: 0.08 })).toBe(
-      "t.csv [####----------------]  20% upload 2.4 MB 120 MB/s ETA 1s",
+    expect(
+      renderProgressLine({
+        name: "t.csv",
+        stage: "upload",
+        fraction: 0.2,
+        bytes: 2_400_000,
+        rate: 120_000_000,
+        etaSeconds: 0.08,
+      }),
+    ).toBe("t.csv [####----------------]  20% upload 2.4 MB 120 MB/s ETA 1s");
+    expect(renderProgressLine({ name: "t.csv", stage: "upload", fraction: 0, bytes: 0 })).toBe(
+      "t.csv [--------------------]   0% upload 0 B ETA --",
     );
-    expect(renderProgressLine({ name: "t.csv", stage: "upload", fraction: 0, bytes: 0 })).toBe("t.csv [--------------------]   0% upload 0 B ETA --");
-    expect(renderProgressLine({ name: "t.csv", stage: "queued", fraction: 0, note: "#3" })).toBe("t.csv [--------------------]   0% queued #3");
+    expect(renderProgressLine({ name: "t.csv", stage: "queued", fraction: 0, note: "#3" })).toBe(
+      "t.csv [--------------------]   0% queued #3",
+    );
   });
 
   it("fits a terminal without wrapping", () => {
@@ -100,7 +145,12 @@ describe("FileProgress", () => {
   const at = (s: number) => new Date(Date.UTC(2024, 0, 1, 0, 0, s)).toISOString();
   let id = 0;
   const event = (type: string, s: number, payload: Record<string, unknown> = {}): AuditEventData => ({
-    id: ++id, ingestion_id: 7, type, stage: type.split(".")[0]!, payload, created_at: at(s),
+    id: ++id,
+    ingestion_id: 7,
+    type,
+    stage: type.split(".")[0]!,
+    payload,
+    created_at: at(s),
   });
 
   it("follows a file from upload to completion", () => {
@@ -112,23 +162,39 @@ describe("FileProgress", () => {
     expect(renderProgressLine(p.view())).toBe("big.csv [--------------------]   0% queued #7");
 
     expect(p.apply(event("ingestion.discovered", 0)).stageChanged).toBe(false);
-    expect(p.apply(event("bronze.progress", 2, { rows: 500_000, bytes: 25_000_000, total_bytes: 100_000_000, chunks: 2 })).stageChanged).toBe(true);
+    expect(
+      p.apply(event("bronze.progress", 2, { rows: 500_000, bytes: 25_000_000, total_bytes: 100_000_000, chunks: 2 }))
+        .stageChanged,
+    ).toBe(true);
     // 25 MB in 2 s: 75 MB left at 12.5 MB/s
-    expect(renderProgressLine(p.view())).toBe("big.csv [#####---------------]  25% load 500k rows 250k rows/s ETA 6s #7");
+    expect(renderProgressLine(p.view())).toBe(
+      "big.csv [#####---------------]  25% load 500k rows 250k rows/s ETA 6s #7",
+    );
     p.apply(event("silver.promoted", 3, { chunk: 0, rows: 249_000, rejected: 1000 }));
-    expect(p.apply(event("bronze.progress", 4, { rows: 1_000_000, bytes: 50_000_000, total_bytes: 100_000_000, chunks: 4 })).stageChanged).toBe(false);
+    expect(
+      p.apply(event("bronze.progress", 4, { rows: 1_000_000, bytes: 50_000_000, total_bytes: 100_000_000, chunks: 4 }))
+        .stageChanged,
+    ).toBe(false);
     expect(renderProgressLine(p.view())).toBe("big.csv [##########----------]  50% load 1M rows 250k rows/s ETA 4s #7");
 
-    expect(p.apply(event("bronze.loaded", 8, { rows: 2_000_000, bytes: 100_000_000, chunks: 8 })).stageChanged).toBe(true);
+    expect(p.apply(event("bronze.loaded", 8, { rows: 2_000_000, bytes: 100_000_000, chunks: 8 })).stageChanged).toBe(
+      true,
+    );
     expect(p.stage).toBe("transform");
     p.apply(event("silver.grouped", 9, { chunk: 0, groups: 1000 }));
     p.apply(event("gold.refreshed", 10, { chunk: 0 }));
-    for (let chunk = 1; chunk < 4; chunk++) p.apply(event("silver.promoted", 10, { chunk, rows: 250_000, rejected: 0 }));
+    for (let chunk = 1; chunk < 4; chunk++)
+      p.apply(event("silver.promoted", 10, { chunk, rows: 250_000, rejected: 0 }));
     // through silver: 4 chunks (1M rows), through gold: chunk 0 (250k rows); 1.25M of 4M row-steps in 10 s:
     // 62.5k rows/s, 2.75M row-steps left at 125k/s
-    expect(renderProgressLine(p.view())).toBe("big.csv [######--------------]  31% transform 250k rows 63k rows/s ETA 22s #7");
+    expect(renderProgressLine(p.view())).toBe(
+      "big.csv [######--------------]  31% transform 250k rows 63k rows/s ETA 22s #7",
+    );
 
-    expect(p.apply(event("ingestion.completed", 30, { rows_loaded: 1_999_000, rows_rejected: 1000, duration_ms: 30_000 })).stageChanged).toBe(true);
+    expect(
+      p.apply(event("ingestion.completed", 30, { rows_loaded: 1_999_000, rows_rejected: 1000, duration_ms: 30_000 }))
+        .stageChanged,
+    ).toBe(true);
     expect(p.stage).toBe("done");
   });
 
@@ -150,11 +216,56 @@ describe("FileProgress", () => {
 
 describe("the accounting", () => {
   const outcomes: FileOutcome[] = [
-    { file: "trips.csv", status: "completed", ingestionId: 1, rowsLoaded: 100, rowsRejected: 0, durationMs: 93, duplicateOf: null, error: null },
-    { file: "big.csv", status: "completed", ingestionId: 12, rowsLoaded: 1_999_000, rowsRejected: 1000, durationMs: 75_000, duplicateOf: null, error: null },
-    { file: "bad.csv", status: "failed", ingestionId: 13, rowsLoaded: 0, rowsRejected: 0, durationMs: 512, duplicateOf: null, error: "wrong header" },
-    { file: "empty.csv", status: "failed", ingestionId: null, rowsLoaded: null, rowsRejected: null, durationMs: null, duplicateOf: null, error: "the file is empty" },
-    { file: "again.csv", status: "skipped", ingestionId: 14, rowsLoaded: 0, rowsRejected: 0, durationMs: null, duplicateOf: 1, error: null },
+    {
+      file: "trips.csv",
+      status: "completed",
+      ingestionId: 1,
+      rowsLoaded: 100,
+      rowsRejected: 0,
+      durationMs: 93,
+      duplicateOf: null,
+      error: null,
+    },
+    {
+      file: "big.csv",
+      status: "completed",
+      ingestionId: 12,
+      rowsLoaded: 1_999_000,
+      rowsRejected: 1000,
+      durationMs: 75_000,
+      duplicateOf: null,
+      error: null,
+    },
+    {
+      file: "bad.csv",
+      status: "failed",
+      ingestionId: 13,
+      rowsLoaded: 0,
+      rowsRejected: 0,
+      durationMs: 512,
+      duplicateOf: null,
+      error: "wrong header",
+    },
+    {
+      file: "empty.csv",
+      status: "failed",
+      ingestionId: null,
+      rowsLoaded: null,
+      rowsRejected: null,
+      durationMs: null,
+      duplicateOf: null,
+      error: "the file is empty",
+    },
+    {
+      file: "again.csv",
+      status: "skipped",
+      ingestionId: 14,
+      rowsLoaded: 0,
+      rowsRejected: 0,
+      durationMs: null,
+      duplicateOf: 1,
+      error: null,
+    },
   ];
 
   it("prints one row per file and the totals", () => {
@@ -185,7 +296,11 @@ describe("the accounting", () => {
 describe("the weekly chart", () => {
   it("labels weeks the ISO way: the year of their Thursday", () => {
     expect(["2018-05-07", "2018-12-31", "2020-12-28", "2021-01-04", "2024-12-30"].map(isoWeekLabel)).toEqual([
-      "2018-W19", "2019-W01", "2020-W53", "2021-W01", "2025-W01",
+      "2018-W19",
+      "2019-W01",
+      "2020-W53",
+      "2021-W01",
+      "2025-W01",
     ]);
   });
 
@@ -193,7 +308,9 @@ describe("the weekly chart", () => {
     expect([0, 1, 49, 50, 100].map((c) => barLength(c, 100, 10))).toEqual([0, 1, 5, 5, 10]);
     expect(barLength(0, 0, 10)).toBe(0);
     const row = (label: string, value: number) => ({ label, value, text: value.toLocaleString("en-US") });
-    expect(renderChart([row("2018-W19", 10), row("2018-W20", 5), row("2018-W21", 0), row("2018-W22", 1000)], 10, "#")).toBe(
+    expect(
+      renderChart([row("2018-W19", 10), row("2018-W20", 5), row("2018-W21", 0), row("2018-W22", 1000)], 10, "#"),
+    ).toBe(
       [
         "2018-W19  #" + " ".repeat(14) + "10",
         "2018-W20  #" + " ".repeat(15) + "5",
@@ -201,9 +318,16 @@ describe("the weekly chart", () => {
         "2018-W22  ##########  1,000",
       ].join("\n"),
     );
-    expect(renderChart([{ label: "a", value: 2, text: "2/w", extra: "x" }, { label: "bb", value: 1, text: "1/w" }], 4, "#")).toBe(
-      "a   ####  2/w  x\nbb  ##    1/w",
-    );
+    expect(
+      renderChart(
+        [
+          { label: "a", value: 2, text: "2/w", extra: "x" },
+          { label: "bb", value: 1, text: "1/w" },
+        ],
+        4,
+        "#",
+      ),
+    ).toBe("a   ####  2/w  x\nbb  ##    1/w");
   });
 
   const answer = (series: { week: string; trips: number }[]): WeeklyAverage => ({
@@ -262,25 +386,47 @@ describe("the weekly chart", () => {
         "2018-06  ███     1.0/week  4 in 4 weeks\n",
     );
     expect(text.split("\n").filter((l) => l.startsWith("20"))).toHaveLength(13); // May 2018 .. May 2019
-    expect(renderStats(answer(series), { width: 6, by: "week" })).toContain("\n2018-W18 2018-04-30  █       1\n2018-W19 2018-05-07  ██████  6\n");
-    expect(renderStats(answer(series.slice(0, 3)), { width: 6, by: "month" })).toContain("\n2018-05  ██████  2.7/week  8 in 3 weeks");
+    expect(renderStats(answer(series), { width: 6, by: "week" })).toContain(
+      "\n2018-W18 2018-04-30  █       1\n2018-W19 2018-05-07  ██████  6\n",
+    );
+    expect(renderStats(answer(series.slice(0, 3)), { width: 6, by: "month" })).toContain(
+      "\n2018-05  ██████  2.7/week  8 in 3 weeks",
+    );
   });
 
   it("says so when nothing matches", () => {
     const a = answer([]);
     expect(renderStats(a)).toBe(
-      ["Weekly average of trips: region Prague", "  period          no data", "  weeks           0", "  trips           0", "  weekly average  0", "", "no trips to chart"].join("\n"),
+      [
+        "Weekly average of trips: region Prague",
+        "  period          no data",
+        "  weeks           0",
+        "  trips           0",
+        "  weekly average  0",
+        "",
+        "no trips to chart",
+      ].join("\n"),
     );
   });
 
   it("draws no chart of empty weeks", () => {
-    const a = answer([{ week: "2018-05-07", trips: 0 }, { week: "2018-05-14", trips: 0 }]);
+    const a = answer([
+      { week: "2018-05-07", trips: 0 },
+      { week: "2018-05-14", trips: 0 },
+    ]);
     expect(renderStats(a)).toMatch(/ {2}weeks {11}2\n {2}trips {11}0\n {2}weekly average {2}0\n\nno trips to chart$/);
   });
 
   it("describes a box and which end of the trip must lie in it", () => {
-    const a = { ...answer([{ week: "2018-05-07", trips: 3 }]), region: null, bbox: [14.3, 49.95, 14.6, 50.15], match: "both" };
-    expect(renderStats(a).split("\n")[0]).toBe("Weekly average of trips: bbox 14.3,49.95,14.6,50.15 (trips starting and ending in the box)");
+    const a = {
+      ...answer([{ week: "2018-05-07", trips: 3 }]),
+      region: null,
+      bbox: [14.3, 49.95, 14.6, 50.15],
+      match: "both",
+    };
+    expect(renderStats(a).split("\n")[0]).toBe(
+      "Weekly average of trips: bbox 14.3,49.95,14.6,50.15 (trips starting and ending in the box)",
+    );
   });
 });
 

@@ -18,7 +18,10 @@ type Service = {
   depends_on?: Record<string, { condition: string }>;
 };
 
-const compose = parse(read("docker-compose.yml")) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
+const compose = parse(read("docker-compose.yml")) as {
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+};
 const services = Object.entries(compose.services);
 const dockerfile = read("Dockerfile");
 
@@ -30,17 +33,22 @@ const SHELL = { API_TOKEN: "compose-test-token-0123456789abcdef" };
  * is unset or empty throws, as compose then refuses to start.
  */
 function interpolate(value: string, shell: Record<string, string>): string {
-  return value.replace(/\$\{(\w+)(?:(:?)([-?])([^}]*))?\}/g, (_, name: string, colon?: string, op?: string, arg = "") => {
-    const v = shell[name];
-    if (v !== undefined && !(colon && v === "")) return v;
-    if (op === "?") throw new Error(`compose: ${name}: ${arg}`);
-    return op === "-" ? arg : "";
-  });
+  return value.replace(
+    /\$\{(\w+)(?:(:?)([-?])([^}]*))?\}/g,
+    (_, name: string, colon?: string, op?: string, arg = "") => {
+      const v = shell[name];
+      if (v !== undefined && !(colon && v === "")) return v;
+      if (op === "?") throw new Error(`compose: ${name}: ${arg}`);
+      return op === "-" ? arg : "";
+    },
+  );
 }
 
 /** A service's environment as the strings the container sees (compose writes numbers and booleans as text). */
 function env(s: Service, shell: Record<string, string> = SHELL): Record<string, string> {
-  return Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, v === null ? "" : interpolate(String(v), shell)]));
+  return Object.fromEntries(
+    Object.entries(s.environment ?? {}).map(([k, v]) => [k, v === null ? "" : interpolate(String(v), shell)]),
+  );
 }
 
 /** `host:container` (or `ip:host:container`) pairs of a service's published ports. */
@@ -88,7 +96,10 @@ describe("docker-compose.yml", () => {
     const flags = command.slice(1);
     expect(flags.filter((_, i) => i % 2 === 0).every((f) => f === "-c")).toBe(true);
     const fromCompose = flags.filter((_, i) => i % 2 === 1).map((kv) => kv.split("="));
-    const fromSql = [...read("db/server-settings.sql").matchAll(/^ALTER SYSTEM SET (\w+) = '([^']*)';/gm)].map((m) => [m[1], m[2]]);
+    const fromSql = [...read("db/server-settings.sql").matchAll(/^ALTER SYSTEM SET (\w+) = '([^']*)';/gm)].map((m) => [
+      m[1],
+      m[2],
+    ]);
     expect(fromSql.length).toBeGreaterThanOrEqual(8);
     expect(fromCompose).toEqual(fromSql);
   });
@@ -169,7 +180,9 @@ describe("Dockerfile", () => {
 
   it("listens beyond the container (HOST=0.0.0.0), so the API starts only with an API_TOKEN given at run time", () => {
     const vars = Object.fromEntries(
-      instructions.filter((i) => i.keyword === "ENV").flatMap((i) => i.rest.split(" ").map((kv) => kv.split("=") as [string, string])),
+      instructions
+        .filter((i) => i.keyword === "ENV")
+        .flatMap((i) => i.rest.split(" ").map((kv) => kv.split("=") as [string, string])),
     );
     expect(vars.HOST).toBe("0.0.0.0");
     expect(vars).not.toHaveProperty("API_TOKEN"); // a token in an image is readable by anyone who pulls it

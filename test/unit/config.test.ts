@@ -4,7 +4,14 @@ import { assertSafeBinding, ConfigError, isLoopback, loadConfig } from "../../pi
 describe("loadConfig", () => {
   it("has the documented defaults", () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ databaseUrl: undefined, port: 3000, landingDir: "./landing", archiveDir: "./archive", logLevel: "info", workerConcurrency: 2 });
+    expect(c).toMatchObject({
+      databaseUrl: undefined,
+      port: 3000,
+      landingDir: "./landing",
+      archiveDir: "./archive",
+      logLevel: "info",
+      workerConcurrency: 2,
+    });
   });
 
   it("names the variable and the value when one is wrong", () => {
@@ -46,14 +53,38 @@ describe("no open door", () => {
       "http://localhost:5173",
     ]);
     expect(loadConfig({ CORS_ORIGINS: "*" }).corsOrigins).toEqual(["*"]);
-    for (const bad of ["example.com", "ftp://example.com", "https://example.com/app", "https://example.com?x=1", "*,https://example.com"])
+    for (const bad of [
+      "example.com",
+      "ftp://example.com",
+      "https://example.com/app",
+      "https://example.com?x=1",
+      "*,https://example.com",
+    ])
       expect(() => loadConfig({ CORS_ORIGINS: bad }), bad).toThrow(/CORS_ORIGINS: /);
   });
 
   it("knows loopback: 127.0.0.0/8, ::1 and localhost, and nothing else", () => {
-    for (const host of ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1", "localhost", "LocalHost"])
+    for (const host of [
+      "127.0.0.1",
+      "127.1.2.3",
+      "::1",
+      "[::1]",
+      "0:0:0:0:0:0:0:1",
+      "::ffff:127.0.0.1",
+      "localhost",
+      "LocalHost",
+    ])
       expect(isLoopback(host), host).toBe(true);
-    for (const host of ["0.0.0.0", "::", "128.0.0.1", "10.0.0.1", "192.168.1.10", "::ffff:10.0.0.1", "example.com", "localhost.example.com"])
+    for (const host of [
+      "0.0.0.0",
+      "::",
+      "128.0.0.1",
+      "10.0.0.1",
+      "192.168.1.10",
+      "::ffff:10.0.0.1",
+      "example.com",
+      "localhost.example.com",
+    ])
       expect(isLoopback(host), host).toBe(false);
   });
 

@@ -4,7 +4,9 @@ import { copyText, splitCsvLine } from "../../pipeline/bronze/csvline.ts";
 describe("splitCsvLine", () => {
   it("splits plain and quoted fields", () => {
     expect(splitCsvLine("a,b,,c")).toEqual({ fields: ["a", "b", "", "c"] });
-    expect(splitCsvLine('Prague,"POINT (1 2)","say ""hi""", x')).toEqual({ fields: ["Prague", "POINT (1 2)", 'say "hi"', " x"] });
+    expect(splitCsvLine('Prague,"POINT (1 2)","say ""hi""", x')).toEqual({
+      fields: ["Prague", "POINT (1 2)", 'say "hi"', " x"],
+    });
     expect(splitCsvLine(' "a" ,b')).toEqual({ fields: ["a", "b"] });
   });
   it("explains what is wrong with a broken line", () => {

@@ -27,14 +27,26 @@ describe("inspectFile", () => {
 
   it("refuses empty files, wrong headers, binary data, bad UTF-8 and unterminated quotes, saying why", async () => {
     expect((await inspectFile(await file(""))).problem).toMatch(/empty/);
-    expect((await inspectFile(await file("a,b,c\n1,2,3\n"))).problem).toMatch(/wrong header \(missing region, origin_coord.*unexpected "a"/);
+    expect((await inspectFile(await file("a,b,c\n1,2,3\n"))).problem).toMatch(
+      /wrong header \(missing region, origin_coord.*unexpected "a"/,
+    );
     expect((await inspectFile(await file(`${HEADER}\nx\u0000y\n`))).problem).toMatch(/binary data .* line 2/);
-    expect((await inspectFile(await file(Buffer.concat([Buffer.from(`${HEADER}\nD`), Buffer.from([0xfc]), Buffer.from("sseldorf\n")])))).problem).toMatch(/not valid UTF-8 near line 2/);
-    expect((await inspectFile(await file(`${HEADER}\n"Prague,a,b,c,d\n`))).problem).toMatch(/unterminated quoted field/);
+    expect(
+      (
+        await inspectFile(
+          await file(Buffer.concat([Buffer.from(`${HEADER}\nD`), Buffer.from([0xfc]), Buffer.from("sseldorf\n")])),
+        )
+      ).problem,
+    ).toMatch(/not valid UTF-8 near line 2/);
+    expect((await inspectFile(await file(`${HEADER}\n"Prague,a,b,c,d\n`))).problem).toMatch(
+      /unterminated quoted field/,
+    );
     // old Mac line endings: read as one line, the file would hold no data at all
     const cr = `${HEADER}\rPrague,POINT (14.4 50.0),POINT (14.5 50.1),2018-05-28 09:03:40,x\r`;
     expect((await inspectFile(await file(cr))).problem).toMatch(/^lines end with a carriage return alone/);
-    expect((await inspectFile(await file(`${HEADER}\r${"x".repeat(70_000)}\r`))).problem).toMatch(/^lines end with a carriage return alone/);
+    expect((await inspectFile(await file(`${HEADER}\r${"x".repeat(70_000)}\r`))).problem).toMatch(
+      /^lines end with a carriage return alone/,
+    );
     expect((await inspectFile(await file(`${HEADER}\r\n`))).problem).toBeNull(); // CRLF is fine
   });
 
@@ -48,6 +60,12 @@ describe("inspectFile", () => {
 describe("isCandidate", () => {
   it("takes csv files, not temporary or hidden ones", () => {
     expect(["trips.csv", "TRIPS.CSV", "a.b.csv"].map(isCandidate)).toEqual([true, true, true]);
-    expect([".trips.csv", "trips.csv.tmp", "trips.tmp", "trips.txt", ".x.csv.tmp"].map(isCandidate)).toEqual([false, false, false, false, false]);
+    expect([".trips.csv", "trips.csv.tmp", "trips.tmp", "trips.txt", ".x.csv.tmp"].map(isCandidate)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { bronzeRow, CopyBuffer, lineReader, NAME_MAX_CHARS, parsePoint, parseTime } from "../../pipeline/bronze/parse.ts";
+import {
+  bronzeRow,
+  CopyBuffer,
+  lineReader,
+  NAME_MAX_CHARS,
+  parsePoint,
+  parseTime,
+} from "../../pipeline/bronze/parse.ts";
 
 describe("pipeline/bronze/parse.ts: reading a data line", () => {
   it("reads the WKT point variants real exports contain and refuses the rest", () => {
@@ -56,15 +63,29 @@ describe("pipeline/bronze/parse.ts: reading a data line", () => {
       time: "2018-05-28 09:03:40",
     });
     const reason = (line: string) => (r.parse(line) as { reason: string }).reason;
-    expect(reason("2018-05-28 09:03:40,Turin,POINT (7.6 45.0),POINT (7.7 45.1)")).toBe("wrong number of fields: expected 5, found 4");
-    expect(reason('2018-05-28 09:03:40,"Turin,POINT (7.6 45.0),POINT (7.7 45.1),x')).toMatch(/^unparseable CSV line: unterminated quoted field/);
+    expect(reason("2018-05-28 09:03:40,Turin,POINT (7.6 45.0),POINT (7.7 45.1)")).toBe(
+      "wrong number of fields: expected 5, found 4",
+    );
+    expect(reason('2018-05-28 09:03:40,"Turin,POINT (7.6 45.0),POINT (7.7 45.1),x')).toMatch(
+      /^unparseable CSV line: unterminated quoted field/,
+    );
     expect(reason("2018-05-28 09:03:40,  ,POINT (7.6 45.0),POINT (7.7 45.1),x")).toBe("empty region");
     expect(reason("2018-05-28 09:03:40,Turin,POINT (7.6 45.0),POINT (7.7 45.1),")).toBe("empty datasource");
-    expect(reason("2018-05-28 09:03:40,Turin,POINT (7.6 95.0),POINT (7.7 45.1),x")).toBe("origin latitude 95 outside -90..90");
-    expect(reason("2018-05-28 09:03:40,Turin,POINT (914.4 45.0),POINT (7.7 45.1),x")).toBe("origin longitude 914.4 outside -180..180");
-    expect(reason("2018-05-28 09:03:40,Turin,POINT (7.6 45.0),POINT (-181 45.1),x")).toBe("destination longitude -181 outside -180..180");
-    expect(reason("2018-05-28 09:03:40,Turin,POINT (7.6 45.0),POINT (7.7 -90.5),x")).toBe("destination latitude -90.5 outside -90..90");
-    expect(reason("2018-05-28 09:03:40,Turin,POINT (7.6,POINT (7.7 45.1),x")).toBe("unparseable origin point 'POINT (7.6' (expected POINT (lon lat))");
+    expect(reason("2018-05-28 09:03:40,Turin,POINT (7.6 95.0),POINT (7.7 45.1),x")).toBe(
+      "origin latitude 95 outside -90..90",
+    );
+    expect(reason("2018-05-28 09:03:40,Turin,POINT (914.4 45.0),POINT (7.7 45.1),x")).toBe(
+      "origin longitude 914.4 outside -180..180",
+    );
+    expect(reason("2018-05-28 09:03:40,Turin,POINT (7.6 45.0),POINT (-181 45.1),x")).toBe(
+      "destination longitude -181 outside -180..180",
+    );
+    expect(reason("2018-05-28 09:03:40,Turin,POINT (7.6 45.0),POINT (7.7 -90.5),x")).toBe(
+      "destination latitude -90.5 outside -90..90",
+    );
+    expect(reason("2018-05-28 09:03:40,Turin,POINT (7.6,POINT (7.7 45.1),x")).toBe(
+      "unparseable origin point 'POINT (7.6' (expected POINT (lon lat))",
+    );
     expect(reason("2018-05-28 09:03:40,Turin,it's here,POINT (7.7 45.1),x")).toBe(
       "unparseable origin point 'it''s here' (expected POINT (lon lat))",
     );
@@ -81,7 +102,8 @@ describe("pipeline/bronze/parse.ts: reading a data line", () => {
   it("refuses a region or datasource longer than NAME_MAX_CHARS code points, after trimming", () => {
     expect(NAME_MAX_CHARS).toBe(100);
     const r = lineReader(["region", "origin_coord", "destination_coord", "datetime", "datasource"]);
-    const line = (region: string, datasource: string, origin = "POINT (7.6 45.0)") => `${region},${origin},POINT (7.7 45.1),2018-05-28 09:03:40,${datasource}`;
+    const line = (region: string, datasource: string, origin = "POINT (7.6 45.0)") =>
+      `${region},${origin},POINT (7.7 45.1),2018-05-28 09:03:40,${datasource}`;
     const reason = (l: string) => {
       const p = r.parse(l);
       return "reason" in p ? p.reason : null;
@@ -98,7 +120,10 @@ describe("pipeline/bronze/parse.ts: reading a data line", () => {
     // Counted in code points: 100 emoji are 200 UTF-16 units (and 400 bytes) and pass; 101 do not.
     const taxis = "🚕".repeat(100);
     expect(taxis.length).toBe(200);
-    expect(r.parse(line(taxis, `é${"ü".repeat(99)}`))).toMatchObject({ region: taxis, datasource: `é${"ü".repeat(99)}` });
+    expect(r.parse(line(taxis, `é${"ü".repeat(99)}`))).toMatchObject({
+      region: taxis,
+      datasource: `é${"ü".repeat(99)}`,
+    });
     expect(reason(line("🚕".repeat(101), "ds"))).toBe("region longer than 100 characters (101)");
     expect(reason(line("Turin", `東京${"🚕".repeat(99)}`))).toBe("datasource longer than 100 characters (101)");
 

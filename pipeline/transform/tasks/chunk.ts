@@ -46,6 +46,7 @@ export const chunkTask =
       log.error({ err, attempt: attempts }, "step failed; failing the ingestion");
       // If this fails too (the database went away again), the job is retried and decides again.
       const withdrawn = await withdrawIngestion(pool, p.ingestion_id, reason);
-      if (withdrawn.failed) log.error({ withdrawnTrips: withdrawn.trips, error: reason }, "ingestion failed and withdrawn");
+      if (withdrawn.failed)
+        log.error({ withdrawnTrips: withdrawn.trips, error: reason }, "ingestion failed and withdrawn");
     }
   };

@@ -5,7 +5,13 @@ import { recordEvent } from "../../core/audit.ts";
 import { MaintainPayload, TASK } from "../../core/jobs.ts";
 
 /** The tables an ingestion grows: vacuumed (visibility map for index-only scans) and analyzed. */
-const TABLES = ["silver.trips", "silver.trip_groups", "gold.weekly_regions", "gold.weekly_origin_cells", "gold.weekly_destination_cells"];
+const TABLES = [
+  "silver.trips",
+  "silver.trip_groups",
+  "gold.weekly_regions",
+  "gold.weekly_origin_cells",
+  "gold.weekly_destination_cells",
+];
 
 /**
  * maintain: VACUUM (ANALYZE) of silver and gold after an ingestion completes, so that box queries
@@ -22,5 +28,8 @@ export const maintain =
     await pool.query(`VACUUM (ANALYZE) ${TABLES.join(", ")}`);
     const ms = Date.now() - started;
     await recordEvent(pool, ingestion_id, "maintenance.vacuumed", { tables: TABLES, ms });
-    logger.info({ task: TASK.maintain, ingestion: ingestion_id, durationMs: ms }, "silver and gold vacuumed and analyzed");
+    logger.info(
+      { task: TASK.maintain, ingestion: ingestion_id, durationMs: ms },
+      "silver and gold vacuumed and analyzed",
+    );
   };
