@@ -6,7 +6,7 @@ import { copyFile, mkdir, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AuditEvent } from "./core/audit.ts";
-import { ConfigError, loadConfig } from "./core/config.ts";
+import { configOrExit } from "./core/config.ts";
 import { createLogger } from "./core/logger.ts";
 import { SQL } from "./core/sql.ts";
 import { startServices } from "./services.ts";
@@ -16,16 +16,7 @@ const NAME = "sample-trips.csv";
 
 async function main(): Promise<void> {
   const exitAfter = process.argv.includes("--exit");
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`tripflow: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = configOrExit();
   // Keep the console for the walkthrough: only warnings and errors from the services.
   const logger = createLogger({ logLevel: config.logLevel === "info" ? "warn" : config.logLevel });
   const services = await startServices(["api", "worker", "watch"], config, logger);

@@ -2,7 +2,7 @@
  * Entry point: `tsx pipeline/main.ts <all|api|worker|watch|migrate>`.
  * `npm start` runs all roles in one process; `npm run worker` etc. run one role each, to scale apart.
  */
-import { ConfigError, loadConfig } from "./core/config.ts";
+import { configOrExit } from "./core/config.ts";
 import { createLogger } from "./core/logger.ts";
 import { startServices, type Role } from "./services.ts";
 import { resolveDatabase } from "./core/bootstrap.ts";
@@ -17,16 +17,7 @@ const ROLES: Record<string, Role[]> = {
 
 async function main(): Promise<void> {
   const mode = process.argv[2] ?? "all";
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`tripflow: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = configOrExit();
   const logger = createLogger(config);
 
   if (mode === "migrate") {

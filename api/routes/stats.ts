@@ -110,6 +110,24 @@ const bounds = (rects: Rect[]) => [
   rects.map((r) => r.rowHi),
 ];
 
+/**
+ * $1..$11 of both box queries: the period, the box, and one rectangle of cells (colLo, colHi, rowLo,
+ * rowHi) that the query counts whole; none is an empty range of columns (colLo > colHi).
+ */
+const periodBoxArgs = (p: Period, box: Box, whole: Rect | null) => [
+  p.regionId,
+  p.firstWeek,
+  p.lastWeek,
+  box.west,
+  box.south,
+  box.east,
+  box.north,
+  whole?.colLo ?? 1,
+  whole?.colHi ?? 0,
+  whole?.rowLo ?? 1,
+  whole?.rowHi ?? 0,
+];
+
 /** The parameters of db/queries/weekly_box.sql, by the names its header lists. */
 type WeeklyBoxParams = Period & {
   /** $4..$7 west, south, east, north: the box, edges included. */
@@ -124,18 +142,7 @@ type WeeklyBoxParams = Period & {
 
 /** WeeklyBoxParams in weekly_box.sql's $n order. */
 const weeklyBoxArgs = (p: WeeklyBoxParams) => [
-  p.regionId,
-  p.firstWeek,
-  p.lastWeek,
-  p.box.west,
-  p.box.south,
-  p.box.east,
-  p.box.north,
-  // No gold: an empty range of columns (x0 > x1).
-  p.gold?.colLo ?? 1,
-  p.gold?.colHi ?? 0,
-  p.gold?.rowLo ?? 1,
-  p.gold?.rowHi ?? 0,
+  ...periodBoxArgs(p, p.box, p.gold),
   ...bounds(p.parts),
   p.end,
   p.parts.map((r) => r.exact),
@@ -160,21 +167,7 @@ type WeeklyBoxBothParams = Period & {
 };
 
 /** WeeklyBoxBothParams in weekly_box_both.sql's $n order. */
-const weeklyBoxBothArgs = (p: WeeklyBoxBothParams) => [
-  p.regionId,
-  p.firstWeek,
-  p.lastWeek,
-  p.box.west,
-  p.box.south,
-  p.box.east,
-  p.box.north,
-  // No inner cells: an empty range of columns (col_lo > col_hi).
-  p.inner?.colLo ?? 1,
-  p.inner?.colHi ?? 0,
-  p.inner?.rowLo ?? 1,
-  p.inner?.rowHi ?? 0,
-  ...bounds(p.edge),
-];
+const weeklyBoxBothArgs = (p: WeeklyBoxBothParams) => [...periodBoxArgs(p, p.box, p.inner), ...bounds(p.edge)];
 
 /** Trips per week whose origin and destination both lie in the box, from silver's level-12 cell indexes. */
 async function bothSeries(pool: pg.Pool, q: Period & { box: Box }): Promise<Series> {

@@ -178,3 +178,17 @@ export function assertSafeBinding(config: Pick<Config, "host" | "apiToken">): vo
 
 /** The variables, their defaults and meaning: the README's table is checked against this list. */
 export const CONFIG_VARIABLES = Object.keys(schema.shape);
+
+/**
+ * The configuration of an entry point (`npm start`, `npm run demo`): a bad value ends the process with
+ * exit code 2 and the message on stderr, before anything starts.
+ */
+export function configOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`tripflow: ${err.message}\n`);
+    process.exit(2);
+  }
+}
