@@ -6,8 +6,8 @@ import { failIngestion, getIngestion, recordEvent, type Ingestion } from "../cor
 import type { Config } from "../core/config.ts";
 import { waitForDatabase, whenDatabaseAnswers } from "../core/db.ts";
 import { describeError, FileChangedError, IngestionEndedError, isTransient } from "../core/errors.ts";
-import { queueSilverChunk, type ChunkPayload } from "../core/jobs.ts";
-import { completeIfDone, lockIngestion } from "../core/lifecycle.ts";
+import { queueSealIfReady, queueSilverChunk, type ChunkPayload } from "../core/jobs.ts";
+import { completeIfDone, createSegment, lockIngestion } from "../core/lifecycle.ts";
 import { SQL } from "../core/sql.ts";
 import { withdrawIngestion } from "../core/withdraw.ts";
 import type { Archive } from "../landing/archive.ts";
@@ -18,7 +18,7 @@ import { attachChunk, bronzeChunkRows, loadBronze, type ExpectedFile } from "./l
 
 export type IntakeDeps = {
   pool: pg.Pool;
-  config: Pick<Config, "chunkRows" | "progressIntervalMs">;
+  config: Pick<Config, "chunkRows" | "progressIntervalMs" | "bulkMinBytes">;
   archive: Archive;
   logger: Logger;
   owner?: string;
@@ -31,9 +31,18 @@ type InFlight = { path: string; size: number; mtimeMs: number };
  * Sets an ingestion `loading` with its columns and lines per chunk (db/queries/bronze/start_load.sql);
  * false when it has ended meanwhile.
  */
-async function startLoad(pool: pg.Pool, load: { id: number; columns: string[]; chunkRows: number }): Promise<boolean> {
-  const { rowCount } = await pool.query(SQL.startBronzeLoad, [load.id, load.columns, load.chunkRows]);
-  return rowCount !== 0;
+async function startLoad(
+  pool: pg.Pool,
+  load: { id: number; columns: string[]; chunkRows: number; bulk: boolean },
+): Promise<{ bulk: boolean } | null> {
+  const mode = load.bulk ? "bulk" : "incremental";
+  const { rows } = await pool.query<{ load_mode: string }>(SQL.startBronzeLoad, [
+    load.id,
+    load.columns,
+    load.chunkRows,
+    mode,
+  ]);
+  return rows[0] ? { bulk: rows[0].load_mode === "bulk" } : null;
 }
 
 /** The marker of a loaded bronze chunk with its rows (db/queries/bronze/record_chunk.sql). */
@@ -233,8 +242,16 @@ export class Intake {
     const id = ingestion.id;
     // A resumed load cuts the file where the interrupted one did, whatever CHUNK_ROWS says now.
     const chunkRows = ingestion.chunk_rows ?? this.config.chunkRows;
-    const started = await startLoad(this.pool, { id, columns, chunkRows });
+    // A large file loads as a segment of its own (pipeline/transform/seal.ts); a resumed load keeps
+    // the mode its first load chose.
+    const started = await startLoad(this.pool, {
+      id,
+      columns,
+      chunkRows,
+      bulk: expected.size >= this.config.bulkMinBytes,
+    });
     if (!started) throw new IngestionEndedError(`ingestion ${id} ended before its load`);
+    if (started.bulk) await createSegment(this.pool, id);
     ingestion.chunk_rows = chunkRows;
     let lastProgress = Date.now();
     let lastChunk: ChunkPayload | undefined;
@@ -294,6 +311,7 @@ export class Intake {
       if (done.rowCount === 0) throw new IngestionEndedError(`ingestion ${id} ended during its load`);
       await recordEvent(client, id, "bronze.loaded", { rows: result.rows, bytes: result.bytes, chunks: result.chunks });
       await completeIfDone(client, id); // a file with a header and no data lines completes here
+      if (started.bulk) await queueSealIfReady(client, id); // the last chunk's promotion usually does
       await client.query("COMMIT");
     } catch (err) {
       await client.query("ROLLBACK").catch(() => {});

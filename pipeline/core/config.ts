@@ -28,6 +28,7 @@ const schema = z.object({
   PROGRESS_INTERVAL_MS: integer(0, 3_600_000).default(1000),
   DATA_DIR: z.string().trim().min(1).default("./.data"),
   UPLOAD_MAX_BYTES: integer(1, Number.MAX_SAFE_INTEGER).default(1024 ** 3),
+  BULK_MIN_BYTES: integer(1, Number.MAX_SAFE_INTEGER).default(32 * 1024 ** 2),
   STALL_MS: integer(1000, 86_400_000).default(DEFAULT_STALL_MS),
   API_TOKEN: z
     .string()
@@ -77,6 +78,8 @@ export type Config = {
   dataDir: string;
   /** Largest body POST /ingestions accepts; a larger one answers 413. */
   uploadMaxBytes: number;
+  /** Files at least this large load as a segment of their own, sealed as a unit (pipeline/transform/seal.ts). */
+  bulkMinBytes: number;
   /** An unfinished ingestion without an event for longer than this is stalled: GET /health says degraded, the CLI stops waiting. */
   stallMs: number;
   /** When set, requests other than GET, HEAD and OPTIONS need `Authorization: Bearer <apiToken>`. */
@@ -140,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     progressIntervalMs: c.PROGRESS_INTERVAL_MS,
     dataDir: c.DATA_DIR,
     uploadMaxBytes: c.UPLOAD_MAX_BYTES,
+    bulkMinBytes: c.BULK_MIN_BYTES,
     stallMs: c.STALL_MS,
     apiToken: c.API_TOKEN,
     corsOrigins: c.CORS_ORIGINS,

@@ -43,13 +43,23 @@ export const EVENTS = Object.freeze({
     stage: "silver",
     payload: z.object({ chunk, groups: count, ms }),
   },
+  "silver.sealed": {
+    stage: "silver",
+    payload: z.object({ rows: count, chunks: count, indexes_ms: ms, aggregates_ms: ms, ms }),
+  },
   "gold.refreshed": {
     stage: "gold",
     payload: z.object({ chunk, ms }),
   },
   "step.retrying": {
     stage: "ingestion",
-    payload: z.object({ task: z.string(), chunk, attempt: count, max_attempts: count, error: z.string() }),
+    payload: z.object({
+      task: z.string(),
+      chunk: chunk.optional(),
+      attempt: count,
+      max_attempts: count,
+      error: z.string(),
+    }),
   },
   "ingestion.completed": {
     stage: "ingestion",

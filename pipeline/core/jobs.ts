@@ -11,11 +11,12 @@ export const TASK = Object.freeze({
   mergeGroups: "merge_groups",
   mergeGold: "merge_gold",
   maintain: "maintain",
+  sealSegment: "seal_segment",
 });
 export type TaskName = (typeof TASK)[keyof typeof TASK];
 
 /** Queues that run one job at a time: merges into the same tables never wait on each other. */
-const QUEUE = Object.freeze({ groups: "groups", gold: "gold", maintenance: "maintenance" });
+const QUEUE = Object.freeze({ groups: "groups", gold: "gold", maintenance: "maintenance", seal: "seal" });
 
 /** What a chunk job carries: lines [first_line, end_line) of one ingestion's bronze partition. */
 export const ChunkPayload = z.object({
@@ -28,6 +29,9 @@ export type ChunkPayload = z.infer<typeof ChunkPayload>;
 
 /** What the maintenance job carries: the ingestion whose completion queued it. */
 export const MaintainPayload = z.object({ ingestion_id: z.number().int().positive() });
+
+/** What the seal job carries: the bulk ingestion whose segment it seals. */
+export const SealPayload = z.object({ ingestion_id: z.number().int().positive() });
 
 /**
  * Attempts of a chunk job. Only transient errors are retried (pipeline/transform/tasks/chunk.ts fails the
@@ -67,4 +71,21 @@ export async function queueMaintenance(db: Queryable, ingestionId: number): Prom
     JSON.stringify({ ingestion_id: ingestionId }),
     QUEUE.maintenance,
   ]);
+}
+
+/**
+ * Queues the seal of a bulk ingestion's segment once its last chunk is in silver: the file is loaded
+ * (`chunks` known) and every chunk promoted. The caller holds the ingestion's row lock, so the loader's
+ * last transaction and the last promotion cannot both miss it. Seals run one at a time (queue "seal").
+ */
+export async function queueSealIfReady(db: Queryable, ingestionId: number): Promise<boolean> {
+  const { rows } = await db.query<{ ready: boolean }>(SQL.sealReady, [ingestionId]);
+  if (!rows[0]?.ready) return false;
+  await db.query(SQL.addSealJob, [
+    TASK.sealSegment,
+    JSON.stringify({ ingestion_id: ingestionId }),
+    QUEUE.seal,
+    `seal:${ingestionId}`,
+  ]);
+  return true;
 }

@@ -7,6 +7,27 @@ import { SQL } from "./sql.ts";
 /** The table name of one ingestion's bronze partition (its chunks are partitions of it). */
 export const bronzePartition = (id: number) => `bronze.trips_${id}`;
 
+/** The table of a bulk ingestion's trips: a segment of silver.trips once sealed (db/migrations/9_silver_segments.sql). */
+export const segmentTable = (id: number) => `silver.trips_seg_${id}`;
+
+/** The staging tables of a segment's aggregates (db/transforms/seal/stage_*.sql), made from its name. */
+export const stagingTables = (id: number) => ({
+  groups: `${segmentTable(id)}_groups`,
+  gold: `${segmentTable(id)}_gold`,
+});
+
+/**
+ * Creates a bulk ingestion's segment table if it is not there: silver.trips' columns and checks,
+ * `segment` fixed to the ingestion id, and no index (pipeline/transform/seal.ts builds them at once).
+ */
+export async function createSegment(db: Queryable, id: number): Promise<void> {
+  const table = segmentTable(id);
+  await db.query(
+    `CREATE TABLE IF NOT EXISTS ${table} (LIKE silver.trips INCLUDING DEFAULTS INCLUDING CONSTRAINTS, CHECK (segment = ${id}))`,
+  );
+  await db.query(`ALTER TABLE ${table} ALTER COLUMN segment SET DEFAULT ${id}`);
+}
+
 /** Drops the bronze partition of an ingestion that no longer needs it. */
 export async function releaseBronze(db: Queryable, id: number): Promise<void> {
   await db.query(`DROP TABLE IF EXISTS ${bronzePartition(id)}`);
@@ -14,16 +35,17 @@ export async function releaseBronze(db: Queryable, id: number): Promise<void> {
 
 /**
  * Starts a step that writes an ingestion's trips: takes the ingestion's lock shared (a withdrawal takes
- * it exclusively, pipeline/core/withdraw.ts) and says whether the ingestion is still running. A step of an
- * ingestion that failed meanwhile does nothing.
+ * it exclusively, pipeline/core/withdraw.ts) and says how the ingestion loads, or null when it is not
+ * running any more: a step of an ingestion that failed meanwhile does nothing.
  */
-export async function enterIngestion(client: pg.PoolClient, id: number): Promise<boolean> {
+export async function enterIngestion(client: pg.PoolClient, id: number): Promise<{ bulk: boolean } | null> {
   await client.query("SELECT pg_advisory_xact_lock_shared($1::int, $2::int)", [LOCK.INGESTION, id]);
-  const { rows } = await client.query<{ status: IngestionStatus }>(
-    "SELECT status FROM audit.ingestions WHERE id = $1::bigint",
+  const { rows } = await client.query<{ status: IngestionStatus; load_mode: string }>(
+    "SELECT status, load_mode FROM audit.ingestions WHERE id = $1::bigint",
     [id],
   );
-  return rows[0] !== undefined && LIVE_STATUSES.includes(rows[0].status);
+  const row = rows[0];
+  return row !== undefined && LIVE_STATUSES.includes(row.status) ? { bulk: row.load_mode === "bulk" } : null;
 }
 
 /**

@@ -30,6 +30,9 @@ export const SQL = {
   goldWeeklyOriginCells: loadSql("transforms/gold/weekly_origin_cells.sql"),
   goldWeeklyDestinationCells: loadSql("transforms/gold/weekly_destination_cells.sql"),
   withdrawAggregates: loadSql("transforms/withdraw/aggregates.sql"),
+  sealStageGroups: loadSql("transforms/seal/stage_groups.sql"),
+  sealStageGold: loadSql("transforms/seal/stage_gold.sql"),
+  sealAggregates: loadSql("transforms/seal/aggregates.sql"),
   withdrawTripGroupBounds: loadSql("transforms/withdraw/trip_group_bounds.sql"),
   unrecordedMoves: loadSql("queries/landing/unrecorded_moves.sql"),
   staleBronze: loadSql("queries/landing/stale_bronze.sql"),
@@ -45,6 +48,9 @@ export const SQL = {
   eventsAfter: loadSql("queries/core/events_after.sql"),
   addChunkJob: loadSql("queries/core/add_chunk_job.sql"),
   addMaintenanceJob: loadSql("queries/core/add_maintenance_job.sql"),
+  addSealJob: loadSql("queries/core/add_seal_job.sql"),
+  sealReady: loadSql("queries/transform/seal_ready.sql"),
+  sealMarkers: loadSql("queries/transform/seal_markers.sql"),
   demoRegionsSummary: loadSql("queries/demo/regions_summary.sql"),
 } as const;
 

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { inTransaction, LIVE_STATUSES, recordEvent, type IngestionStatus } from "./audit.ts";
+import { segmentTable, stagingTables } from "./lifecycle.ts";
 import { AGGREGATE_KEY, LOCK } from "./locks.ts";
 import { SQL } from "./sql.ts";
 
@@ -50,6 +51,9 @@ export async function withdrawIngestion(
       stale_slots: number[];
     }>(SQL.withdrawAggregates, [id]);
     const w = taken[0]!;
+    // A bulk ingestion's trips are a table of their own (attached once sealed): dropped whole.
+    const staging = stagingTables(id);
+    await client.query(`DROP TABLE IF EXISTS ${segmentTable(id)}, ${staging.groups}, ${staging.gold}`);
     await client.query("DELETE FROM silver.trips WHERE ingestion_id = $1::bigint", [id]);
     if (w.stale_regions.length > 0)
       await client.query(SQL.withdrawTripGroupBounds, [

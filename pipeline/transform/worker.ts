@@ -9,6 +9,7 @@ import { SQL } from "../core/sql.ts";
 import { maintain } from "./tasks/maintain.ts";
 import { mergeGold } from "./tasks/merge_gold.ts";
 import { mergeGroups } from "./tasks/merge_groups.ts";
+import { sealSegmentTask } from "./tasks/seal_segment.ts";
 import { promoteSilver } from "./tasks/promote_silver.ts";
 
 const RECOVERY_INTERVAL_MS = 15_000;
@@ -78,6 +79,7 @@ export async function startWorker(options: {
       [TASK.mergeGroups]: mergeGroups(pool, logger),
       [TASK.mergeGold]: mergeGold(pool, logger),
       [TASK.maintain]: maintain(pool, logger),
+      [TASK.sealSegment]: sealSegmentTask(pool, logger),
     },
   };
   let stopping = false;

@@ -3,6 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig, type Config } from "../../pipeline/core/config.ts";
 import { startServices, type Role, type Services } from "../../pipeline/services.ts";
+import type pg from "pg";
+import { generate } from "../bench/generate.ts";
+import { eventSeen } from "./audit.ts";
 import { quietLogger } from "./database.ts";
 
 export type Started = Services & { config: Config; landing: string; archive: string; baseUrl: string };
@@ -42,4 +45,26 @@ export async function dropFile(landing: string, source: string, name: string): P
   const target = join(landing, name);
   await rename(tmp, target);
   return target;
+}
+
+/**
+ * Drops `rows` generated trips (test/bench/generate.ts, seed `seed`) into the service's landing folder
+ * as `name`, the write-then-rename way, and resolves with the ingestion id once the file is archived.
+ */
+export async function ingestGenerated(
+  tf: Started,
+  pool: pg.Pool,
+  rows: number,
+  seed: number,
+  name: string,
+): Promise<number> {
+  const tmp = join(tf.landing, `.${name}.tmp`);
+  await generate(rows, seed, tmp);
+  await rename(tmp, join(tf.landing, name));
+  await eventSeen(pool, name, "file.archived");
+  const { rows: ingestions } = await pool.query<{ id: number }>(
+    "SELECT id::int AS id FROM audit.ingestions WHERE file_name = $1 ORDER BY id DESC LIMIT 1",
+    [name],
+  );
+  return ingestions[0]!.id;
 }

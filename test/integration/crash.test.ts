@@ -115,3 +115,82 @@ describe("exactly once under SIGKILL, SIGTERM and concurrent workers (real child
     }
   });
 }, 600_000);
+
+describe("exactly once for the bulk path: SIGKILL during its load and each step of the seal (real child processes)", () => {
+  const BULK_LINES = 60_000;
+  let db: TestDatabase;
+  let env: Record<string, string>;
+  const children: Child[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    env = await childEnv(db.url, { BULK_MIN_BYTES: "1", CHUNK_ROWS: "10000", WORKER_CONCURRENCY: "2" });
+  });
+  afterAll(async () => {
+    for (const c of children) if (c.process.exitCode === null) await kill(c);
+    await db?.drop();
+  });
+
+  const start = async () => {
+    const c = await startChild("all", env);
+    children.push(c);
+    return c;
+  };
+
+  /** Polls pg_stat_activity until a session of `child` runs a statement matching `pattern` (ILIKE). */
+  async function running(child: Child, pattern: string, timeoutMs = 60_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const { rows } = await db.pool.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+         WHERE datname = current_database() AND application_name LIKE $1 AND state = 'active' AND query ILIKE $2`,
+        [`tripflow-%-${child.process.pid}-%`, pattern],
+      );
+      if (rows[0].n > 0) return true;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    return false;
+  }
+
+  const points: [string, (child: Child, file: string) => Promise<unknown>][] = [
+    ["its load (the first silver.promoted)", (_c, file) => seen(db.pool, file, "silver.promoted")],
+    ["the seal's index build", (c) => running(c, "CREATE %INDEX%trips_seg_%")],
+    ["the seal's aggregates (attach, groups, gold)", (c) => running(c, "%INSERT INTO silver.trip_groups%")],
+  ];
+
+  for (const [i, [point, reached]] of points.entries()) {
+    it(`continues after SIGKILL during ${point}: one completed ingestion, every line once, one segment`, async () => {
+      const file = `bulk-kill-${i}.csv`;
+      const first = await start();
+      const tmp = join(env.LANDING_DIR!, `.${file}.tmp`);
+      await generate(BULK_LINES, 700 + i, tmp);
+      await rename(tmp, join(env.LANDING_DIR!, file));
+      expect(await reached(first, file)).not.toBe(false);
+      await kill(first);
+      const second = await start();
+      try {
+        await seen(db.pool, file, "file.archived", 1, 120_000).catch((e) => {
+          console.log(second.output().slice(-8000));
+          throw e;
+        });
+        const { rows } = await db.pool.query(
+          "SELECT id::int, status, load_mode, rows_loaded::int FROM audit.ingestions WHERE file_name = $1",
+          [file],
+        );
+        expect(rows).toEqual([{ id: rows[0].id, status: "completed", load_mode: "bulk", rows_loaded: BULK_LINES }]);
+        const n = (
+          await db.pool.query("SELECT sum(rows_loaded)::int AS n FROM audit.ingestions WHERE status = 'completed'")
+        ).rows[0].n;
+        expect(await totals(db.pool)).toEqual(exactly(n));
+        const { rows: segments } = await db.pool.query(
+          "SELECT count(*)::int AS n FROM pg_class WHERE relnamespace = 'silver'::regnamespace AND relname = $1",
+          [`trips_seg_${rows[0].id}`],
+        );
+        expect(segments[0].n).toBe(1);
+      } finally {
+        second.process.kill("SIGTERM");
+        expect(await second.exited).toBe(0);
+      }
+    });
+  }
+}, 600_000);

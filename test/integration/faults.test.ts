@@ -11,7 +11,7 @@ import { generate } from "../bench/generate.ts";
 import { eventSeen, exactly, totals } from "../helpers/audit.ts";
 import { childEnv, kill, startChild, type Child } from "../helpers/child.ts";
 import { admin, createTestDatabase, quietLogger, type TestDatabase } from "../helpers/database.ts";
-import { startTestServices, type Started } from "../helpers/services.ts";
+import { ingestGenerated, startTestServices, type Started } from "../helpers/services.ts";
 
 const sha256 = async (path: string) =>
   createHash("sha256")
@@ -222,13 +222,7 @@ describe("withdrawing an ingestion", () => {
     };
   };
 
-  async function ingest(rows: number, seed: number, name: string): Promise<number> {
-    const tmp = join(tf.landing, `.${name}.tmp`);
-    await generate(rows, seed, tmp);
-    await rename(tmp, join(tf.landing, name));
-    await eventSeen(db.pool, name, "file.archived");
-    return (await ingestionsOf(db, name))[0].id;
-  }
+  const ingest = (rows: number, seed: number, name: string) => ingestGenerated(tf, db.pool, rows, seed, name);
 
   it("leaves gold and the groups exactly as they were without it (counts, first and last trips)", async () => {
     await ingest(8000, 7, "kept.csv");

@@ -1,0 +1,11 @@
+-- Marks every chunk of a sealed bulk ingestion as merged into the groups and each gold table (and the
+-- segment as sealed), as the incremental path marks each chunk it merges: completion
+-- (core/complete_ingestion.sql) and withdrawal (transforms/withdraw/aggregates.sql) read these markers.
+-- One row per (step, chunk). $1 ingestion id bigint, $2 chunks int.
+-- Safe to run twice: markers already there are left alone.
+INSERT INTO audit.steps (ingestion_id, step, chunk)
+SELECT $1::bigint, s.step, c.chunk
+FROM unnest(ARRAY['silver.trip_groups', 'gold', 'gold.weekly_regions', 'gold.weekly_origin_cells',
+                  'gold.weekly_destination_cells']) AS s (step)
+CROSS JOIN generate_series(0, $2::int - 1) AS c (chunk)
+ON CONFLICT DO NOTHING;

@@ -1,0 +1,126 @@
+import type pg from "pg";
+import { inTransaction, recordEvent } from "../core/audit.ts";
+import { completeIfDone, enterIngestion, lockIngestion, segmentTable, stagingTables } from "../core/lifecycle.ts";
+import { AGGREGATE_KEY, LOCK } from "../core/locks.ts";
+import { SQL } from "../core/sql.ts";
+import { TRANSFORM_SETTINGS } from "./promote.ts";
+
+/**
+ * The indexes of a segment: the same as silver.trips' partitioned indexes (db/migrations/9), so that
+ * attaching the segment links them instead of building them, plus the segment's own unique key.
+ */
+function segmentIndexes(id: number): string[] {
+  const table = segmentTable(id);
+  const name = `trips_seg_${id}`;
+  return [
+    `CREATE UNIQUE INDEX IF NOT EXISTS ${name}_pkey ON ${table} (ingestion_id, line_no, region_id)`,
+    `CREATE INDEX IF NOT EXISTS ${name}_origin_cell ON ${table} (origin_cell) INCLUDE (destination_cell, trip_time, region_id)`,
+    `CREATE INDEX IF NOT EXISTS ${name}_destination_cell ON ${table} (destination_cell) INCLUDE (origin_cell, trip_time, region_id)`,
+    `CREATE INDEX IF NOT EXISTS ${name}_time_brin ON ${table} USING brin (trip_time)`,
+  ];
+}
+
+/** A seal transform with the segment's table names put in (they are made from the id, never from input). */
+function sealSql(sql: string, id: number): string {
+  const { groups, gold } = stagingTables(id);
+  return sql.replaceAll("{segment}", segmentTable(id)).replaceAll("{groups}", groups).replaceAll("{gold}", gold);
+}
+
+/**
+ * Index builds take one worker process beside their own, and memory enough to sort a large segment in
+ * few passes; the aggregates' scans may take two (they run beside the builds: both cores are busy for
+ * the seal's first part, which is why the API's answers are measured during a load by the benchmark).
+ */
+const INDEX_SETTINGS = ["SET maintenance_work_mem = '512MB'", "SET max_parallel_maintenance_workers = 1"];
+const STAGE_SETTINGS = ["SET work_mem = '256MB'"];
+
+type Sealed = { applied: boolean; rows: number; indexesMs: number; aggregatesMs: number };
+
+/**
+ * Runs `statements` on a client of its own that holds the ingestion's lock shared for the time (a
+ * withdrawal, which drops the segment, waits for them), if the ingestion is still a running bulk load.
+ * Returns false when it is not.
+ */
+async function onSegment(pool: pg.Pool, id: number, settings: string[], statements: string[]): Promise<boolean> {
+  const client = await pool.connect();
+  try {
+    await client.query("SELECT pg_advisory_lock_shared($1::int, $2::int)", [LOCK.INGESTION, id]);
+    const { rows } = await client.query<{ live: boolean }>(
+      "SELECT status IN ('loading', 'transforming') AND load_mode = 'bulk' AS live FROM audit.ingestions WHERE id = $1::bigint",
+      [id],
+    );
+    if (!rows[0]?.live) return false;
+    for (const sql of [...settings, ...statements]) await client.query(sql);
+    return true;
+  } finally {
+    await client.query("SELECT pg_advisory_unlock_shared($1::int, $2::int)", [LOCK.INGESTION, id]).catch(() => {});
+    await client.query("RESET ALL").catch(() => {});
+    client.release();
+  }
+}
+
+/**
+ * Seals a bulk ingestion's segment once all its chunks are in it (queued by core/jobs.ts
+ * queueSealIfReady). First, side by side: the segment's indexes, each built by one sort, and its
+ * groups and weekly counts, each aggregated by one scan into a staging table (db/transforms/seal/);
+ * both are their own transactions, and an interrupted one is simply done again. Then one transaction
+ * attaches the segment to silver.trips, merges the staged aggregates into silver.trip_groups and gold,
+ * marks every chunk merged and completes the ingestion: the file becomes visible to answers at once,
+ * whole. Running it again changes nothing (the `silver.sealed` marker).
+ *
+ * @example await sealSegment(pool, 7);
+ */
+export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
+  const started = Date.now();
+  const notApplied = { applied: false, rows: 0, indexesMs: 0, aggregatesMs: 0 };
+  // The indexes, and the aggregates staged beside them: each reads the segment whole, on a core each.
+  const [indexed, staged] = await Promise.all([
+    onSegment(pool, id, INDEX_SETTINGS, [...segmentIndexes(id), `ANALYZE ${segmentTable(id)}`]),
+    onSegment(pool, id, STAGE_SETTINGS, [sealSql(SQL.sealStageGroups, id), sealSql(SQL.sealStageGold, id)]),
+  ]);
+  if (!indexed || !staged) return notApplied;
+  const indexesMs = Date.now() - started;
+  return inTransaction(pool, async (tx) => {
+    if (!(await enterIngestion(tx, id))) return notApplied;
+    // The writers of the groups and of gold, in the order every merge takes them, then the row lock:
+    // the loader's last transaction and this one decide one at a time.
+    await tx.query("SELECT pg_advisory_xact_lock($1::int, $2::int)", [LOCK.AGGREGATES, AGGREGATE_KEY.groups]);
+    await tx.query("SELECT pg_advisory_xact_lock($1::int, $2::int)", [LOCK.AGGREGATES, AGGREGATE_KEY.gold]);
+    await lockIngestion(tx, id);
+    // A load resumed after a crash loads the file again (its chunks in silver are kept): the seal waits
+    // for it to end, and the loader's last transaction queues it again.
+    const { rows: ready } = await tx.query<{ ready: boolean }>(SQL.sealReady, [id]);
+    if (!ready[0]?.ready) return notApplied;
+    const { rows } = await tx.query<{ sealed: boolean; chunks: number; chunk_rows: number; rows: number }>(
+      `SELECT EXISTS (SELECT FROM audit.steps WHERE ingestion_id = i.id AND step = 'silver.sealed') AS sealed,
+              i.chunks, i.chunk_rows,
+              (SELECT coalesce(sum(rows), 0)::bigint FROM audit.steps WHERE ingestion_id = i.id AND step = 'silver.trips') AS rows
+       FROM audit.ingestions AS i WHERE i.id = $1::bigint`,
+      [id],
+    );
+    const state = rows[0]!;
+    if (state.sealed) return notApplied;
+    for (const setting of TRANSFORM_SETTINGS) await tx.query(setting);
+    const aggregatesStarted = Date.now();
+    await tx.query(`ALTER TABLE silver.trips ATTACH PARTITION ${segmentTable(id)} FOR VALUES IN (${id})`);
+    await tx.query(sealSql(SQL.sealAggregates, id));
+    const { groups, gold } = stagingTables(id);
+    await tx.query(`DROP TABLE ${groups}, ${gold}`);
+    await tx.query(SQL.sealMarkers, [id, state.chunks]);
+    await tx.query(
+      "INSERT INTO audit.steps (ingestion_id, step, chunk, rows) VALUES ($1::bigint, 'silver.sealed', 0, $2::bigint)",
+      [id, state.rows],
+    );
+    const aggregatesMs = Date.now() - aggregatesStarted;
+    await recordEvent(tx, id, "silver.sealed", {
+      rows: state.rows,
+      chunks: state.chunks,
+      indexes_ms: indexesMs,
+      aggregates_ms: aggregatesMs,
+      ms: Date.now() - started,
+    });
+    // Every chunk is marked merged above: a seal that does not complete its ingestion is a bug.
+    if (!(await completeIfDone(tx, id))) throw new Error(`ingestion ${id}: sealed but not complete`);
+    return { applied: true, rows: state.rows, indexesMs, aggregatesMs };
+  });
+}
