@@ -165,6 +165,15 @@ export class FileProgress {
         this.measureWork(t);
         break;
       }
+      case "silver.sealed":
+        // A large file's segment: every chunk is merged at once.
+        for (const chunk of this.chunkRows.keys()) {
+          if (!this.merged(chunk)) this.goldRows += this.chunkRows.get(chunk) ?? 0;
+          this.grouped.add(chunk);
+          this.refreshed.add(chunk);
+        }
+        this.measureWork(t);
+        break;
       default:
         if (isTerminal(e.type)) this.stage = "done";
     }

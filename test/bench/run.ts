@@ -52,6 +52,8 @@ export type BenchOptions = {
   quiet?: boolean;
   /** The server's maintenance database URL; by default DATABASE_URL's server, else what `npm start` finds. */
   server?: string;
+  /** Trips of the second file, dropped into the loaded database while requests keep coming; 0: none. Default N/2. */
+  duringLoadRows?: number;
 };
 
 /** '1000000', '1e6', '250k', '10M' -> a whole number. */
@@ -212,6 +214,8 @@ type Stages = {
   rows_loaded: number;
   rows_rejected: number;
   vacuum: { ms: number; after_completed_s: number } | null;
+  /** A large file's seal (silver.sealed): the whole, its index builds beside staged aggregates, its merge. */
+  seal: { seconds: number; indexes_seconds: number; merge_seconds: number } | null;
 };
 
 /** Drops the file into the landing folder (a hard link: instant and atomic) and waits for the end. */
@@ -268,7 +272,8 @@ async function ingest(url: string, svc: Service, file: string, dir: string, time
          (SELECT coalesce(sum((payload->>'ms')::numeric), 0) FROM e WHERE type = 'silver.promoted') / 1000 AS silver_busy,
          (SELECT coalesce(sum((payload->>'ms')::numeric), 0) FROM e WHERE type = 'silver.grouped') / 1000 AS groups_busy,
          (SELECT coalesce(sum((payload->>'ms')::numeric), 0) FROM e WHERE type = 'gold.refreshed') / 1000 AS gold_busy,
-         (SELECT chunks FROM i) AS chunks, (SELECT rows_loaded FROM i) AS rows_loaded, (SELECT rows_rejected FROM i) AS rows_rejected`,
+         (SELECT chunks FROM i) AS chunks, (SELECT rows_loaded FROM i) AS rows_loaded, (SELECT rows_rejected FROM i) AS rows_rejected,
+         (SELECT payload FROM e WHERE type = 'silver.sealed' ORDER BY id DESC LIMIT 1) AS sealed`,
       [name],
     );
     const e = rows[0];
@@ -286,16 +291,55 @@ async function ingest(url: string, svc: Service, file: string, dir: string, time
       rows_loaded: Number(e.rows_loaded),
       rows_rejected: Number(e.rows_rejected),
       vacuum,
+      seal: e.sealed
+        ? {
+            seconds: round(Number(e.sealed.ms) / 1000, 2),
+            indexes_seconds: round(Number(e.sealed.indexes_ms) / 1000, 2),
+            merge_seconds: round(Number(e.sealed.aggregates_ms) / 1000, 2),
+          }
+        : null,
     };
   });
+}
+
+/**
+ * Step 5b: a second file (half as many trips, the next seed) dropped into the loaded database, and
+ * requests fired one after another for as long as it loads: the answers' times while a file loads
+ * (its index builds and aggregates included) against the idle ones, and the second ingestion's own time.
+ */
+async function requestsDuringLoad(
+  url: string,
+  svc: Service,
+  file: string,
+  dir: string,
+  reqs: Request[],
+  timeoutMs: number,
+) {
+  let done = false;
+  const ingestion = ingest(url, svc, file, dir, timeoutMs).finally(() => {
+    done = true;
+  });
+  const times: number[] = [];
+  let errors = 0;
+  for (let i = 0; !done; i++) {
+    const t = performance.now();
+    const res = await fetch(`http://127.0.0.1:${svc.port}/stats/weekly-average?${query(reqs[i % reqs.length]!)}`);
+    await res.arrayBuffer();
+    if (res.status === 200) times.push(performance.now() - t);
+    else errors++;
+  }
+  const stages = await ingestion;
+  return { stages, n: times.length, errors, p50_ms: round(median(times), 1), p95_ms: round(quantile(times, 0.95), 1) };
 }
 
 /** Step 4: sizes, row counts and the gold = silver invariant. */
 async function storage(url: string) {
   return withClient(url, async (c) => {
+    // A partitioned table (silver.trips) is the sum of its partitions (its segments).
     const size = async (rel: string) => {
       const { rows } = await c.query(
-        "SELECT pg_table_size($1::regclass)::bigint AS t, pg_indexes_size($1::regclass)::bigint AS i",
+        `SELECT coalesce(sum(pg_table_size(relid)), 0)::bigint AS t, coalesce(sum(pg_indexes_size(relid)), 0)::bigint AS i
+         FROM pg_partition_tree($1::regclass) WHERE isleaf`,
         [rel],
       );
       return { table: Number(rows[0].t), indexes: Number(rows[0].i) };
@@ -665,6 +709,7 @@ const mb = (b: number) => `${round(b / 2 ** 20, 1)} MB`;
 
 export function markdown(r: BenchResult): string {
   const s = r.stages;
+  const d = r.during_load;
   const lines = [
     `# tripflow benchmark: ${r.rows.toLocaleString("en")} trips (seed ${r.seed})`,
     "",
@@ -684,6 +729,7 @@ export function markdown(r: BenchResult): string {
     `| — last chunk promoted to silver | ${s.to_last_silver} |`,
     `| — groups and gold merged, ingestion.completed | ${s.to_completed} |`,
     `| busy time summed over chunks: silver / groups / gold | ${s.silver_busy_seconds} s / ${s.groups_busy_seconds} s / ${s.gold_busy_seconds} s |`,
+    `| the seal (a large file): all / index builds beside staged aggregates / attach and merge | ${s.seal ? `${s.seal.seconds} s / ${s.seal.indexes_seconds} s / ${s.seal.merge_seconds} s` : "none (chunk by chunk)"} |`,
     `| rows loaded / rejected | ${s.rows_loaded.toLocaleString("en")} / ${s.rows_rejected} |`,
     `| VACUUM (ANALYZE) of silver and gold after the ingestion (maintain task) | ${s.vacuum ? `${round(s.vacuum.ms / 1000, 1)} s, done ${s.vacuum.after_completed_s} s after ingestion.completed` : "**not seen**"} |`,
     `| service peak memory (VmHWM) | ${round(r.peak_rss_mb, 0)} MB |`,
@@ -699,6 +745,12 @@ export function markdown(r: BenchResult): string {
     `| box answers by a direct count over silver (cell index, every point tested): p50 / p95 | ${r.queries.direct.p50_ms} / ${r.queries.direct.p95_ms} ms |`,
     `| region answers by a direct count: one scan of silver grouping every region and week | ${r.queries.direct_region_scan_ms} ms |`,
     `| answers equal to the direct count | ${r.queries.answers_equal} of ${r.queries.answers_checked} checked (of ${r.queries.all.n} answered)${r.queries.errors ? `, ${r.queries.errors} errors` : ""} |`,
+    ...(d
+      ? [
+          `| a second file of ${d.rows.toLocaleString("en")} trips into this database: drop → ingestion.completed | ${d.wall_seconds} s${d.seal ? ` (seal ${d.seal.seconds} s)` : ""}; gold = silver after it: ${d.gold_equals_silver ? "yes" : "**NO**"} |`,
+          `| API weekly-average while it loads: p50 / p95 (n=${d.requests.n}${d.requests.errors ? `, ${d.requests.errors} errors` : ""}); p95 ÷ idle p95 | ${d.requests.p50_ms} / ${d.requests.p95_ms} ms; ${d.p95_ratio_to_idle} |`,
+        ]
+      : []),
     "",
   ];
   if (r.queries.mismatches.length) lines.push("Mismatches:", "", ...r.queries.mismatches.map((m) => `- ${m}`), "");
@@ -760,6 +812,24 @@ export async function runBench(o: BenchOptions) {
     const store = await storage(url);
     log(`firing ${o.requests} requests`);
     const queries = await requests(url, svc.port, randomRequests(o.requests, o.seed), o.verifyBoxes);
+    const secondRows = o.duringLoadRows ?? Math.max(1000, Math.round(o.rows / 2));
+    let during_load = null;
+    if (secondRows > 0) {
+      const { file: second } = await dataFile({ ...o, rows: secondRows, seed: o.seed + 1 }, log);
+      log(`dropping a second file (${secondRows.toLocaleString("en")} trips) and firing requests while it loads`);
+      const reqs = randomRequests(o.requests, o.seed + 1);
+      const loaded = await requestsDuringLoad(url, svc, second, dir, reqs, Math.max(600_000, o.rows * 2));
+      const after = await storage(url);
+      during_load = {
+        rows: secondRows,
+        wall_seconds: loaded.stages.wall_seconds,
+        seal: loaded.stages.seal,
+        requests: { n: loaded.n, errors: loaded.errors, p50_ms: loaded.p50_ms, p95_ms: loaded.p95_ms },
+        p95_ratio_to_idle: round(loaded.p95_ms / queries.all.p95_ms, 2),
+        gold_equals_silver: after.gold_equals_silver,
+        silver_rows: after.silver_rows,
+      };
+    }
     const peak = svc.peakRssMb();
     log("profiling one more chunk with EXPLAIN (ANALYZE, BUFFERS, WAL)");
     const profile = await profileChunk(url, o);
@@ -784,6 +854,7 @@ export async function runBench(o: BenchOptions) {
       peak_rss_mb: peak,
       storage: store,
       queries,
+      during_load,
       profile,
       ceilings: ceilings(profile, os.cpus().length, referenceRowsPerSecond, ratioToCopy),
     };
@@ -803,15 +874,17 @@ async function cli(): Promise<void> {
       database: { type: "string", default: "tripflow_bench" },
       "reference-runs": { type: "string" },
       "verify-boxes": { type: "string" },
+      "during-load-rows": { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
   if (values.help) {
     process.stdout.write(
-      "usage: npm run bench -- --rows N [--seed S] [--requests R] [--out DIR] [--database NAME] [--reference-runs K] [--verify-boxes B]\n" +
+      "usage: npm run bench -- --rows N [--seed S] [--requests R] [--out DIR] [--database NAME] [--reference-runs K] [--verify-boxes B] [--during-load-rows M]\n" +
         "  N accepts 1000000, 1e6, 250k, 10M. Results: DIR/bench-N-sS.json and .md (DIR defaults to .data/bench).\n" +
         "  Every region answer is checked against one grouped scan of silver; box answers by a direct count each\n" +
-        "  (all of them up to 10M trips, the first B=40 above: each reads every trip in its box).\n",
+        "  (all of them up to 10M trips, the first B=40 above: each reads every trip in its box).\n" +
+        "  Then a second file of M trips (default N/2; 0: none) is dropped while requests keep coming.\n",
     );
     return;
   }
@@ -825,6 +898,7 @@ async function cli(): Promise<void> {
     database: values.database!,
     referenceRuns: values["reference-runs"] ? parseCount(values["reference-runs"]) : rows <= 10_000_000 ? 3 : 1,
     verifyBoxes: values["verify-boxes"] ? Number(values["verify-boxes"]) : rows <= 10_000_000 ? Infinity : 40,
+    duringLoadRows: values["during-load-rows"] ? parseCount(values["during-load-rows"]) : undefined,
   };
   const result = await runBench(o);
   const base = path.join(o.out, `bench-${o.rows}-s${o.seed}`);

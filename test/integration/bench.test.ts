@@ -41,6 +41,12 @@ describe("npm run bench (smoke, small N)", () => {
     expect(r.queries.mismatches).toEqual([]);
     expect(r.queries.answers_equal).toBe(45);
     expect(r.peak_rss_mb).toBeGreaterThan(0);
+    // A second file (half as many trips) while requests keep coming: every answer came, and gold still
+    // equals silver after it.
+    expect(r.during_load?.requests.n).toBeGreaterThan(0);
+    expect(r.during_load?.requests.errors).toBe(0);
+    expect(r.during_load?.silver_rows).toBe(rows + rows / 2);
+    expect(r.during_load?.gold_equals_silver).toBe(true);
     // The profile's insert figures come out of the plans: silver's insert keeps four indexes more than
     // the floor's, and both are parts of what their statements took.
     const silverTrips = r.profile.statements.find((x) => x.name === "silver.trips")!.ms;

@@ -212,6 +212,18 @@ describe("FileProgress", () => {
     // 100 row-steps from t=2 to t=3: 50 rows/s through both
     expect(renderProgressLine(p.view(), 10)).toBe("f.csv [##########] 100% transform 100 rows 50 rows/s ETA 0s #1");
   });
+
+  it("counts a large file's chunks through the merges at once when its segment is sealed", () => {
+    const p = new FileProgress("big.csv", 10, 0);
+    p.queued(2);
+    p.apply(event("bronze.loaded", 1, { rows: 300, bytes: 10, chunks: 3 }));
+    for (let chunk = 0; chunk < 3; chunk++) p.apply(event("silver.promoted", 2, { chunk, rows: 100, rejected: 0 }));
+    expect([p.silverRows, p.goldRows]).toEqual([300, 0]);
+    p.apply(event("silver.sealed", 3, { rows: 300, chunks: 3, indexes_ms: 5, aggregates_ms: 5, ms: 10 }));
+    expect([p.silverRows, p.goldRows]).toEqual([300, 300]);
+    p.apply(event("silver.sealed", 3, { rows: 300, chunks: 3, indexes_ms: 5, aggregates_ms: 5, ms: 10 }));
+    expect(p.goldRows).toBe(300); // once
+  });
 });
 
 describe("the accounting", () => {
