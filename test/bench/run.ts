@@ -898,7 +898,11 @@ async function cli(): Promise<void> {
     database: values.database!,
     referenceRuns: values["reference-runs"] ? parseCount(values["reference-runs"]) : rows <= 10_000_000 ? 3 : 1,
     verifyBoxes: values["verify-boxes"] ? Number(values["verify-boxes"]) : rows <= 10_000_000 ? Infinity : 40,
-    duringLoadRows: values["during-load-rows"] ? parseCount(values["during-load-rows"]) : undefined,
+    duringLoadRows: !values["during-load-rows"]
+      ? undefined
+      : values["during-load-rows"] === "0"
+        ? 0
+        : parseCount(values["during-load-rows"]),
   };
   const result = await runBench(o);
   const base = path.join(o.out, `bench-${o.rows}-s${o.seed}`);
