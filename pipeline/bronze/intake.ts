@@ -7,7 +7,7 @@ import type { Config } from "../core/config.ts";
 import { waitForDatabase, whenDatabaseAnswers } from "../core/db.ts";
 import { describeError, FileChangedError, IngestionEndedError, isTransient } from "../core/errors.ts";
 import { queueSealIfReady, queueSilverChunk, type ChunkPayload } from "../core/jobs.ts";
-import { completeIfDone, createSegment, lockIngestion } from "../core/lifecycle.ts";
+import { completeIfDone, createSegment, lockIngestion, segmentTable } from "../core/lifecycle.ts";
 import { SQL } from "../core/sql.ts";
 import { withdrawIngestion } from "../core/withdraw.ts";
 import type { Archive } from "../landing/archive.ts";
@@ -15,6 +15,7 @@ import { inspectFile } from "../landing/inspect.ts";
 import { registerIngestion } from "../landing/register.ts";
 import { openForWriting } from "../landing/writers.ts";
 import { attachChunk, bronzeChunkRows, loadBronze, type ExpectedFile } from "./loader.ts";
+import { Dimensions } from "./silver_rows.ts";
 
 export type IntakeDeps = {
   pool: pg.Pool;
@@ -48,6 +49,14 @@ async function startLoad(
 /** The marker of a loaded bronze chunk with its rows (db/queries/bronze/record_chunk.sql). */
 async function recordBronzeChunk(client: pg.PoolClient, marker: { id: number; chunk: number; rows: number }) {
   await client.query(SQL.recordBronzeChunk, [marker.id, marker.chunk, marker.rows]);
+}
+
+/** A large file's chunk, written into its segment: its silver marker (db/queries/bronze/record_segment_chunk.sql). */
+async function recordSegmentChunk(
+  client: pg.PoolClient,
+  marker: { id: number; chunk: number; stored: number; rejected: number },
+) {
+  await client.query(SQL.recordSegmentChunk, [marker.id, marker.chunk, marker.stored, marker.rejected]);
 }
 
 /** Loads that fail for a transient reason (the database went away) are tried this often, then fail. */
@@ -254,6 +263,7 @@ export class Intake {
     if (started.bulk) await createSegment(this.pool, id);
     ingestion.chunk_rows = chunkRows;
     let lastProgress = Date.now();
+    let chunkStarted = Date.now();
     let lastChunk: ChunkPayload | undefined;
     const client = await this.pool.connect();
     try {
@@ -266,6 +276,7 @@ export class Intake {
         expected,
         signal: this.abort.signal,
         loadedChunk: (c, chunk, first, end) => bronzeChunkRows(c, id, chunk, first, end),
+        segment: started.bulk ? { table: segmentTable(id), dimensions: new Dimensions(this.pool) } : undefined,
         onChunk: async (c, loaded) => {
           // Each chunk is attached, counted and (but the last) queued as soon as it is in, so that
           // transforms overlap the load; the last chunk is queued with bronze.loaded below, so that a
@@ -276,9 +287,9 @@ export class Intake {
             first_line: loaded.firstLine,
             end_line: loaded.endLine,
           };
-          if (loaded.last) lastChunk = payload;
+          if (loaded.last && !started.bulk) lastChunk = payload;
           if (loaded.reused) return;
-          await c.query("BEGIN");
+          if (!loaded.segment) await c.query("BEGIN");
           await lockIngestion(c, id);
           const { rows } = await c.query<{ status: string }>(
             "SELECT status FROM audit.ingestions WHERE id = $1::bigint",
@@ -286,10 +297,23 @@ export class Intake {
           );
           if (rows[0]?.status !== "loading")
             throw new IngestionEndedError(`ingestion ${id} is ${rows[0]?.status ?? "gone"}`);
-          await attachChunk(c, id, loaded);
-          await recordBronzeChunk(c, { id, chunk: loaded.chunk, rows: loaded.rows });
-          if (!loaded.last) await queueSilverChunk(c, payload);
+          if (loaded.segment) {
+            // A large file's chunk is in its segment already: it is loaded and promoted at once.
+            await recordBronzeChunk(c, { id, chunk: loaded.chunk, rows: loaded.rows });
+            await recordSegmentChunk(c, { id, chunk: loaded.chunk, ...loaded.segment });
+            await recordEvent(c, id, "silver.promoted", {
+              chunk: loaded.chunk,
+              rows: loaded.segment.stored,
+              rejected: loaded.segment.rejected,
+              ms: Date.now() - chunkStarted,
+            });
+          } else {
+            await attachChunk(c, id, loaded);
+            await recordBronzeChunk(c, { id, chunk: loaded.chunk, rows: loaded.rows });
+            if (!loaded.last) await queueSilverChunk(c, payload);
+          }
           await c.query("COMMIT");
+          chunkStarted = Date.now();
           if (!loaded.last && Date.now() - lastProgress >= this.config.progressIntervalMs) {
             lastProgress = Date.now();
             await recordEvent(c, id, "bronze.progress", {

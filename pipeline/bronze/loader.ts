@@ -10,6 +10,7 @@ import { bronzePartition } from "../core/lifecycle.ts";
 import { SQL } from "../core/sql.ts";
 import type { Column } from "../landing/inspect.ts";
 import { addBronzeRows, BRONZE_COLUMNS, CopyBuffer, lineReader } from "./parse.ts";
+import { type Dimensions, SILVER_COLUMNS, segmentLine } from "./silver_rows.ts";
 
 export type ChunkLoaded = {
   chunk: number;
@@ -24,6 +25,11 @@ export type ChunkLoaded = {
   last: boolean;
   /** true when the chunk was in bronze already (a resumed load): nothing was copied. */
   reused: boolean;
+  /**
+   * A large file's chunk, written straight into its segment: its trips and refused lines, and its
+   * transaction still open (the caller records the chunk's markers and commits).
+   */
+  segment?: { stored: number; rejected: number };
 };
 
 /** The file as it was registered: what is read must be exactly this. */
@@ -41,6 +47,11 @@ export type LoadOptions = {
    * no more), or null to load it (again).
    */
   loadedChunk?: (client: pg.PoolClient, chunk: number, firstLine: number, endLine: number) => Promise<number | null>;
+  /**
+   * A large file: each chunk goes straight into this segment table (silver rows, and refused lines into
+   * audit.rejects) in a transaction that `onChunk` commits, instead of into bronze.
+   */
+  segment?: { table: string; dimensions: Dimensions };
   /** Aborting rolls back the chunk being copied and stops. */
   signal?: AbortSignal;
   /** Called after each chunk is in its own table, before the next one is read. */
@@ -72,9 +83,10 @@ export async function loadBronze(
 ): Promise<{ chunks: number; rows: number; bytes: number }> {
   const { ingestionId: id, path, columns, headerBytes, chunkRows, expected } = options;
   if (!options.loadedChunk) await client.query(`DROP TABLE IF EXISTS ${ident(id)}`);
-  await client.query(
-    `CREATE TABLE IF NOT EXISTS ${ident(id)} PARTITION OF bronze.trips FOR VALUES IN (${id}) PARTITION BY RANGE (line_no)`,
-  );
+  if (!options.segment)
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${ident(id)} PARTITION OF bronze.trips FOR VALUES IN (${id}) PARTITION BY RANGE (line_no)`,
+    );
 
   const hash = createHash("sha256");
   const reader = lineReader(columns);
@@ -94,6 +106,7 @@ export async function loadBronze(
     const endLine = firstLine + chunkRows;
     const known = options.loadedChunk ? await options.loadedChunk(client, chunk, firstLine, endLine) : null;
     let rows = 0;
+    let segment: ChunkLoaded["segment"];
     if (known !== null) {
       for (let lineNo = firstLine; lineNo < endLine; ) {
         const batch = await lines.next(endLine - lineNo);
@@ -101,6 +114,14 @@ export async function loadBronze(
         lineNo += batch.length;
       }
       rows = known;
+    } else if (options.segment) {
+      segment = await copySegmentChunk(
+        client,
+        options.segment,
+        { id, lines, reader, firstLine, endLine },
+        options.signal,
+      );
+      rows = segment.stored + segment.rejected;
     } else {
       await createChunkTable(client, id, chunk, firstLine, endLine);
       let lineNo = firstLine;
@@ -133,6 +154,7 @@ export async function loadBronze(
       rowsSoFar,
       last,
       reused: known !== null,
+      segment,
     });
     chunk++;
     firstLine = endLine;
@@ -142,6 +164,60 @@ export async function loadBronze(
     if (hash.digest("hex") !== expected.sha256) throw new FileChangedError(changedMessage(expected, "other bytes"));
   }
   return { chunks: chunk, rows: rowsSoFar, bytes: lines.position };
+}
+
+/**
+ * One chunk of a large file straight into its segment, in a transaction left open: its trips as silver
+ * rows (pipeline/bronze/silver_rows.ts), its refused lines into audit.rejects. A name seen for the first
+ * time is added on another connection before its line is written.
+ */
+async function copySegmentChunk(
+  client: pg.PoolClient,
+  target: { table: string; dimensions: Dimensions },
+  chunk: { id: number; lines: LineSource; reader: ReturnType<typeof lineReader>; firstLine: number; endLine: number },
+  signal: AbortSignal | undefined,
+): Promise<{ stored: number; rejected: number }> {
+  const { id, lines, reader, firstLine, endLine } = chunk;
+  const rejects = new CopyBuffer();
+  let stored = 0;
+  let rejected = 0;
+  let lineNo = firstLine;
+  async function* silverRows(): AsyncGenerator<Buffer> {
+    const out = new CopyBuffer();
+    while (lineNo < endLine) {
+      const batch = await lines.next(endLine - lineNo);
+      if (batch === null) break;
+      for (let i = 0; i < batch.length; i++) {
+        let read = segmentLine(reader, target.dimensions, id, batch[i]!, lineNo + i);
+        while (read !== null && "missing" in read) {
+          await target.dimensions.add(...read.missing);
+          read = segmentLine(reader, target.dimensions, id, batch[i]!, lineNo + i);
+        }
+        if (read === null) continue;
+        if ("trip" in read) {
+          out.add(read.trip);
+          stored++;
+        } else {
+          rejects.add(read.reject);
+          rejected++;
+        }
+      }
+      lineNo += batch.length;
+      yield* out.take();
+    }
+  }
+  await client.query("BEGIN");
+  const copy = client.query(copyFrom(`COPY ${target.table} (${SILVER_COLUMNS.join(", ")}) FROM STDIN`));
+  await pipeline(Readable.from(silverRows(), { highWaterMark: 2 }), copy, { signal });
+  if (copy.rowCount !== stored)
+    throw new Error(`segment chunk of ingestion ${id}: COPY stored ${copy.rowCount} rows of ${stored}`);
+  if (rejected > 0) {
+    const copyRejects = client.query(copyFrom("COPY audit.rejects (ingestion_id, line_no, raw, reason) FROM STDIN"));
+    await pipeline(Readable.from(rejects.take()), copyRejects, { signal });
+    if (copyRejects.rowCount !== rejected)
+      throw new Error(`segment chunk of ingestion ${id}: COPY stored ${copyRejects.rowCount} rejects of ${rejected}`);
+  }
+  return { stored, rejected };
 }
 
 function changedMessage(expected: ExpectedFile, now: string): string {

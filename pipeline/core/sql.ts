@@ -39,6 +39,7 @@ export const SQL = {
   insertIngestion: loadSql("queries/landing/insert_ingestion.sql"),
   startBronzeLoad: loadSql("queries/bronze/start_load.sql"),
   recordBronzeChunk: loadSql("queries/bronze/record_chunk.sql"),
+  recordSegmentChunk: loadSql("queries/bronze/record_segment_chunk.sql"),
   bronzeChunkMarkers: loadSql("queries/bronze/chunk_markers.sql"),
   bronzeChunkCount: loadSql("queries/transform/bronze_chunk_count.sql"),
   abandonedWorkers: loadSql("queries/transform/abandoned_workers.sql"),

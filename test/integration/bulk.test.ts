@@ -1,5 +1,9 @@
+import { rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { exactly, totals } from "../helpers/audit.ts";
+import { promoteSilverChunk } from "../../pipeline/transform/promote.ts";
+import { eventSeen, exactly, totals } from "../helpers/audit.ts";
+import { bronzeChunk, type Row } from "../helpers/bronze.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { ingestGenerated, startTestServices, type Started } from "../helpers/services.ts";
 
@@ -54,6 +58,54 @@ describe("the bulk path: a large file loads into a segment of its own, sealed as
       { relname: "trips_0", bound: "FOR VALUES IN (0)", indexes: 4 },
       { relname: `trips_seg_${id}`, bound: `FOR VALUES IN (${id})`, indexes: 4 },
     ]);
+  });
+
+  it("writes each line as the SQL transform would: the same points, cells, minutes, ids and rejects", async () => {
+    // Edge cases of the points (the last column and row of the grid, signs, exponents, many digits),
+    // times (fractions of a second, the last minute of the day), names (new ones, non-ASCII) and
+    // refused lines, through the bulk path (straight into the segment) and through bronze and
+    // db/transforms/silver/trips.sql (test/helpers/bronze.ts): every stored column equal, line by line.
+    const rows: Row[] = [
+      ["Zürich 東京", "POINT (180 90)", "POINT (-180 -90)", "2020-02-29 23:59:59.999999", "src-ü"],
+      ["Prague", "POINT (14.4378005 50.0755381)", "POINT (-0.0000001 0)", "2019-01-07 00:00:00", "cheap_mobile"],
+      ["Prague", "POINT (1.5e2 -3.25E-1)", "POINT (179.99999999999997 89.99999999999999)", "2019-01-07 12:30", "x"],
+      ["Turin", "POINT (7.6869 45.0703)", "POINT (7.7 45.1)", "2018-05-28T09:03:40", "funny_car"],
+      ["Turin", "POINT (7.6869 95.0703)", "POINT (7.7 45.1)", "2018-05-28 09:03:40", "funny_car"],
+      ["", "POINT (7.6869 45.0703)", "POINT (7.7 45.1)", "2018-05-28 09:03:40", "funny_car"],
+    ];
+    const csv = (v: string) => (/[",]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+    const name = "edge-cases.csv";
+    await writeFile(
+      join(tf.landing, `.${name}.tmp`),
+      `region,origin_coord,destination_coord,datetime,datasource\n${rows.map((r) => r.map(csv).join(",")).join("\n")}\n`,
+    );
+    await rename(join(tf.landing, `.${name}.tmp`), join(tf.landing, name));
+    await eventSeen(db.pool, name, "file.archived");
+    const bulk = (await db.pool.query("SELECT id::int FROM audit.ingestions WHERE file_name = $1", [name])).rows[0].id;
+    const chunk = await bronzeChunk(db.pool, rows);
+    expect((await promoteSilverChunk(db.pool, chunk)).applied).toBe(true);
+    const stored = async (id: number) =>
+      (
+        await db.pool.query(
+          `SELECT t.line_no::int, r.name AS region, d.name AS datasource, encode(ST_AsEWKB(t.origin), 'hex') AS origin,
+                  encode(ST_AsEWKB(t.destination), 'hex') AS destination, t.trip_time, t.origin_cell::text,
+                  t.destination_cell::text, t.tod_minute
+           FROM silver.trips AS t JOIN silver.regions AS r ON r.id = t.region_id JOIN silver.datasources AS d ON d.id = t.datasource_id
+           WHERE t.ingestion_id = $1 ORDER BY t.line_no`,
+          [id],
+        )
+      ).rows;
+    const refused = async (id: number) =>
+      (
+        await db.pool.query("SELECT line_no::int, raw, reason FROM audit.rejects WHERE ingestion_id = $1 ORDER BY 1", [
+          id,
+        ])
+      ).rows;
+    const direct = await stored(bulk);
+    expect(direct).toHaveLength(4);
+    expect(direct).toEqual(await stored(chunk.ingestion_id));
+    expect(await refused(bulk)).toHaveLength(2);
+    expect(await refused(bulk)).toEqual(await refused(chunk.ingestion_id));
   });
 
   it("merges a second file into the same groups and gold, exactly", async () => {
