@@ -335,7 +335,7 @@ export class Intake {
       if (done.rowCount === 0) throw new IngestionEndedError(`ingestion ${id} ended during its load`);
       await recordEvent(client, id, "bronze.loaded", { rows: result.rows, bytes: result.bytes, chunks: result.chunks });
       await completeIfDone(client, id); // a file with a header and no data lines completes here
-      if (started.bulk) await queueSealIfReady(client, id); // the last chunk's promotion usually does
+      if (started.bulk) await queueSealIfReady(client, id); // every chunk is in its segment now
       await client.query("COMMIT");
     } catch (err) {
       await client.query("ROLLBACK").catch(() => {});

@@ -74,9 +74,9 @@ export async function queueMaintenance(db: Queryable, ingestionId: number): Prom
 }
 
 /**
- * Queues the seal of a bulk ingestion's segment once its last chunk is in silver: the file is loaded
- * (`chunks` known) and every chunk promoted. The caller holds the ingestion's row lock, so the loader's
- * last transaction and the last promotion cannot both miss it. Seals run one at a time (queue "seal").
+ * Queues the seal of a bulk ingestion's segment once its last chunk is in it: the file is loaded
+ * (`chunks` known) and every chunk marked. The loader's last transaction calls it, holding the
+ * ingestion's row lock. Seals run one at a time (queue "seal").
  */
 export async function queueSealIfReady(db: Queryable, ingestionId: number): Promise<boolean> {
   const { rows } = await db.query<{ ready: boolean }>(SQL.sealReady, [ingestionId]);

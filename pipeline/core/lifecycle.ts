@@ -35,17 +35,16 @@ export async function releaseBronze(db: Queryable, id: number): Promise<void> {
 
 /**
  * Starts a step that writes an ingestion's trips: takes the ingestion's lock shared (a withdrawal takes
- * it exclusively, pipeline/core/withdraw.ts) and says how the ingestion loads, or null when it is not
- * running any more: a step of an ingestion that failed meanwhile does nothing.
+ * it exclusively, pipeline/core/withdraw.ts) and says whether the ingestion is still running: a step of
+ * an ingestion that failed meanwhile does nothing.
  */
-export async function enterIngestion(client: pg.PoolClient, id: number): Promise<{ bulk: boolean } | null> {
+export async function enterIngestion(client: pg.PoolClient, id: number): Promise<boolean> {
   await client.query("SELECT pg_advisory_xact_lock_shared($1::int, $2::int)", [LOCK.INGESTION, id]);
-  const { rows } = await client.query<{ status: IngestionStatus; load_mode: string }>(
-    "SELECT status, load_mode FROM audit.ingestions WHERE id = $1::bigint",
+  const { rows } = await client.query<{ status: IngestionStatus }>(
+    "SELECT status FROM audit.ingestions WHERE id = $1::bigint",
     [id],
   );
-  const row = rows[0];
-  return row !== undefined && LIVE_STATUSES.includes(row.status) ? { bulk: row.load_mode === "bulk" } : null;
+  return rows[0] !== undefined && LIVE_STATUSES.includes(rows[0].status);
 }
 
 /**

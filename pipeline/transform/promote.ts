@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { inTransaction, recordEvent } from "../core/audit.ts";
-import { queueGoldChunk, queueGroupsChunk, queueSealIfReady, type ChunkPayload } from "../core/jobs.ts";
-import { enterIngestion, lockIngestion, segmentTable } from "../core/lifecycle.ts";
+import { queueGoldChunk, queueGroupsChunk, type ChunkPayload } from "../core/jobs.ts";
+import { enterIngestion } from "../core/lifecycle.ts";
 import { SQL } from "../core/sql.ts";
 
 /** A transform's parameters: ($1 ingestion id, $2 first line, $3 last line, $4 chunk number). */
@@ -16,15 +16,10 @@ export const transformArgs = (p: ChunkPayload) => [p.ingestion_id, p.first_line,
  */
 export const TRANSFORM_SETTINGS = ["SET LOCAL work_mem = '256MB'", "SET LOCAL enable_nestloop = off"];
 
-/** db/transforms/silver/trips.sql writing into a bulk ingestion's segment table instead of silver.trips. */
-const silverTripsInto = (table: string) =>
-  SQL.silverTrips.replace("INSERT INTO silver.trips (", `INSERT INTO ${table} (`);
-
 /**
  * bronze -> silver for one chunk, in one transaction: dimensions, trips and rejects, the step marker,
- * the chunk's two merge jobs (groups, gold) and its event. A bulk ingestion's chunk goes into its
- * segment table instead, and queues no merge: the last one queues the seal (pipeline/transform/seal.ts).
- * Running it again (a retried job) changes nothing.
+ * the chunk's two merge jobs (groups, gold) and its event. Running it again (a retried job) changes
+ * nothing. (A large file's chunks never come here: the loader writes them into their segment.)
  */
 export async function promoteSilverChunk(
   pool: pg.Pool,
@@ -32,13 +27,12 @@ export async function promoteSilverChunk(
 ): Promise<{ applied: boolean; stored: number; rejected: number }> {
   const started = Date.now();
   return inTransaction(pool, async (client) => {
-    const ingestion = await enterIngestion(client, p.ingestion_id);
-    if (!ingestion) return { applied: false, stored: 0, rejected: 0 };
+    if (!(await enterIngestion(client, p.ingestion_id))) return { applied: false, stored: 0, rejected: 0 };
     for (const setting of TRANSFORM_SETTINGS) await client.query(setting);
     const lines = await assertBronzeChunk(client, p);
     await client.query(SQL.silverDimensions, transformArgs(p).slice(0, 3));
     const { rows } = await client.query<{ applied: number; stored: number; rejected: number }>(
-      ingestion.bulk ? silverTripsInto(segmentTable(p.ingestion_id)) : SQL.silverTrips,
+      SQL.silverTrips,
       transformArgs(p),
     );
     const r = rows[0]!;
@@ -52,13 +46,8 @@ export async function promoteSilverChunk(
       "UPDATE audit.steps SET rows = $3::bigint, rejected = $4::bigint WHERE ingestion_id = $1::bigint AND step = 'silver.trips' AND chunk = $2::int",
       [p.ingestion_id, p.chunk, r.stored, r.rejected],
     );
-    if (ingestion.bulk) {
-      await lockIngestion(client, p.ingestion_id); // one at a time with the loader's last transaction
-      await queueSealIfReady(client, p.ingestion_id);
-    } else {
-      await queueGroupsChunk(client, p);
-      await queueGoldChunk(client, p);
-    }
+    await queueGroupsChunk(client, p);
+    await queueGoldChunk(client, p);
     await recordEvent(client, p.ingestion_id, "silver.promoted", {
       chunk: p.chunk,
       rows: r.stored,

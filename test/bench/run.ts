@@ -338,8 +338,9 @@ async function storage(url: string) {
     // A partitioned table (silver.trips) is the sum of its partitions (its segments).
     const size = async (rel: string) => {
       const { rows } = await c.query(
-        `SELECT coalesce(sum(pg_table_size(relid)), 0)::bigint AS t, coalesce(sum(pg_indexes_size(relid)), 0)::bigint AS i
-         FROM pg_partition_tree($1::regclass) WHERE isleaf`,
+        `SELECT coalesce(sum(pg_table_size(r)), 0)::bigint AS t, coalesce(sum(pg_indexes_size(r)), 0)::bigint AS i
+         FROM (SELECT relid AS r FROM pg_partition_tree($1::regclass) WHERE isleaf
+               UNION ALL SELECT $1::regclass WHERE (SELECT relkind FROM pg_class WHERE oid = $1::regclass) <> 'p') AS x`,
         [rel],
       );
       return { table: Number(rows[0].t), indexes: Number(rows[0].i) };
