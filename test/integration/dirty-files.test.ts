@@ -263,57 +263,65 @@ describe("dirty files: every data line stored once or rejected with its reason",
   });
 });
 
-describe("a dirty file over several chunks: structural faults (short lines, stray quotes, `\\.`) in some chunks only, and at chunk boundaries", () => {
-  let ctx: Ctx;
-  beforeAll(async () => {
-    ctx = await setUp({ CHUNK_ROWS: "1000" });
-  });
-  afterAll(() => tearDown(ctx));
-
-  // Chunk k holds lines 2 + 1000k .. 1001 + 1000k. Structural faults (lines a CSV COPY would refuse)
-  // only in chunks 1 and 3: the accounting must close per chunk either way.
-  const chunkOf = (line: number) => Math.floor((line - 2) / 1000);
-  const options: DirtyOptions = {
-    bom: true,
-    crlf: true,
-    order: shuffledColumns(21),
-    badRate: 0.2,
-    blankRate: 0.02,
-    copyRefusedAt: (line) => chunkOf(line) === 1 || chunkOf(line) === 3,
-  };
-
-  it("closes the accounting of every chunk", async () => {
-    const { bytes, expected } = dirtyFile(21, 5000, options);
-    const refusedChunks = new Set(expected.copyRefusedLines.map(chunkOf));
-    expect([...refusedChunks].sort()).toEqual([1, 3]);
-    const id = await ingest(ctx, "chunks.csv", bytes);
-    await expectAccounting(ctx, id, "chunks.csv", expected);
-    const { rows } = await ctx.db.pool.query("SELECT chunks FROM audit.ingestions WHERE id = $1", [id]);
-    expect(rows[0].chunks).toBe(5);
-    const promoted = ctx.sse.frames
-      .filter((f) => f.event === "silver.promoted" && event(f).ingestion_id === id)
-      .map((f) => event(f).payload);
-    expect(promoted.map((p) => p.chunk).sort()).toEqual([0, 1, 2, 3, 4]);
-    const sum = (k: string) => promoted.reduce((s, p) => s + (p[k] as number), 0);
-    expect({ rows: sum("rows"), rejected: sum("rejected") }).toEqual({
-      rows: expected.loaded,
-      rejected: expected.rejected,
+// The same file both ways: chunk by chunk through bronze and the SQL transform, and as a large file
+// written straight into its segment (BULK_MIN_BYTES 1) by the loader's own reading of each line.
+describe.each<{ path: string; env: Record<string, string> }>([
+  { path: "chunk by chunk", env: {} },
+  { path: "as a large file, straight into its segment", env: { BULK_MIN_BYTES: "1" } },
+])(
+  "a dirty file over several chunks, $path: structural faults (short lines, stray quotes, `\\.`) in some chunks only, and at chunk boundaries",
+  ({ env }) => {
+    let ctx: Ctx;
+    beforeAll(async () => {
+      ctx = await setUp({ CHUNK_ROWS: "1000", ...env });
     });
-  });
+    afterAll(() => tearDown(ctx));
 
-  it("also when structural faults sit at chunk boundaries", async () => {
-    // Stray-quote pairs, short lines, `\.` and blank lines right at the end of one chunk and the start of the next.
-    const boundary = [1000, 1001, 1002, 1003, 2000, 2001, 2002];
-    const { bytes, expected } = dirtyFile(29, 3000, {
-      badRate: 0.4,
-      blankRate: 0.2,
-      copyRefusedAt: (line) => boundary.includes(line),
-      copyRefusedShare: 1,
+    // Chunk k holds lines 2 + 1000k .. 1001 + 1000k. Structural faults (lines a CSV COPY would refuse)
+    // only in chunks 1 and 3: the accounting must close per chunk either way.
+    const chunkOf = (line: number) => Math.floor((line - 2) / 1000);
+    const options: DirtyOptions = {
+      bom: true,
+      crlf: true,
+      order: shuffledColumns(21),
+      badRate: 0.2,
+      blankRate: 0.02,
+      copyRefusedAt: (line) => chunkOf(line) === 1 || chunkOf(line) === 3,
+    };
+
+    it("closes the accounting of every chunk", async () => {
+      const { bytes, expected } = dirtyFile(21, 5000, options);
+      const refusedChunks = new Set(expected.copyRefusedLines.map(chunkOf));
+      expect([...refusedChunks].sort()).toEqual([1, 3]);
+      const id = await ingest(ctx, "chunks.csv", bytes);
+      await expectAccounting(ctx, id, "chunks.csv", expected);
+      const { rows } = await ctx.db.pool.query("SELECT chunks FROM audit.ingestions WHERE id = $1", [id]);
+      expect(rows[0].chunks).toBe(5);
+      const promoted = ctx.sse.frames
+        .filter((f) => f.event === "silver.promoted" && event(f).ingestion_id === id)
+        .map((f) => event(f).payload);
+      expect(promoted.map((p) => p.chunk).sort()).toEqual([0, 1, 2, 3, 4]);
+      const sum = (k: string) => promoted.reduce((s, p) => s + (p[k] as number), 0);
+      expect({ rows: sum("rows"), rejected: sum("rejected") }).toEqual({
+        rows: expected.loaded,
+        rejected: expected.rejected,
+      });
     });
-    // This seed puts a stray-quote pair across each boundary (chunk 0 ends at line 1001, chunk 1 at 2001).
-    const csvBroken = expected.rejects.filter((r) => r.key === "unparseable CSV line").map((r) => r.line);
-    expect(csvBroken).toEqual(expect.arrayContaining([1001, 1002, 2001, 2002]));
-    const id = await ingest(ctx, "boundaries.csv", bytes);
-    await expectAccounting(ctx, id, "boundaries.csv", expected);
-  });
-});
+
+    it("also when structural faults sit at chunk boundaries", async () => {
+      // Stray-quote pairs, short lines, `\.` and blank lines right at the end of one chunk and the start of the next.
+      const boundary = [1000, 1001, 1002, 1003, 2000, 2001, 2002];
+      const { bytes, expected } = dirtyFile(29, 3000, {
+        badRate: 0.4,
+        blankRate: 0.2,
+        copyRefusedAt: (line) => boundary.includes(line),
+        copyRefusedShare: 1,
+      });
+      // This seed puts a stray-quote pair across each boundary (chunk 0 ends at line 1001, chunk 1 at 2001).
+      const csvBroken = expected.rejects.filter((r) => r.key === "unparseable CSV line").map((r) => r.line);
+      expect(csvBroken).toEqual(expect.arrayContaining([1001, 1002, 2001, 2002]));
+      const id = await ingest(ctx, "boundaries.csv", bytes);
+      await expectAccounting(ctx, id, "boundaries.csv", expected);
+    });
+  },
+);
