@@ -261,7 +261,10 @@ export class Intake {
     });
     if (!started) throw new IngestionEndedError(`ingestion ${id} ended before its load`);
     if (started.bulk) await createSegment(this.pool, id);
+    // A first load has no chunk to reuse; a resumed one (or a retry of this one) looks chunk by chunk.
+    const resuming = ingestion.status !== "queued";
     ingestion.chunk_rows = chunkRows;
+    ingestion.status = "loading";
     let lastProgress = Date.now();
     let chunkStarted = Date.now();
     let lastChunk: ChunkPayload | undefined;
@@ -275,7 +278,7 @@ export class Intake {
         chunkRows,
         expected,
         signal: this.abort.signal,
-        loadedChunk: (c, chunk, first, end) => bronzeChunkRows(c, id, chunk, first, end),
+        loadedChunk: resuming ? (c, chunk, first, end) => bronzeChunkRows(c, id, chunk, first, end) : undefined,
         segment: started.bulk ? { table: segmentTable(id), dimensions: new Dimensions(this.pool) } : undefined,
         onChunk: async (c, loaded) => {
           // Each chunk is attached, counted and (but the last) queued as soon as it is in, so that

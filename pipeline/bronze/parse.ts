@@ -169,14 +169,20 @@ export function lineReader(columns: readonly Column[]) {
   };
 }
 
+/** A line as read (without its line break; a trailing CR dropped), or null for a blank line: not a data line. */
+export function dataLine(line: string): string | null {
+  const text = line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line;
+  const first = text.charCodeAt(0);
+  return text.length === 0 || ((first <= 32 || first > 127) && text.trim() === "") ? null : text;
+}
+
 /**
  * One bronze row in COPY text format (columns as BRONZE_COLUMNS), ending in a line break, or null for
  * a blank line (not a data line). `line` is the line as read, without its line break.
  */
 export function bronzeRow(reader: ReturnType<typeof lineReader>, line: string, lineNo: number): string | null {
-  const text = line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line;
-  const first = text.charCodeAt(0);
-  if (text.length === 0 || ((first <= 32 || first > 127) && text.trim() === "")) return null;
+  const text = dataLine(line);
+  if (text === null) return null;
   const p = reader.parse(text);
   if ("reason" in p) return `${lineNo}\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t${copyText(text)}\t${copyText(p.reason)}\n`;
   const { origin: o, destination: d } = p;

@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { CELL_LEVEL } from "../core/cells.ts";
 import { copyText } from "./csvline.ts";
-import type { lineReader, Point } from "./parse.ts";
+import { dataLine, type lineReader, type Point } from "./parse.ts";
 
 /**
  * The columns a large file's chunk is COPYed with, straight into its segment table: what
@@ -95,9 +95,8 @@ export function segmentLine(
   line: string,
   lineNo: number,
 ): SegmentLine {
-  const text = line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line;
-  const first = text.charCodeAt(0);
-  if (text.length === 0 || ((first <= 32 || first > 127) && text.trim() === "")) return null;
+  const text = dataLine(line);
+  if (text === null) return null;
   const p = reader.parse(text);
   if ("reason" in p) return { reject: `${ingestionId}\t${lineNo}\t${copyText(text)}\t${copyText(p.reason)}\n` };
   const region = dimensions.cached("regions", p.region);

@@ -34,7 +34,7 @@ export const MaintainPayload = z.object({ ingestion_id: z.number().int().positiv
 export const SealPayload = z.object({ ingestion_id: z.number().int().positive() });
 
 /**
- * Attempts of a chunk job. Only transient errors are retried (pipeline/transform/tasks/chunk.ts fails the
+ * Attempts of a chunk job. Only transient errors are retried (pipeline/transform/step_task.ts fails the
  * ingestion at once on any other); graphile-worker waits exp(attempt) seconds between attempts, so ten
  * attempts span about nine hours of a database being away. The last one fails the ingestion.
  */

@@ -51,6 +51,7 @@ export const SQL = {
   addMaintenanceJob: loadSql("queries/core/add_maintenance_job.sql"),
   addSealJob: loadSql("queries/core/add_seal_job.sql"),
   sealReady: loadSql("queries/transform/seal_ready.sql"),
+  sealState: loadSql("queries/transform/seal_state.sql"),
   sealMarkers: loadSql("queries/transform/seal_markers.sql"),
   demoRegionsSummary: loadSql("queries/demo/regions_summary.sql"),
 } as const;

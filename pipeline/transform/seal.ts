@@ -94,13 +94,7 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
     // for it to end, and the loader's last transaction queues it again.
     const { rows: ready } = await tx.query<{ ready: boolean }>(SQL.sealReady, [id]);
     if (!ready[0]?.ready) return notApplied;
-    const { rows } = await tx.query<{ sealed: boolean; chunks: number; chunk_rows: number; rows: number }>(
-      `SELECT EXISTS (SELECT FROM audit.steps WHERE ingestion_id = i.id AND step = 'silver.sealed') AS sealed,
-              i.chunks, i.chunk_rows,
-              (SELECT coalesce(sum(rows), 0)::bigint FROM audit.steps WHERE ingestion_id = i.id AND step = 'silver.trips') AS rows
-       FROM audit.ingestions AS i WHERE i.id = $1::bigint`,
-      [id],
-    );
+    const { rows } = await tx.query<{ sealed: boolean; chunks: number; rows: number }>(SQL.sealState, [id]);
     const state = rows[0]!;
     if (state.sealed) return notApplied;
     for (const setting of TRANSFORM_SETTINGS) await tx.query(setting);

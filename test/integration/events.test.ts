@@ -2,7 +2,7 @@ import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { createApp } from "../../api/app.ts";
 import { KEEPALIVE_MS, setKeepaliveInterval } from "../../api/sse.ts";
-import { recordEvent, type Queryable } from "../../pipeline/core/audit.ts";
+import { type AuditEvent, recordEvent, type Queryable } from "../../pipeline/core/audit.ts";
 import type { EventBus } from "../../pipeline/core/bus.ts";
 import { testApp } from "../helpers/app.ts";
 import { recordTestEvent } from "../helpers/audit.ts";
@@ -19,14 +19,7 @@ let ingA: number;
 let ingB: number;
 const streams: { close: () => Promise<void> }[] = [];
 
-type EventRow = {
-  id: number;
-  ingestion_id: number | null;
-  type: string;
-  stage: string;
-  payload: Record<string, unknown>;
-  created_at: Date;
-};
+type EventRow = AuditEvent;
 
 async function newIngestion(fill: string): Promise<number> {
   const { rows } = await db.pool.query<{ id: number }>(

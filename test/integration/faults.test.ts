@@ -5,7 +5,7 @@ import { appendFile, mkdtemp, readdir, readFile, rename, writeFile } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chunkTask } from "../../pipeline/transform/tasks/chunk.ts";
+import { chunkTask } from "../../pipeline/transform/step_task.ts";
 import { withdrawIngestion } from "../../pipeline/core/withdraw.ts";
 import { generate } from "../bench/generate.ts";
 import { eventSeen, exactly, totals } from "../helpers/audit.ts";

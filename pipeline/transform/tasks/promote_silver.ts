@@ -1,6 +1,6 @@
 import { TASK } from "../../core/jobs.ts";
 import { promoteSilverChunk } from "../promote.ts";
-import { chunkTask } from "./chunk.ts";
+import { chunkTask } from "../step_task.ts";
 
 /** promote_silver: bronze -> silver for one chunk (db/transforms/silver/*.sql). */
 export const promoteSilver = chunkTask(

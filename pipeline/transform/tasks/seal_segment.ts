@@ -1,6 +1,6 @@
 import { SealPayload, TASK } from "../../core/jobs.ts";
 import { sealSegment } from "../seal.ts";
-import { stepTask } from "./chunk.ts";
+import { stepTask } from "../step_task.ts";
 
 /** seal_segment: a bulk ingestion's segment -> indexes, groups and gold, attached (pipeline/transform/seal.ts). */
 export const sealSegmentTask = stepTask(

@@ -2,10 +2,10 @@ import type { Task } from "graphile-worker";
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { z } from "zod";
-import { recordEvent } from "../../core/audit.ts";
-import { describeError, isTransient } from "../../core/errors.ts";
-import { ChunkPayload, type TaskName } from "../../core/jobs.ts";
-import { withdrawIngestion } from "../../core/withdraw.ts";
+import { recordEvent } from "../core/audit.ts";
+import { describeError, isTransient } from "../core/errors.ts";
+import { ChunkPayload, type TaskName } from "../core/jobs.ts";
+import { withdrawIngestion } from "../core/withdraw.ts";
 
 /** What every step's job carries: its ingestion, and the chunk for a chunk step. */
 type StepPayload = { ingestion_id: number; chunk?: number };
