@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { LIVE_STATUSES, recordEvent, type IngestionStatus, type Queryable } from "./audit.ts";
 import { queueMaintenance } from "./jobs.ts";
-import { LOCK } from "./locks.ts";
+import { AGGREGATE_KEY, LOCK } from "./locks.ts";
 import { SQL } from "./sql.ts";
 
 /** The table name of one ingestion's bronze partition (its chunks are partitions of it). */
@@ -45,6 +45,18 @@ export async function enterIngestion(client: pg.PoolClient, id: number): Promise
     [id],
   );
   return rows[0] !== undefined && LIVE_STATUSES.includes(rows[0].status);
+}
+
+/**
+ * Takes the writer locks of the aggregates (`groups`, then `gold`: always in that order, so two
+ * writers that take both never wait on each other in a cycle), held until the transaction ends.
+ */
+export async function lockAggregates(
+  client: pg.PoolClient,
+  ...aggregates: (keyof typeof AGGREGATE_KEY)[]
+): Promise<void> {
+  for (const key of (["groups", "gold"] as const).filter((k) => aggregates.includes(k)))
+    await client.query("SELECT pg_advisory_xact_lock($1::int, $2::int)", [LOCK.AGGREGATES, AGGREGATE_KEY[key]]);
 }
 
 /**

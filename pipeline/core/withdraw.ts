@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { inTransaction, LIVE_STATUSES, recordEvent, type IngestionStatus } from "./audit.ts";
-import { segmentTable, stagingTables } from "./lifecycle.ts";
-import { AGGREGATE_KEY, LOCK } from "./locks.ts";
+import { lockAggregates, segmentTable, stagingTables } from "./lifecycle.ts";
+import { LOCK } from "./locks.ts";
 import { SQL } from "./sql.ts";
 
 export type Withdrawal = {
@@ -40,8 +40,7 @@ export async function withdrawIngestion(
     const status = rows[0]?.status;
     const live = status !== undefined && LIVE_STATUSES.includes(status);
     if (!live && !(options.completed && status === "completed")) return { failed: false, trips: 0 };
-    await client.query("SELECT pg_advisory_xact_lock($1::int, $2::int)", [LOCK.AGGREGATES, AGGREGATE_KEY.groups]);
-    await client.query("SELECT pg_advisory_xact_lock($1::int, $2::int)", [LOCK.AGGREGATES, AGGREGATE_KEY.gold]);
+    await lockAggregates(client, "groups", "gold");
     await client.query("SET LOCAL work_mem = '256MB'");
     const { rows: taken } = await client.query<{
       silver_trips: number;

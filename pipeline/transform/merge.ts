@@ -2,8 +2,8 @@ import type pg from "pg";
 import { inTransaction, recordEvent } from "../core/audit.ts";
 import type { EventPayload } from "../core/events.ts";
 import type { ChunkPayload } from "../core/jobs.ts";
-import { completeIfDone, enterIngestion, lockIngestion } from "../core/lifecycle.ts";
-import { AGGREGATE_KEY, LOCK } from "../core/locks.ts";
+import { completeIfDone, enterIngestion, lockAggregates, lockIngestion } from "../core/lifecycle.ts";
+import type { AGGREGATE_KEY } from "../core/locks.ts";
 import { GOLD_TRANSFORMS, SQL } from "../core/sql.ts";
 import { TRANSFORM_SETTINGS, transformArgs } from "./promote.ts";
 
@@ -23,7 +23,7 @@ async function mergeChunk<T extends "silver.grouped" | "gold.refreshed">(
   return inTransaction(pool, async (client) => {
     if (!(await enterIngestion(client, p.ingestion_id))) return { applied: false, completed: false };
     // Merges of one aggregate run one at a time anyway (one queue); the lock also keeps a withdrawal out.
-    await client.query("SELECT pg_advisory_xact_lock($1::int, $2::int)", [LOCK.AGGREGATES, AGGREGATE_KEY[aggregate]]);
+    await lockAggregates(client, aggregate);
     for (const setting of TRANSFORM_SETTINGS) await client.query(setting);
     const reported = await merge(client);
     await lockIngestion(client, p.ingestion_id);

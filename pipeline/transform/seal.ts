@@ -1,7 +1,14 @@
 import type pg from "pg";
 import { inTransaction, recordEvent } from "../core/audit.ts";
-import { completeIfDone, enterIngestion, lockIngestion, segmentTable, stagingTables } from "../core/lifecycle.ts";
-import { AGGREGATE_KEY, LOCK } from "../core/locks.ts";
+import {
+  completeIfDone,
+  enterIngestion,
+  lockAggregates,
+  lockIngestion,
+  segmentTable,
+  stagingTables,
+} from "../core/lifecycle.ts";
+import { LOCK } from "../core/locks.ts";
 import { SQL } from "../core/sql.ts";
 import { TRANSFORM_SETTINGS } from "./promote.ts";
 
@@ -87,8 +94,7 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
     if (!(await enterIngestion(tx, id))) return notApplied;
     // The writers of the groups and of gold, in the order every merge takes them, then the row lock:
     // the loader's last transaction and this one decide one at a time.
-    await tx.query("SELECT pg_advisory_xact_lock($1::int, $2::int)", [LOCK.AGGREGATES, AGGREGATE_KEY.groups]);
-    await tx.query("SELECT pg_advisory_xact_lock($1::int, $2::int)", [LOCK.AGGREGATES, AGGREGATE_KEY.gold]);
+    await lockAggregates(tx, "groups", "gold");
     await lockIngestion(tx, id);
     // A load resumed after a crash loads the file again (its chunks in silver are kept): the seal waits
     // for it to end, and the loader's last transaction queues it again.
