@@ -10,7 +10,7 @@ import { bronzePartition } from "../core/lifecycle.ts";
 import { SQL } from "../core/sql.ts";
 import type { Column } from "../landing/inspect.ts";
 import { addBronzeRows, BRONZE_COLUMNS, CopyBuffer, lineReader } from "./parse.ts";
-import { type Dimensions, SILVER_COLUMNS, segmentLine } from "./silver_rows.ts";
+import { type Dimensions, SILVER_COLUMNS, SilverRows, segmentLine } from "./silver_rows.ts";
 
 export type ChunkLoaded = {
   chunk: number;
@@ -183,21 +183,19 @@ async function copySegmentChunk(
   let rejected = 0;
   let lineNo = firstLine;
   async function* silverRows(): AsyncGenerator<Buffer> {
-    const out = new CopyBuffer();
+    const out = new SilverRows();
     while (lineNo < endLine) {
       const batch = await lines.next(endLine - lineNo);
       if (batch === null) break;
       for (let i = 0; i < batch.length; i++) {
-        let read = segmentLine(reader, target.dimensions, id, batch[i]!, lineNo + i);
-        while (read !== null && "missing" in read) {
+        let read = segmentLine(reader, target.dimensions, out, id, batch[i]!, lineNo + i);
+        while (read !== null && read !== "trip" && "missing" in read) {
           await target.dimensions.add(...read.missing);
-          read = segmentLine(reader, target.dimensions, id, batch[i]!, lineNo + i);
+          read = segmentLine(reader, target.dimensions, out, id, batch[i]!, lineNo + i);
         }
         if (read === null) continue;
-        if ("trip" in read) {
-          out.add(read.trip);
-          stored++;
-        } else {
+        if (read === "trip") stored++;
+        else {
           rejects.add(read.reject);
           rejected++;
         }
@@ -205,9 +203,13 @@ async function copySegmentChunk(
       lineNo += batch.length;
       yield* out.take();
     }
+    out.end();
+    yield* out.take();
   }
   await client.query("BEGIN");
-  const copy = client.query(copyFrom(`COPY ${target.table} (${SILVER_COLUMNS.join(", ")}) FROM STDIN`));
+  const copy = client.query(
+    copyFrom(`COPY ${target.table} (${SILVER_COLUMNS.join(", ")}) FROM STDIN WITH (FORMAT binary)`),
+  );
   await pipeline(Readable.from(silverRows(), { highWaterMark: 2 }), copy, { signal });
   if (copy.rowCount !== stored)
     throw new Error(`segment chunk of ingestion ${id}: COPY stored ${copy.rowCount} rows of ${stored}`);

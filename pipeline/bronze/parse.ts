@@ -36,8 +36,79 @@ const TIME =
 
 /** A WKT point 'POINT (lon lat)' (any case, optional spaces, sign or exponent), or null. */
 export function parsePoint(text: string): Point | null {
+  return plainPoint(text) ?? patternPoint(text);
+}
+
+/** parsePoint by its pattern: every form it takes. */
+export function patternPoint(text: string): Point | null {
   const m = POINT.exec(text);
   return m ? { lon: Number(m[1]), lat: Number(m[2]), lonText: m[1]!, latText: m[2]! } : null;
+}
+
+/**
+ * The form nearly every line has, 'POINT (d.ddd d.ddd)' (an optional minus, one to three digits, an
+ * optional fraction), read by scanning instead of the pattern; null for anything else, which the
+ * pattern then reads. What it takes the pattern takes too, with the same numbers (test/unit/parse.test.ts).
+ */
+function plainPoint(text: string): Point | null {
+  if (!text.startsWith("POINT (") || text.charCodeAt(text.length - 1) !== 41) return null;
+  const space = plainNumberEnd(text, 7);
+  if (space < 0 || text.charCodeAt(space) !== 32) return null;
+  const end = plainNumberEnd(text, space + 1);
+  if (end !== text.length - 1) return null;
+  return {
+    lon: plainNumber(text, 7, space),
+    lat: plainNumber(text, space + 1, end),
+    lonText: text.slice(7, space),
+    latText: text.slice(space + 1, end),
+  };
+}
+
+const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => 10 ** k);
+
+/**
+ * Number(text.slice(start, end)) for a plain number (plainNumberEnd), without the string: the digits
+ * as a whole number divided by a power of ten. Both are exact doubles when the digits are at most
+ * 2^53 and the power at most 10^22, and then the quotient is the correctly rounded value, as Number()
+ * gives; past those bounds, Number() itself.
+ */
+function plainNumber(text: string, start: number, end: number): number {
+  const negative = text.charCodeAt(start) === 45;
+  let digitsSeen = 0;
+  let scale = -1; // digits after the point, once there is one
+  for (let i = negative ? start + 1 : start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) scale = 0;
+    else {
+      digitsSeen = digitsSeen * 10 + (c - 48);
+      if (scale >= 0) scale++;
+    }
+  }
+  if (digitsSeen > 2 ** 53 || scale > 22) return Number(text.slice(start, end));
+  const value = scale > 0 ? digitsSeen / POWERS_OF_TEN[scale]! : digitsSeen;
+  return negative ? -value : value;
+}
+
+/** Where a number of the plain form (-?d{1,3}(.d*)?) starting at `i` ends, or -1. */
+function plainNumberEnd(text: string, i: number): number {
+  if (text.charCodeAt(i) === 45) i++;
+  const start = i;
+  while (i < text.length && isDigit(text.charCodeAt(i))) i++;
+  if (i === start || i - start > 3) return -1;
+  if (text.charCodeAt(i) === 46) {
+    i++;
+    while (i < text.length && isDigit(text.charCodeAt(i))) i++;
+  }
+  return i;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** The two digits at `i` as a number. */
+function two(text: string, i: number): number {
+  return (text.charCodeAt(i) - 48) * 10 + text.charCodeAt(i + 1) - 48;
 }
 
 /**
@@ -46,6 +117,12 @@ export function parsePoint(text: string): Point | null {
  * (2021-02-29, 24:00, year 0).
  */
 export function parseTime(text: string): string | null {
+  if (plainTime(text)) return text;
+  return patternTime(text);
+}
+
+/** parseTime by its pattern: every form it takes. */
+export function patternTime(text: string): string | null {
   const m = TIME.exec(text);
   if (!m) return null;
   const year = Number(m[1]);
@@ -56,6 +133,26 @@ export function parseTime(text: string): string | null {
   const days = month === 2 ? (leap ? 29 : 28) : 30 + ((month + (month >> 3)) % 2);
   if (day > days) return null;
   return `${m[1]}-${m[2]}-${m[3]} ${m[4]}:${m[5]}:${m[6] ?? "00"}${m[7] ?? ""}`;
+}
+
+/**
+ * Whether `text` is exactly 'YYYY-MM-DD HH:MM:SS', a possible moment (the form nearly every line
+ * has): parseTime then returns it as it is. Anything else goes to the pattern.
+ */
+function plainTime(text: string): boolean {
+  if (text.length !== 19) return false;
+  for (let i = 0; i < 19; i++) {
+    const c = text.charCodeAt(i);
+    const want = i === 4 || i === 7 ? 45 : i === 10 ? 32 : i === 13 || i === 16 ? 58 : 0;
+    if (want === 0 ? !isDigit(c) : c !== want) return false;
+  }
+  const year = two(text, 0) * 100 + two(text, 2);
+  const month = two(text, 5);
+  const day = two(text, 8);
+  if (year < 1 || month < 1 || month > 12 || day < 1) return false;
+  if (two(text, 11) > 23 || two(text, 14) > 59 || two(text, 17) > 59) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= (month === 2 ? (leap ? 29 : 28) : 30 + ((month + (month >> 3)) % 2));
 }
 
 /**

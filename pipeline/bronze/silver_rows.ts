@@ -35,15 +35,149 @@ function fineCell(lon: number, lat: number): number {
   return CELL_LEVEL.fine * 2 ** 42 + x * 2 ** 21 + y;
 }
 
-// A point as hex EWKB, as geometry's input reads it: little-endian, Point with SRID, SRID 4326.
-const EWKB_POINT_4326 = "0101000020e6100000";
-const scratch = Buffer.alloc(16);
+/** Days from 1970-01-01 to a proleptic Gregorian date (exact integer arithmetic, any year 1..9999). */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
 
-/** ST_SetSRID(ST_MakePoint(lon, lat), 4326) as COPY text. */
-function ewkbPoint(p: Pick<Point, "lon" | "lat">): string {
-  scratch.writeDoubleLE(p.lon, 0);
-  scratch.writeDoubleLE(p.lat, 8);
-  return EWKB_POINT_4326 + scratch.toString("hex");
+const PG_EPOCH_DAYS = daysFromCivil(2000, 1, 1);
+const TWO_32 = 2 ** 32;
+
+/**
+ * Silver rows of a segment in PostgreSQL's binary COPY format (columns as SILVER_COLUMNS): no number
+ * or point is printed by Node and parsed again by PostgreSQL. Each row is written straight into a
+ * buffer; `take()` hands out what was added since the last call (a piece handed out is never written
+ * again). The first piece holds the format's header, `end()` adds its trailer.
+ */
+export class SilverRows {
+  private buf: Buffer;
+  private view: DataView;
+  private start = 0;
+  private used = 0;
+  private pieces: Buffer[] = [];
+
+  constructor(private readonly capacity = 1 << 18) {
+    this.buf = Buffer.allocUnsafe(capacity);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
+    // Signature, flags (no OIDs), header extension length.
+    this.used = this.buf.write("PGCOPY\n\xff\r\n\0", 0, "latin1");
+    this.view.setInt32(this.used, 0);
+    this.view.setInt32(this.used + 4, 0);
+    this.used += 8;
+  }
+
+  /** One trip: the ids, both points, the moment, both level-12 cells and the minute of the day. */
+  add(ingestionId: number, lineNo: number, region: number, datasource: number, trip: Trip): void {
+    this.room(ROW_BYTES);
+    const v = this.view;
+    const time = trip.time;
+    let at = this.used;
+    v.setInt16(at, SILVER_COLUMNS.length);
+    at = int8(v, at + 2, ingestionId);
+    at = int8(v, at, lineNo);
+    v.setInt32(at, 4);
+    v.setInt32(at + 4, region);
+    v.setInt32(at + 8, 4);
+    v.setInt32(at + 12, datasource);
+    at = point(v, at + 16, trip.origin);
+    at = point(v, at, trip.destination);
+    at = timestamp(v, at, time);
+    at = int8(v, at, fineCell(trip.origin.lon, trip.origin.lat));
+    at = int8(v, at, fineCell(trip.destination.lon, trip.destination.lat));
+    v.setInt32(at, 2);
+    v.setInt16(at + 4, digits(time, 11, 2) * 60 + digits(time, 14, 2));
+    this.used = at + 6;
+  }
+
+  /** The format's trailer, after the last row. */
+  end(): void {
+    this.room(2);
+    this.view.setInt16(this.used, -1);
+    this.used += 2;
+  }
+
+  private room(bytes: number): void {
+    if (this.buf.length - this.used >= bytes) return;
+    this.cut();
+    this.buf = Buffer.allocUnsafe(this.capacity);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
+    this.start = this.used = 0;
+  }
+
+  private cut(): void {
+    if (this.used > this.start) this.pieces.push(this.buf.subarray(this.start, this.used));
+    this.start = this.used;
+  }
+
+  take(): Buffer[] {
+    this.cut();
+    const pieces = this.pieces;
+    this.pieces = [];
+    return pieces;
+  }
+}
+
+type Trip = { origin: Pick<Point, "lon" | "lat">; destination: Pick<Point, "lon" | "lat">; time: string };
+
+// Field count; ingestion and line (int8); region and datasource (int4); two EWKB points; timestamp;
+// two cells (int8); minute (int2): each field after its length.
+const ROW_BYTES = 2 + 4 * SILVER_COLUMNS.length + 8 + 8 + 4 + 4 + 25 + 25 + 8 + 8 + 8 + 2;
+
+/** The decimal number written with `n` digits at `at` in `text` (which holds only digits there). */
+function digits(text: string, at: number, n: number): number {
+  let value = 0;
+  for (let i = at; i < at + n; i++) value = value * 10 + text.charCodeAt(i) - 48;
+  return value;
+}
+
+/** An int8 field holding a whole number of at most 53 bits (either sign). */
+function int8(v: DataView, at: number, value: number): number {
+  const high = Math.floor(value / TWO_32);
+  v.setInt32(at, 8);
+  v.setInt32(at + 4, high);
+  v.setUint32(at + 8, value - high * TWO_32);
+  return at + 12;
+}
+
+/** A geometry field: ST_SetSRID(ST_MakePoint(lon, lat), 4326) as EWKB (little-endian, Point with SRID). */
+function point(v: DataView, at: number, p: Pick<Point, "lon" | "lat">): number {
+  v.setInt32(at, 25);
+  v.setUint8(at + 4, 1);
+  v.setUint32(at + 5, 0x20000001, true);
+  v.setUint32(at + 9, 4326, true);
+  v.setFloat64(at + 13, p.lon, true);
+  v.setFloat64(at + 21, p.lat, true);
+  return at + 29;
+}
+
+/**
+ * A timestamp field from 'YYYY-MM-DD HH:MM:SS[.ffffff]' (parse.ts parseTime): microseconds since
+ * 2000-01-01 as an int8. The seconds fit a double exactly; the microseconds may not (year 9999 is
+ * about 2^58), so the int8 is put together from two 32-bit halves.
+ */
+function timestamp(v: DataView, at: number, time: string): number {
+  const days = daysFromCivil(digits(time, 0, 4), digits(time, 5, 2), digits(time, 8, 2));
+  const seconds =
+    (days - PG_EPOCH_DAYS) * 86400 + digits(time, 11, 2) * 3600 + digits(time, 14, 2) * 60 + digits(time, 17, 2);
+  const fraction = time.length - 20; // digits after the point, 0 to 6
+  const micros = fraction > 0 ? digits(time, 20, fraction) * 10 ** (6 - fraction) : 0;
+  // seconds * 1e6 + micros = high * 2^32 + low, with seconds = s1 * 2^16 + s0 (0 <= s0 < 2^16).
+  const s1 = Math.floor(seconds / 65536);
+  const s0 = seconds - s1 * 65536;
+  const a = s1 * 1e6; // < 2^43: exact
+  const aHigh = Math.floor(a / 65536);
+  let low = (a - aHigh * 65536) * 65536 + s0 * 1e6 + micros; // < 2^37: exact
+  const carry = Math.floor(low / TWO_32);
+  low -= carry * TWO_32;
+  v.setInt32(at, 8);
+  v.setInt32(at + 4, aHigh + carry);
+  v.setUint32(at + 8, low);
+  return at + 12;
 }
 
 /**
@@ -73,24 +207,22 @@ export class Dimensions {
 }
 
 /**
- * One line read for a segment: its silver row, or its audit.rejects row, as COPY text; a name whose id
- * is not known yet (add it, then read the line again); null for a blank line.
+ * One line read for a segment: "trip" once its silver row is added to `out`, its audit.rejects row as
+ * COPY text, a name whose id is not known yet (add it, then read the line again), or null for a blank
+ * line.
  */
-export type SegmentLine =
-  | { trip: string }
-  | { reject: string }
-  | { missing: ["regions" | "datasources", string] }
-  | null;
+export type SegmentLine = "trip" | { reject: string } | { missing: ["regions" | "datasources", string] } | null;
 
 /**
  * Reads one data line (without its line break) for a large file's segment: a trip becomes a silver
- * row (points, level-12 cells, minute of the day, region and datasource ids), a refused line an
- * audit.rejects row with its reason, exactly as the bronze path and db/transforms/silver/trips.sql
- * would store them (test/integration/loader.test.ts compares the two).
+ * row in `out` (points, level-12 cells, minute of the day, region and datasource ids), a refused line
+ * an audit.rejects row with its reason, exactly as the bronze path and db/transforms/silver/trips.sql
+ * would store them (test/integration/bulk.test.ts compares the two).
  */
 export function segmentLine(
   reader: ReturnType<typeof lineReader>,
   dimensions: Dimensions,
+  out: SilverRows,
   ingestionId: number,
   line: string,
   lineNo: number,
@@ -103,11 +235,6 @@ export function segmentLine(
   if (region === undefined) return { missing: ["regions", p.region] };
   const datasource = dimensions.cached("datasources", p.datasource);
   if (datasource === undefined) return { missing: ["datasources", p.datasource] };
-  const { origin: o, destination: d, time } = p;
-  const minute = Number(time.slice(11, 13)) * 60 + Number(time.slice(14, 16));
-  return {
-    trip:
-      `${ingestionId}\t${lineNo}\t${region}\t${datasource}\t${ewkbPoint(o)}\t${ewkbPoint(d)}\t${time}\t` +
-      `${fineCell(o.lon, o.lat)}\t${fineCell(d.lon, d.lat)}\t${minute}\n`,
-  };
+  out.add(ingestionId, lineNo, region, datasource, p);
+  return "trip";
 }

@@ -14,13 +14,13 @@ import { TRANSFORM_SETTINGS } from "./promote.ts";
 
 /**
  * The indexes of a segment: the same as silver.trips' partitioned indexes (db/migrations/9), so that
- * attaching the segment links them instead of building them, plus the segment's own unique key.
+ * attaching the segment links them instead of building them. No unique key on the lines: each chunk's
+ * rows commit with its marker, once (loader.ts), so a line cannot be there twice.
  */
 function segmentIndexes(id: number): string[] {
   const table = segmentTable(id);
   const name = `trips_seg_${id}`;
   return [
-    `CREATE UNIQUE INDEX IF NOT EXISTS ${name}_pkey ON ${table} (ingestion_id, line_no, region_id)`,
     `CREATE INDEX IF NOT EXISTS ${name}_origin_cell ON ${table} (origin_cell) INCLUDE (destination_cell, trip_time, region_id)`,
     `CREATE INDEX IF NOT EXISTS ${name}_destination_cell ON ${table} (destination_cell) INCLUDE (origin_cell, trip_time, region_id)`,
     `CREATE INDEX IF NOT EXISTS ${name}_time_brin ON ${table} USING brin (trip_time)`,

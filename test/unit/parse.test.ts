@@ -6,7 +6,10 @@ import {
   NAME_MAX_CHARS,
   parsePoint,
   parseTime,
+  patternPoint,
+  patternTime,
 } from "../../pipeline/bronze/parse.ts";
+import { rng } from "../helpers/random.ts";
 
 describe("pipeline/bronze/parse.ts: reading a data line", () => {
   it("reads the WKT point variants real exports contain and refuses the rest", () => {
@@ -51,6 +54,48 @@ describe("pipeline/bronze/parse.ts: reading a data line", () => {
       ["2018-05-28 09:03:40.1234567", null],
     ];
     for (const [text, expected] of cases) expect(parseTime(text), text).toBe(expected);
+  });
+
+  it("reads the usual forms by scanning exactly as the patterns read them (random points and times)", () => {
+    // parsePoint and parseTime read 'POINT (d.ddd d.ddd)' and 'YYYY-MM-DD HH:MM:SS' without their
+    // pattern; every text here, usual or nearly so, must give what the pattern alone gives.
+    const random = rng(42);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
+    const digits = (n: number) => Array.from({ length: n }, () => Math.floor(random() * 10)).join("");
+    const number = () =>
+      pick(["", "-", "+", "--"]) +
+      digits(pick([0, 1, 2, 3, 3, 4])) +
+      pick(["", ".", `.${digits(pick([1, 6, 9, 15, 17, 22, 25]))}`, "e1"]);
+    const points = Array.from(
+      { length: 20_000 },
+      () =>
+        pick(["POINT (", "POINT (", "point (", "POINT(", "POINT  ("]) +
+        number() +
+        pick([" ", " ", "  ", ""]) +
+        number() +
+        pick([")", ")", ") ", "", "))"]),
+    );
+    points.push("POINT (-0 -0.0)", "POINT (9007199254740993 1)", "POINT (180.00000000000000000001 0)");
+    for (const text of points) {
+      const read = parsePoint(text);
+      const expected = patternPoint(text);
+      expect(read && [Object.is(read.lon, -0) ? "-0" : read.lon, read.lat, read.lonText, read.latText], text).toEqual(
+        expected && [
+          Object.is(expected.lon, -0) ? "-0" : expected.lon,
+          expected.lat,
+          expected.lonText,
+          expected.latText,
+        ],
+      );
+    }
+    const two = (max: number) => String(Math.floor(random() * (max + 1))).padStart(2, "0");
+    const times = Array.from(
+      { length: 20_000 },
+      () =>
+        `${pick(["0000", "0001", "1900", "2000", "2019", "2020", "2100", "9999", "20x9"])}-${two(13)}-${two(32)}` +
+        `${pick([" ", " ", "T", "  "])}${two(24)}:${two(60)}:${two(60)}${pick(["", "", ".5", "x"])}`,
+    );
+    for (const text of times) expect(parseTime(text), text).toBe(patternTime(text));
   });
 
   it("splits with CSV quoting, in the header's column order, and names the first problem", () => {
