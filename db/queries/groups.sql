@@ -5,28 +5,20 @@
 -- $1 region id or NULL for all, $2 cell level 0..7, $3 slot minutes (a multiple of 30 that divides
 -- 1440), $4 minimum trips, $5..$8 west, south, east, north of a box the representative origin must
 -- lie in (edges included) or all NULL, $9 at most this many rows.
--- Exactly one branch of `merged` runs (a one-time filter on $2, $3): re-aggregating every stored row
--- only to get the same rows back costs several times more on a large table.
+-- A group may have a row in each segment (db/migrations/10): they are added up, and at a coarser
+-- similarity so are the groups under it.
 WITH merged AS (
-  -- At the stored similarity the groups are the stored rows themselves.
-  SELECT
-    g.region_id, g.origin_cell, g.destination_cell, g.slot::int AS slot_index, g.trips,
-    g.sum_origin_lon, g.sum_origin_lat, g.sum_dest_lon, g.sum_dest_lat, g.first_trip_at, g.last_trip_at
-  FROM silver.trip_groups AS g
-  WHERE $2::int = 7 AND $3::int = 30
-    AND ($1::int IS NULL OR g.region_id = $1::int) AND g.trips >= $4::bigint
-  UNION ALL
   SELECT
     g.region_id,
-    tripflow.cell_parent(g.origin_cell, $2::int),
-    tripflow.cell_parent(g.destination_cell, $2::int),
-    g.slot / ($3::int / 30),
-    sum(g.trips)::bigint,
-    sum(g.sum_origin_lon), sum(g.sum_origin_lat), sum(g.sum_dest_lon), sum(g.sum_dest_lat),
-    min(g.first_trip_at), max(g.last_trip_at)
+    tripflow.cell_parent(g.origin_cell, $2::int) AS origin_cell,
+    tripflow.cell_parent(g.destination_cell, $2::int) AS destination_cell,
+    g.slot / ($3::int / 30) AS slot_index,
+    sum(g.trips)::bigint AS trips,
+    sum(g.sum_origin_lon) AS sum_origin_lon, sum(g.sum_origin_lat) AS sum_origin_lat,
+    sum(g.sum_dest_lon) AS sum_dest_lon, sum(g.sum_dest_lat) AS sum_dest_lat,
+    min(g.first_trip_at) AS first_trip_at, max(g.last_trip_at) AS last_trip_at
   FROM silver.trip_groups AS g
-  WHERE NOT ($2::int = 7 AND $3::int = 30)
-    AND ($1::int IS NULL OR g.region_id = $1::int)
+  WHERE $1::int IS NULL OR g.region_id = $1::int
   GROUP BY 1, 2, 3, 4
   HAVING sum(g.trips) >= $4::bigint
 ),

@@ -287,29 +287,31 @@ export function bronzeRow(reader: ReturnType<typeof lineReader>, line: string, l
 }
 
 /**
- * COPY text gathered into buffers as rows arrive: each row is written straight into a buffer (rows
- * built up as one string would be ropes of small pieces holding their source text, slow to flatten and
- * several times their own size). `take()` hands out what was added since the last call; a piece
- * handed out is never written again, so it can wait in a stream while more rows are added.
+ * Bytes gathered into buffers as rows arrive, handed out as pieces: `take()` hands out what was added
+ * since the last call; a piece handed out is never written again, so it can wait in a stream while
+ * more rows are added. Subclasses write at `used` after `room(bytes)`.
  */
-export class CopyBuffer {
-  private buf: Buffer;
+export class Pieces {
+  protected buf: Buffer;
+  protected used = 0;
   private start = 0;
-  private used = 0;
   private pieces: Buffer[] = [];
 
   constructor(private readonly capacity = 1 << 18) {
     this.buf = Buffer.allocUnsafe(capacity);
   }
 
-  add(row: string): void {
-    if (this.buf.length - this.used < row.length * 3) {
-      this.cut();
-      this.buf = Buffer.allocUnsafe(Math.max(this.capacity, row.length * 3));
-      this.start = this.used = 0;
-    }
-    this.used += this.buf.write(row, this.used, "utf8");
+  /** Makes sure `bytes` more fit, in a fresh buffer if they do not. */
+  protected room(bytes: number): void {
+    if (this.buf.length - this.used >= bytes) return;
+    this.cut();
+    this.buf = Buffer.allocUnsafe(Math.max(this.capacity, bytes));
+    this.start = this.used = 0;
+    this.fresh();
   }
+
+  /** Called when writing moves to a fresh buffer. */
+  protected fresh(): void {}
 
   private cut(): void {
     if (this.used > this.start) this.pieces.push(this.buf.subarray(this.start, this.used));
@@ -321,6 +323,18 @@ export class CopyBuffer {
     const pieces = this.pieces;
     this.pieces = [];
     return pieces;
+  }
+}
+
+/**
+ * COPY text gathered into buffers as rows arrive: each row is written straight into a buffer (rows
+ * built up as one string would be ropes of small pieces holding their source text, slow to flatten and
+ * several times their own size).
+ */
+export class CopyBuffer extends Pieces {
+  add(row: string): void {
+    this.room(row.length * 3);
+    this.used += this.buf.write(row, this.used, "utf8");
   }
 }
 

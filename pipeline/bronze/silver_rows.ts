@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { CELL_LEVEL } from "../core/cells.ts";
 import { copyText } from "./csvline.ts";
-import { dataLine, type lineReader, type Point } from "./parse.ts";
+import { dataLine, type lineReader, Pieces, type Point } from "./parse.ts";
 
 /**
  * The columns a large file's chunk is COPYed with, straight into its segment table: what
@@ -54,21 +54,21 @@ const TWO_32 = 2 ** 32;
  * buffer; `take()` hands out what was added since the last call (a piece handed out is never written
  * again). The first piece holds the format's header, `end()` adds its trailer.
  */
-export class SilverRows {
-  private buf: Buffer;
-  private view: DataView;
-  private start = 0;
-  private used = 0;
-  private pieces: Buffer[] = [];
+export class SilverRows extends Pieces {
+  private view!: DataView;
 
-  constructor(private readonly capacity = 1 << 18) {
-    this.buf = Buffer.allocUnsafe(capacity);
-    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
+  constructor() {
+    super();
+    this.fresh();
     // Signature, flags (no OIDs), header extension length.
     this.used = this.buf.write("PGCOPY\n\xff\r\n\0", 0, "latin1");
     this.view.setInt32(this.used, 0);
     this.view.setInt32(this.used + 4, 0);
     this.used += 8;
+  }
+
+  protected override fresh(): void {
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   }
 
   /** One trip: the ids, both points, the moment, both level-12 cells and the minute of the day. */
@@ -99,26 +99,6 @@ export class SilverRows {
     this.room(2);
     this.view.setInt16(this.used, -1);
     this.used += 2;
-  }
-
-  private room(bytes: number): void {
-    if (this.buf.length - this.used >= bytes) return;
-    this.cut();
-    this.buf = Buffer.allocUnsafe(this.capacity);
-    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
-    this.start = this.used = 0;
-  }
-
-  private cut(): void {
-    if (this.used > this.start) this.pieces.push(this.buf.subarray(this.start, this.used));
-    this.start = this.used;
-  }
-
-  take(): Buffer[] {
-    this.cut();
-    const pieces = this.pieces;
-    this.pieces = [];
-    return pieces;
   }
 }
 

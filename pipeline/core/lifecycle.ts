@@ -10,10 +10,15 @@ export const bronzePartition = (id: number) => `bronze.trips_${id}`;
 /** The table of a bulk ingestion's trips: a segment of silver.trips once sealed (db/migrations/9_silver_segments.sql). */
 export const segmentTable = (id: number) => `silver.trips_seg_${id}`;
 
-/** The staging tables of a segment's aggregates (db/transforms/seal/stage_*.sql), made from its name. */
-export const stagingTables = (id: number) => ({
-  groups: `${segmentTable(id)}_groups`,
-  gold: `${segmentTable(id)}_gold`,
+/**
+ * A bulk ingestion's own groups and weekly counts (db/transforms/seal/stage_*.sql): built beside its
+ * segment, then attached with it as partitions of silver.trip_groups and gold (db/migrations/10).
+ */
+export const segmentAggregates = (id: number) => ({
+  groups: `silver.trip_groups_seg_${id}`,
+  regions: `gold.weekly_regions_seg_${id}`,
+  origins: `gold.weekly_origin_cells_seg_${id}`,
+  destinations: `gold.weekly_destination_cells_seg_${id}`,
 });
 
 /**

@@ -32,7 +32,6 @@ export const SQL = {
   withdrawAggregates: loadSql("transforms/withdraw/aggregates.sql"),
   sealStageGroups: loadSql("transforms/seal/stage_groups.sql"),
   sealStageGold: loadSql("transforms/seal/stage_gold.sql"),
-  sealAggregates: loadSql("transforms/seal/aggregates.sql"),
   withdrawTripGroupBounds: loadSql("transforms/withdraw/trip_group_bounds.sql"),
   unrecordedMoves: loadSql("queries/landing/unrecorded_moves.sql"),
   staleBronze: loadSql("queries/landing/stale_bronze.sql"),

@@ -5,12 +5,11 @@ import {
   enterIngestion,
   lockAggregates,
   lockIngestion,
+  segmentAggregates,
   segmentTable,
-  stagingTables,
 } from "../core/lifecycle.ts";
 import { LOCK } from "../core/locks.ts";
 import { SQL } from "../core/sql.ts";
-import { TRANSFORM_SETTINGS } from "./promote.ts";
 
 /**
  * The indexes of a segment: the same as silver.trips' partitioned indexes (db/migrations/9), so that
@@ -27,10 +26,10 @@ function segmentIndexes(id: number): string[] {
   ];
 }
 
-/** A seal transform with the segment's table names put in (they are made from the id, never from input). */
+/** A seal transform with the segment's id and table names put in (made from the id, never from input). */
 function sealSql(sql: string, id: number): string {
-  const { groups, gold } = stagingTables(id);
-  return sql.replaceAll("{segment}", segmentTable(id)).replaceAll("{groups}", groups).replaceAll("{gold}", gold);
+  const tables: Record<string, string> = { segment: segmentTable(id), id: String(id), ...segmentAggregates(id) };
+  return sql.replaceAll(/\{(\w+)\}/g, (whole, name: string) => tables[name] ?? whole);
 }
 
 /**
@@ -68,12 +67,13 @@ async function onSegment(pool: pg.Pool, id: number, settings: string[], statemen
 
 /**
  * Seals a bulk ingestion's segment once all its chunks are in it (queued by core/jobs.ts
- * queueSealIfReady). First, side by side: the segment's indexes, each built by one sort, and its
- * groups and weekly counts, each aggregated by one scan into a staging table (db/transforms/seal/);
- * both are their own transactions, and an interrupted one is simply done again. Then one transaction
- * attaches the segment to silver.trips, merges the staged aggregates into silver.trip_groups and gold,
- * marks every chunk merged and completes the ingestion: the file becomes visible to answers at once,
- * whole. Running it again changes nothing (the `silver.sealed` marker).
+ * queueSealIfReady). First, side by side: the segment's indexes, each built by one sort, and its own
+ * groups and weekly counts, each aggregated by one scan into tables shaped like silver.trip_groups and
+ * gold (db/transforms/seal/); each is its own transaction, and an interrupted one is simply done again.
+ * Then one transaction attaches the segment and its groups and gold as partitions (nothing is merged
+ * into shared rows: readers add a key's rows up over the segments), marks every chunk merged and
+ * completes the ingestion: the file becomes visible to answers at once, whole. Running it again
+ * changes nothing (the `silver.sealed` marker).
  *
  * @example await sealSegment(pool, 7);
  */
@@ -103,12 +103,17 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
     const { rows } = await tx.query<{ sealed: boolean; chunks: number; rows: number }>(SQL.sealState, [id]);
     const state = rows[0]!;
     if (state.sealed) return notApplied;
-    for (const setting of TRANSFORM_SETTINGS) await tx.query(setting);
     const aggregatesStarted = Date.now();
-    await tx.query(`ALTER TABLE silver.trips ATTACH PARTITION ${segmentTable(id)} FOR VALUES IN (${id})`);
-    await tx.query(sealSql(SQL.sealAggregates, id));
-    const { groups, gold } = stagingTables(id);
-    await tx.query(`DROP TABLE ${groups}, ${gold}`);
+    // Each table holds `segment = id` by a check, so no attach reads it, and has its parent's indexes.
+    const own = segmentAggregates(id);
+    for (const [parent, table] of [
+      ["silver.trips", segmentTable(id)],
+      ["silver.trip_groups", own.groups],
+      ["gold.weekly_regions", own.regions],
+      ["gold.weekly_origin_cells", own.origins],
+      ["gold.weekly_destination_cells", own.destinations],
+    ])
+      await tx.query(`ALTER TABLE ${parent} ATTACH PARTITION ${table} FOR VALUES IN (${id})`);
     await tx.query(SQL.sealMarkers, [id, state.chunks]);
     await tx.query(
       "INSERT INTO audit.steps (ingestion_id, step, chunk, rows) VALUES ($1::bigint, 'silver.sealed', 0, $2::bigint)",

@@ -1,5 +1,6 @@
 import { readdir, rename } from "node:fs/promises";
 import { join } from "node:path";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generate } from "../bench/generate.ts";
 import { eventSeen as seen, exactly, totals } from "../helpers/audit.ts";
@@ -152,10 +153,27 @@ describe("exactly once for the bulk path: SIGKILL during its load and each step 
     return false;
   }
 
+  // The seal's final transaction attaches five tables: a session holding gold.weekly_destination_cells
+  // (SHARE UPDATE EXCLUSIVE, as an attach takes it) stops it after the first four, inside the transaction.
+  let holder: pg.Client | undefined;
+  const midAttach = async (c: Child) => {
+    holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    await holder.query("BEGIN");
+    await holder.query("LOCK TABLE gold.weekly_destination_cells IN SHARE UPDATE EXCLUSIVE MODE");
+    return running(c, "%ATTACH PARTITION gold.weekly_destination_cells_seg%");
+  };
+  const releaseHolder = async () => {
+    await holder?.query("COMMIT");
+    await holder?.end();
+    holder = undefined;
+  };
+
   const points: [string, (child: Child, file: string) => Promise<unknown>][] = [
     ["its load (the first silver.promoted)", (_c, file) => seen(db.pool, file, "silver.promoted")],
     ["the seal's index build", (c) => running(c, "CREATE %INDEX%trips_seg_%")],
-    ["the seal's aggregates (attach, groups, gold)", (c) => running(c, "%INSERT INTO silver.trip_groups%")],
+    ["the seal's groups and gold", (c) => running(c, "%Target: silver.trip_groups_seg%")],
+    ["the seal's attach (four of five tables attached)", midAttach],
   ];
 
   for (const [i, [point, reached]] of points.entries()) {
@@ -167,6 +185,7 @@ describe("exactly once for the bulk path: SIGKILL during its load and each step 
       await rename(tmp, join(env.LANDING_DIR!, file));
       expect(await reached(first, file)).not.toBe(false);
       await kill(first);
+      await releaseHolder();
       const second = await start();
       try {
         await seen(db.pool, file, "file.archived", 1, 120_000).catch((e) => {
@@ -187,6 +206,12 @@ describe("exactly once for the bulk path: SIGKILL during its load and each step 
           [`trips_seg_${rows[0].id}`],
         );
         expect(segments[0].n).toBe(1);
+        // Its trips, groups and three gold tables: each attached once, as a partition of its parent.
+        const { rows: attached } = await db.pool.query(
+          "SELECT count(*)::int AS n FROM pg_inherits WHERE inhrelid::regclass::text LIKE $1",
+          [`%_seg_${rows[0].id}`],
+        );
+        expect(attached[0].n).toBe(5);
       } finally {
         second.process.kill("SIGTERM");
         expect(await second.exited).toBe(0);

@@ -1,5 +1,6 @@
 -- Target: gold.weekly_destination_cells, one row per (region, ISO week, level-8 cell of the destination).
--- Source: the silver.trips of one chunk ($1 ingestion id, lines $2..$3), read by primary key.
+-- Source: the silver.trips of one chunk ($1 ingestion id, lines $2..$3) in segment 0, where the
+-- incremental path writes, read by primary key. The rows merge into segment 0 (the column default).
 -- Safe to run twice: the marker CTE records ('gold.weekly_destination_cells', chunk $4) in audit.steps and the merge reads
 -- nothing when the marker was already there; a concurrent second run waits on the marker's key and
 -- then finds it. Rows merge in key order and gold jobs run one at a time (queue "gold"): no deadlock.
@@ -14,9 +15,9 @@ WITH marker AS (
 INSERT INTO gold.weekly_destination_cells AS g (region_id, week, cell, trips)
 SELECT t.region_id, tripflow.iso_week(t.trip_time), tripflow.cell_parent(t.destination_cell, 8), count(*)
 FROM silver.trips AS t
-WHERE t.ingestion_id = $1::bigint AND t.line_no BETWEEN $2::bigint AND $3::bigint
+WHERE t.segment = 0 AND t.ingestion_id = $1::bigint AND t.line_no BETWEEN $2::bigint AND $3::bigint
   AND EXISTS (SELECT FROM marker)
 GROUP BY 1, 2, 3
 ORDER BY 3, 2, 1
-ON CONFLICT (cell, week, region_id) DO UPDATE SET trips = g.trips + excluded.trips;
+ON CONFLICT (cell, week, region_id, segment) DO UPDATE SET trips = g.trips + excluded.trips;
 -- jscpd:ignore-end

@@ -1,5 +1,6 @@
 -- Target: gold.weekly_regions, one row per (region, ISO week).
--- Source: the silver.trips of one chunk ($1 ingestion id, lines $2..$3), read by primary key.
+-- Source: the silver.trips of one chunk ($1 ingestion id, lines $2..$3) in segment 0, where the
+-- incremental path writes, read by primary key. The rows merge into segment 0 (the column default).
 -- Safe to run twice: the marker CTE records ('gold.weekly_regions', chunk $4) in audit.steps and the merge reads
 -- nothing when the marker was already there; a concurrent second run waits on the marker's key and
 -- then finds it. Rows merge in key order and gold jobs run one at a time (queue "gold"): no deadlock.
@@ -11,8 +12,8 @@ WITH marker AS (
 INSERT INTO gold.weekly_regions AS g (region_id, week, trips)
 SELECT t.region_id, tripflow.iso_week(t.trip_time), count(*)
 FROM silver.trips AS t
-WHERE t.ingestion_id = $1::bigint AND t.line_no BETWEEN $2::bigint AND $3::bigint
+WHERE t.segment = 0 AND t.ingestion_id = $1::bigint AND t.line_no BETWEEN $2::bigint AND $3::bigint
   AND EXISTS (SELECT FROM marker)
 GROUP BY 1, 2
 ORDER BY 1, 2
-ON CONFLICT (region_id, week) DO UPDATE SET trips = g.trips + excluded.trips;
+ON CONFLICT (region_id, week, segment) DO UPDATE SET trips = g.trips + excluded.trips;

@@ -1,26 +1,32 @@
--- Target: {groups}, a staging table of one bulk ingestion's groups of similar trips, one row per
--- (region, level-7 origin cell, level-7 destination cell, 30-minute slot), as silver.trip_groups keeps
--- them. Source: the ingestion's segment {segment}, read whole (a parallel scan).
--- Built before the seal's final transaction, beside the segment's index builds, so that the
--- transaction only merges the few aggregated rows (seal/trip_groups.sql).
--- Safe to run twice: CREATE ... AS is one statement, so the table is there whole or not at all, and a
--- second run finds it there.
+-- Target: {groups}, one bulk ingestion's groups of similar trips, one row per (region, level-7 origin
+-- cell, level-7 destination cell, 30-minute slot), as silver.trip_groups keeps them, in segment {id}:
+-- a table shaped like silver.trip_groups, with its key and index, attached as its partition by the
+-- seal's final transaction (pipeline/transform/seal.ts), so nothing is merged into shared rows.
+-- Source: the ingestion's segment {segment}, read whole (a parallel scan).
+-- Built beside the segment's index builds, before the final transaction.
+-- Safe to run twice: one transaction (the statements go as one query); a second run builds it again.
 -- The aggregate of a group is the one every writer of silver.trip_groups computes (silver/trip_groups.sql,
 -- withdraw/aggregates.sql): the copy-paste check (npm run lint) skips it.
+DROP TABLE IF EXISTS {groups};
+CREATE TABLE {groups} (LIKE silver.trip_groups INCLUDING DEFAULTS INCLUDING CONSTRAINTS, CHECK (segment = {id}));
 -- jscpd:ignore-start
-CREATE UNLOGGED TABLE IF NOT EXISTS {groups} AS
+INSERT INTO {groups} (
+  region_id, origin_cell, destination_cell, slot, trips,
+  sum_origin_lon, sum_origin_lat, sum_dest_lon, sum_dest_lat, first_trip_at, last_trip_at, segment)
 SELECT
   t.region_id,
-  tripflow.cell_parent(t.origin_cell, 7) AS origin_cell,
-  tripflow.cell_parent(t.destination_cell, 7) AS destination_cell,
-  (t.tod_minute / 30)::smallint AS slot,
-  count(*) AS trips,
-  sum(ST_X(t.origin)) AS sum_origin_lon,
-  sum(ST_Y(t.origin)) AS sum_origin_lat,
-  sum(ST_X(t.destination)) AS sum_dest_lon,
-  sum(ST_Y(t.destination)) AS sum_dest_lat,
-  min(t.trip_time) AS first_trip_at,
-  max(t.trip_time) AS last_trip_at
+  tripflow.cell_parent(t.origin_cell, 7),
+  tripflow.cell_parent(t.destination_cell, 7),
+  (t.tod_minute / 30)::smallint,
+  count(*),
+  sum(ST_X(t.origin)), sum(ST_Y(t.origin)), sum(ST_X(t.destination)), sum(ST_Y(t.destination)),
+  min(t.trip_time), max(t.trip_time),
+  {id}
 FROM {segment} AS t
-GROUP BY 1, 2, 3, 4;
+GROUP BY 1, 2, 3, 4
+ORDER BY 1, 2, 3, 4;
 -- jscpd:ignore-end
+-- The parent's key and index (db/migrations/10): attaching links them instead of building them.
+ALTER TABLE {groups} ADD PRIMARY KEY (region_id, origin_cell, destination_cell, slot, segment);
+CREATE INDEX ON {groups} (trips DESC);
+ANALYZE {groups};

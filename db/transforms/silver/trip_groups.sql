@@ -1,6 +1,7 @@
 -- Target: silver.trip_groups, one row per (region, level-7 origin cell, level-7 destination cell,
 -- 30-minute slot of the day).
--- Source: the silver.trips of one chunk ($1 ingestion id, lines $2..$3), read by primary key.
+-- Source: the silver.trips of one chunk ($1 ingestion id, lines $2..$3) in segment 0, where the
+-- incremental path writes, read by primary key. The rows merge into segment 0 (the column default).
 -- Safe to run twice: the marker CTE records ('silver.trip_groups', chunk $4) in audit.steps and the merge reads
 -- nothing when the marker was already there; a concurrent second run waits on the marker's key and
 -- then finds it. Rows merge in key order and groups jobs run one at a time (queue "groups"): no deadlock.
@@ -24,11 +25,11 @@ merged AS (
     sum(ST_X(t.origin)), sum(ST_Y(t.origin)), sum(ST_X(t.destination)), sum(ST_Y(t.destination)),
     min(t.trip_time), max(t.trip_time)
   FROM silver.trips AS t
-  WHERE t.ingestion_id = $1::bigint AND t.line_no BETWEEN $2::bigint AND $3::bigint
+  WHERE t.segment = 0 AND t.ingestion_id = $1::bigint AND t.line_no BETWEEN $2::bigint AND $3::bigint
     AND EXISTS (SELECT FROM marker)
   GROUP BY 1, 2, 3, 4
   ORDER BY 1, 2, 3, 4
-  ON CONFLICT (region_id, origin_cell, destination_cell, slot) DO UPDATE SET
+  ON CONFLICT (region_id, origin_cell, destination_cell, slot, segment) DO UPDATE SET
     trips = g.trips + excluded.trips,
     sum_origin_lon = g.sum_origin_lon + excluded.sum_origin_lon,
     sum_origin_lat = g.sum_origin_lat + excluded.sum_origin_lat,

@@ -1,6 +1,7 @@
 -- Target: gold.weekly_regions, gold.weekly_origin_cells, gold.weekly_destination_cells and
--- silver.trip_groups: takes out of each what one ingestion ($1) merged into it, so that a failed
--- ingestion counts nowhere.
+-- silver.trip_groups, segment 0: takes out of each what one ingestion ($1) of the incremental path
+-- merged into it, so that a failed ingestion counts nowhere. (A large file's groups and gold are
+-- partitions of their own, dropped whole with its segment: pipeline/core/withdraw.ts.)
 -- Source: the ingestion's silver.trips (read by primary key) and its merge markers in audit.steps: a
 -- chunk's trips are taken out of a table only if that table's marker for the chunk is there (the chunk
 -- of a line is (line_no - 2) / chunk_rows, as the loader cut the file).
@@ -24,7 +25,7 @@ trips AS MATERIALIZED (
   SELECT t.region_id, t.origin_cell, t.destination_cell, t.trip_time, t.tod_minute, t.origin, t.destination,
          ((t.line_no - 2) / ing.chunk_rows)::int AS chunk
   FROM silver.trips AS t CROSS JOIN ing
-  WHERE t.ingestion_id = $1::bigint
+  WHERE t.segment = 0 AND t.ingestion_id = $1::bigint
 ),
 
 regions AS (
@@ -61,43 +62,43 @@ groups AS (
 
 regions_gone AS (
   DELETE FROM gold.weekly_regions AS g USING regions AS w
-  WHERE g.region_id = w.region_id AND g.week = w.week AND g.trips <= w.trips
+  WHERE g.segment = 0 AND g.region_id = w.region_id AND g.week = w.week AND g.trips <= w.trips
   RETURNING w.trips
 ),
 
 regions_cut AS (
   UPDATE gold.weekly_regions AS g SET trips = g.trips - w.trips FROM regions AS w
-  WHERE g.region_id = w.region_id AND g.week = w.week AND g.trips > w.trips
+  WHERE g.segment = 0 AND g.region_id = w.region_id AND g.week = w.week AND g.trips > w.trips
   RETURNING w.trips
 ),
 
 origins_gone AS (
   DELETE FROM gold.weekly_origin_cells AS g USING origins AS w
-  WHERE g.cell = w.cell AND g.week = w.week AND g.region_id = w.region_id AND g.trips <= w.trips
+  WHERE g.segment = 0 AND g.cell = w.cell AND g.week = w.week AND g.region_id = w.region_id AND g.trips <= w.trips
   RETURNING w.trips
 ),
 
 origins_cut AS (
   UPDATE gold.weekly_origin_cells AS g SET trips = g.trips - w.trips FROM origins AS w
-  WHERE g.cell = w.cell AND g.week = w.week AND g.region_id = w.region_id AND g.trips > w.trips
+  WHERE g.segment = 0 AND g.cell = w.cell AND g.week = w.week AND g.region_id = w.region_id AND g.trips > w.trips
   RETURNING w.trips
 ),
 
 destinations_gone AS (
   DELETE FROM gold.weekly_destination_cells AS g USING destinations AS w
-  WHERE g.cell = w.cell AND g.week = w.week AND g.region_id = w.region_id AND g.trips <= w.trips
+  WHERE g.segment = 0 AND g.cell = w.cell AND g.week = w.week AND g.region_id = w.region_id AND g.trips <= w.trips
   RETURNING w.trips
 ),
 
 destinations_cut AS (
   UPDATE gold.weekly_destination_cells AS g SET trips = g.trips - w.trips FROM destinations AS w
-  WHERE g.cell = w.cell AND g.week = w.week AND g.region_id = w.region_id AND g.trips > w.trips
+  WHERE g.segment = 0 AND g.cell = w.cell AND g.week = w.week AND g.region_id = w.region_id AND g.trips > w.trips
   RETURNING w.trips
 ),
 
 groups_gone AS (
   DELETE FROM silver.trip_groups AS g USING groups AS w
-  WHERE g.region_id = w.region_id AND g.origin_cell = w.origin_cell AND g.destination_cell = w.destination_cell
+  WHERE g.segment = 0 AND g.region_id = w.region_id AND g.origin_cell = w.origin_cell AND g.destination_cell = w.destination_cell
     AND g.slot = w.slot AND g.trips <= w.trips
   RETURNING w.trips
 ),
@@ -110,7 +111,7 @@ groups_cut AS (
     sum_dest_lon = g.sum_dest_lon - w.sum_dest_lon,
     sum_dest_lat = g.sum_dest_lat - w.sum_dest_lat
   FROM groups AS w
-  WHERE g.region_id = w.region_id AND g.origin_cell = w.origin_cell AND g.destination_cell = w.destination_cell
+  WHERE g.segment = 0 AND g.region_id = w.region_id AND g.origin_cell = w.origin_cell AND g.destination_cell = w.destination_cell
     AND g.slot = w.slot AND g.trips > w.trips
   RETURNING g.region_id, g.origin_cell, g.destination_cell, g.slot, w.trips,
             g.first_trip_at = w.first_trip_at AS stale_first, g.last_trip_at = w.last_trip_at AS stale_last
