@@ -61,7 +61,13 @@ export async function startServices(roles: Role[], config: Config, logger: Logge
       stops.push(() => bus.close());
     }
     if (roles.includes("worker")) {
-      const worker = await startWorker({ pool, concurrency: config.workerConcurrency, logger, processName });
+      const worker = await startWorker({
+        pool,
+        concurrency: config.workerConcurrency,
+        logger,
+        processName,
+        maxSegments: config.maxSegments,
+      });
       services.worker = worker;
       stops.push(() => worker.stop());
     }

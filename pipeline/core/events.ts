@@ -45,7 +45,11 @@ export const EVENTS = Object.freeze({
   },
   "silver.sealed": {
     stage: "silver",
-    payload: z.object({ rows: count, chunks: count, indexes_ms: ms, aggregates_ms: ms, ms }),
+    payload: z.object({ rows: count, chunks: count, indexes_ms: ms, attach_ms: ms, ms }),
+  },
+  "silver.compacted": {
+    stage: "silver",
+    payload: z.object({ segments: z.array(z.number().int()), into: z.number().int(), rows: count, ms }),
   },
   "gold.refreshed": {
     stage: "gold",

@@ -12,11 +12,18 @@ export const TASK = Object.freeze({
   mergeGold: "merge_gold",
   maintain: "maintain",
   sealSegment: "seal_segment",
+  compactSegments: "compact_segments",
 });
 export type TaskName = (typeof TASK)[keyof typeof TASK];
 
 /** Queues that run one job at a time: merges into the same tables never wait on each other. */
-const QUEUE = Object.freeze({ groups: "groups", gold: "gold", maintenance: "maintenance", seal: "seal" });
+const QUEUE = Object.freeze({
+  groups: "groups",
+  gold: "gold",
+  maintenance: "maintenance",
+  seal: "seal",
+  compact: "compact",
+});
 
 /** What a chunk job carries: lines [first_line, end_line) of one ingestion's bronze partition. */
 export const ChunkPayload = z.object({
@@ -88,4 +95,12 @@ export async function queueSealIfReady(db: Queryable, ingestionId: number): Prom
     `seal:${ingestionId}`,
   ]);
   return true;
+}
+
+/**
+ * Queues a compaction (pipeline/transform/compact.ts) after the maintenance run that follows a
+ * completion: one at a time (queue "compact"), one waiting at most (its job key).
+ */
+export async function queueCompaction(db: Queryable): Promise<void> {
+  await db.query(SQL.addCompactionJob, [TASK.compactSegments, QUEUE.compact]);
 }

@@ -7,19 +7,35 @@ import { SQL } from "./sql.ts";
 /** The table name of one ingestion's bronze partition (its chunks are partitions of it). */
 export const bronzePartition = (id: number) => `bronze.trips_${id}`;
 
-/** The table of a bulk ingestion's trips: a segment of silver.trips once sealed (db/migrations/9_silver_segments.sql). */
-export const segmentTable = (id: number) => `silver.trips_seg_${id}`;
-
 /**
- * A bulk ingestion's own groups and weekly counts (db/transforms/seal/stage_*.sql): built beside its
- * segment, then attached with it as partitions of silver.trip_groups and gold (db/migrations/10).
+ * The tables of one segment of a large file: its trips, groups and weekly counts, partitions of
+ * silver.trips, silver.trip_groups and gold (db/migrations/9 and 10). A large file's own segment is
+ * numbered by its ingestion id (`_seg_<id>`); a compacted one by a negative number (`_cmp_<n>`,
+ * pipeline/transform/compact.ts).
  */
-export const segmentAggregates = (id: number) => ({
-  groups: `silver.trip_groups_seg_${id}`,
-  regions: `gold.weekly_regions_seg_${id}`,
-  origins: `gold.weekly_origin_cells_seg_${id}`,
-  destinations: `gold.weekly_destination_cells_seg_${id}`,
-});
+export function segmentTables(segment: number) {
+  const suffix = segment > 0 ? `seg_${segment}` : `cmp_${-segment}`;
+  return {
+    trips: `silver.trips_${suffix}`,
+    groups: `silver.trip_groups_${suffix}`,
+    regions: `gold.weekly_regions_${suffix}`,
+    origins: `gold.weekly_origin_cells_${suffix}`,
+    destinations: `gold.weekly_destination_cells_${suffix}`,
+  };
+}
+type SegmentTables = ReturnType<typeof segmentTables>;
+
+/** Each table of a segment with the parent it is a partition of, in the order they are attached and dropped. */
+export const PARENTS: [keyof SegmentTables, string][] = [
+  ["trips", "silver.trips"],
+  ["groups", "silver.trip_groups"],
+  ["regions", "gold.weekly_regions"],
+  ["origins", "gold.weekly_origin_cells"],
+  ["destinations", "gold.weekly_destination_cells"],
+];
+
+/** The table of a bulk ingestion's trips: a segment of silver.trips once sealed. */
+export const segmentTable = (id: number) => segmentTables(id).trips;
 
 /**
  * Creates a bulk ingestion's segment table if it is not there: silver.trips' columns and checks,

@@ -32,6 +32,9 @@ export const SQL = {
   withdrawAggregates: loadSql("transforms/withdraw/aggregates.sql"),
   sealStageGroups: loadSql("transforms/seal/stage_groups.sql"),
   sealStageGold: loadSql("transforms/seal/stage_gold.sql"),
+  compactTrips: loadSql("transforms/compact/trips.sql"),
+  compactGroups: loadSql("transforms/compact/groups.sql"),
+  compactGold: loadSql("transforms/compact/gold.sql"),
   withdrawTripGroupBounds: loadSql("transforms/withdraw/trip_group_bounds.sql"),
   unrecordedMoves: loadSql("queries/landing/unrecorded_moves.sql"),
   staleBronze: loadSql("queries/landing/stale_bronze.sql"),
@@ -49,9 +52,12 @@ export const SQL = {
   addChunkJob: loadSql("queries/core/add_chunk_job.sql"),
   addMaintenanceJob: loadSql("queries/core/add_maintenance_job.sql"),
   addSealJob: loadSql("queries/core/add_seal_job.sql"),
+  addCompactionJob: loadSql("queries/core/add_compaction_job.sql"),
   sealReady: loadSql("queries/transform/seal_ready.sql"),
   sealState: loadSql("queries/transform/seal_state.sql"),
   sealMarkers: loadSql("queries/transform/seal_markers.sql"),
+  segments: loadSql("queries/transform/segments.sql"),
+  compactionLeftovers: loadSql("queries/transform/compaction_leftovers.sql"),
   demoRegionsSummary: loadSql("queries/demo/regions_summary.sql"),
 } as const;
 

@@ -1,6 +1,6 @@
 import type pg from "pg";
 import { inTransaction, LIVE_STATUSES, recordEvent, type IngestionStatus } from "./audit.ts";
-import { lockAggregates, segmentTable, segmentAggregates } from "./lifecycle.ts";
+import { lockAggregates, segmentTables } from "./lifecycle.ts";
 import { LOCK } from "./locks.ts";
 import { SQL } from "./sql.ts";
 
@@ -52,14 +52,15 @@ export async function withdrawIngestion(
     const w = taken[0]!;
     // A bulk ingestion's trips, groups and gold are tables of their own (partitions once sealed):
     // counted, then dropped whole. An incremental ingestion's trips are in segment 0.
-    const segment = segmentTable(id);
+    const own = segmentTables(id);
+    const segment = own.trips;
     const { rows: found } = await client.query<{ there: boolean }>(
       "SELECT to_regclass($1::text) IS NOT NULL AS there",
       [segment],
     );
     if (found[0]!.there)
       w.silver_trips += (await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${segment}`)).rows[0]!.n;
-    await client.query(`DROP TABLE IF EXISTS ${[segment, ...Object.values(segmentAggregates(id))].join(", ")}`);
+    await client.query(`DROP TABLE IF EXISTS ${Object.values(own).join(", ")}`);
     await client.query("DELETE FROM silver.trips WHERE segment = 0 AND ingestion_id = $1::bigint", [id]);
     if (w.stale_regions.length > 0)
       await client.query(SQL.withdrawTripGroupBounds, [

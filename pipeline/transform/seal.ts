@@ -5,20 +5,20 @@ import {
   enterIngestion,
   lockAggregates,
   lockIngestion,
-  segmentAggregates,
+  PARENTS,
   segmentTable,
+  segmentTables,
 } from "../core/lifecycle.ts";
 import { LOCK } from "../core/locks.ts";
 import { SQL } from "../core/sql.ts";
 
 /**
- * The indexes of a segment: the same as silver.trips' partitioned indexes (db/migrations/9), so that
- * attaching the segment links them instead of building them. No unique key on the lines: each chunk's
- * rows commit with its marker, once (loader.ts), so a line cannot be there twice.
+ * The indexes of a segment's trips table: the same as silver.trips' partitioned indexes (db/migrations/9),
+ * so that attaching the table links them instead of building them. No unique key on the lines: each
+ * chunk's rows commit with its marker, once (loader.ts), so a line cannot be there twice.
  */
-function segmentIndexes(id: number): string[] {
-  const table = segmentTable(id);
-  const name = `trips_seg_${id}`;
+export function segmentIndexes(table: string): string[] {
+  const name = table.replace(/^silver\./, "");
   return [
     `CREATE INDEX IF NOT EXISTS ${name}_origin_cell ON ${table} (origin_cell) INCLUDE (destination_cell, trip_time, region_id)`,
     `CREATE INDEX IF NOT EXISTS ${name}_destination_cell ON ${table} (destination_cell) INCLUDE (origin_cell, trip_time, region_id)`,
@@ -28,8 +28,12 @@ function segmentIndexes(id: number): string[] {
 
 /** A seal transform with the segment's id and table names put in (made from the id, never from input). */
 function sealSql(sql: string, id: number): string {
-  const tables: Record<string, string> = { segment: segmentTable(id), id: String(id), ...segmentAggregates(id) };
-  return sql.replaceAll(/\{(\w+)\}/g, (whole, name: string) => tables[name] ?? whole);
+  return fillSql(sql, { segment: segmentTable(id), id: String(id), ...segmentTables(id) });
+}
+
+/** `sql` with each `{name}` replaced by `values[name]` (table names made from ids, never from input). */
+export function fillSql(sql: string, values: Record<string, string>): string {
+  return sql.replaceAll(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
 }
 
 /**
@@ -37,10 +41,10 @@ function sealSql(sql: string, id: number): string {
  * few passes; the aggregates' scans may take two (they run beside the builds: both cores are busy for
  * the seal's first part, which is why the API's answers are measured during a load by the benchmark).
  */
-const INDEX_SETTINGS = ["SET maintenance_work_mem = '512MB'", "SET max_parallel_maintenance_workers = 1"];
-const STAGE_SETTINGS = ["SET work_mem = '256MB'"];
+export const INDEX_SETTINGS = ["SET maintenance_work_mem = '512MB'", "SET max_parallel_maintenance_workers = 1"];
+export const STAGE_SETTINGS = ["SET work_mem = '256MB'"];
 
-type Sealed = { applied: boolean; rows: number; indexesMs: number; aggregatesMs: number };
+type Sealed = { applied: boolean; rows: number; indexesMs: number; attachMs: number };
 
 /**
  * Runs `statements` on a client of its own that holds the ingestion's lock shared for the time (a
@@ -79,12 +83,12 @@ async function onSegment(pool: pg.Pool, id: number, settings: string[], statemen
  */
 export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
   const started = Date.now();
-  const notApplied = { applied: false, rows: 0, indexesMs: 0, aggregatesMs: 0 };
+  const notApplied = { applied: false, rows: 0, indexesMs: 0, attachMs: 0 };
   // The indexes and the two staged aggregates, side by side: each reads the segment whole. Three
   // sessions on two cores: whichever ends first leaves its core to the others (at 100 M trips the
   // gold aggregate, whose grouping sets run in one process, outlasts the index builds).
   const done = await Promise.all([
-    onSegment(pool, id, INDEX_SETTINGS, [...segmentIndexes(id), `ANALYZE ${segmentTable(id)}`]),
+    onSegment(pool, id, INDEX_SETTINGS, [...segmentIndexes(segmentTable(id)), `ANALYZE ${segmentTable(id)}`]),
     onSegment(pool, id, STAGE_SETTINGS, [sealSql(SQL.sealStageGroups, id)]),
     onSegment(pool, id, STAGE_SETTINGS, [sealSql(SQL.sealStageGold, id)]),
   ]);
@@ -103,32 +107,26 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
     const { rows } = await tx.query<{ sealed: boolean; chunks: number; rows: number }>(SQL.sealState, [id]);
     const state = rows[0]!;
     if (state.sealed) return notApplied;
-    const aggregatesStarted = Date.now();
+    const attachStarted = Date.now();
     // Each table holds `segment = id` by a check, so no attach reads it, and has its parent's indexes.
-    const own = segmentAggregates(id);
-    for (const [parent, table] of [
-      ["silver.trips", segmentTable(id)],
-      ["silver.trip_groups", own.groups],
-      ["gold.weekly_regions", own.regions],
-      ["gold.weekly_origin_cells", own.origins],
-      ["gold.weekly_destination_cells", own.destinations],
-    ])
-      await tx.query(`ALTER TABLE ${parent} ATTACH PARTITION ${table} FOR VALUES IN (${id})`);
+    const own = segmentTables(id);
+    for (const [table, parent] of PARENTS)
+      await tx.query(`ALTER TABLE ${parent} ATTACH PARTITION ${own[table]} FOR VALUES IN (${id})`);
     await tx.query(SQL.sealMarkers, [id, state.chunks]);
     await tx.query(
       "INSERT INTO audit.steps (ingestion_id, step, chunk, rows) VALUES ($1::bigint, 'silver.sealed', 0, $2::bigint)",
       [id, state.rows],
     );
-    const aggregatesMs = Date.now() - aggregatesStarted;
+    const attachMs = Date.now() - attachStarted;
     await recordEvent(tx, id, "silver.sealed", {
       rows: state.rows,
       chunks: state.chunks,
       indexes_ms: indexesMs,
-      aggregates_ms: aggregatesMs,
+      attach_ms: attachMs,
       ms: Date.now() - started,
     });
     // Every chunk is marked merged above: a seal that does not complete its ingestion is a bug.
     if (!(await completeIfDone(tx, id))) throw new Error(`ingestion ${id}: sealed but not complete`);
-    return { applied: true, rows: state.rows, indexesMs, aggregatesMs };
+    return { applied: true, rows: state.rows, indexesMs, attachMs };
   });
 }

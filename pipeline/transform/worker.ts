@@ -9,6 +9,7 @@ import { SQL } from "../core/sql.ts";
 import { maintain } from "./tasks/maintain.ts";
 import { mergeGold } from "./tasks/merge_gold.ts";
 import { mergeGroups } from "./tasks/merge_groups.ts";
+import { compactSegmentsTask } from "./tasks/compact_segments.ts";
 import { sealSegmentTask } from "./tasks/seal_segment.ts";
 import { promoteSilver } from "./tasks/promote_silver.ts";
 
@@ -37,13 +38,15 @@ export type WorkerHandle = { runner: Runner; stop: () => Promise<void> };
  * application_name (`processName`) and frees the jobs of dead workers at start and every 15 s.
  * Signals are left to the caller (main.ts).
  *
- * @example const worker = await startWorker({ pool, concurrency: 2, logger, processName }); await worker.stop();
+ * @example const worker = await startWorker({ pool, concurrency: 2, logger, processName, maxSegments: 8 }); await worker.stop();
  */
 export async function startWorker(options: {
   pool: pg.Pool;
   concurrency: number;
   logger: Logger;
   processName: string;
+  /** MAX_SEGMENTS: the compaction's bound (pipeline/transform/compact.ts). */
+  maxSegments: number;
 }): Promise<WorkerHandle> {
   const { pool } = options;
   const logger = options.logger.child({ component: "worker" });
@@ -80,6 +83,7 @@ export async function startWorker(options: {
       [TASK.mergeGold]: mergeGold(pool, logger),
       [TASK.maintain]: maintain(pool, logger),
       [TASK.sealSegment]: sealSegmentTask(pool, logger),
+      [TASK.compactSegments]: compactSegmentsTask(pool, logger, options.maxSegments),
     },
   };
   let stopping = false;

@@ -59,3 +59,62 @@ export const exactly = (n: number) => ({
   groups: n,
   unfinished: 0,
 });
+
+/** The segments of large files (partitions of silver.trips besides 0), by their number. */
+export async function segments(db: { pool: pg.Pool }): Promise<number[]> {
+  const { rows } = await db.pool.query(
+    `SELECT (regexp_match(pg_get_expr(c.relpartbound, c.oid), '\\(''?(-?\\d+)''?\\)'))[1]::int AS segment
+     FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid WHERE h.inhparent = 'silver.trips'::regclass ORDER BY 1`,
+  );
+  return rows.map((r) => r.segment).filter((s) => s !== 0);
+}
+
+/** Resolves once no compaction is queued or running. */
+export async function compactionsDone(db: { pool: pg.Pool }): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const { rows } = await db.pool.query(
+      "SELECT count(*)::int AS n FROM graphile_worker.jobs WHERE task_identifier IN ('compact_segments', 'maintain')",
+    );
+    if (rows[0].n === 0) return;
+    if (Date.now() > deadline) throw new Error("compaction still queued after 60 s");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Every key of the groups and of gold, its rows added up over the segments, against the same aggregate
+ * computed directly from silver.trips: the keys that differ (none when they agree).
+ */
+export async function mismatches(db: { pool: pg.Pool }): Promise<Record<string, number>> {
+  const q = async (sql: string) => (await db.pool.query(sql)).rows[0].n as number;
+  return {
+    regions: await q(`SELECT count(*)::int AS n FROM
+      (SELECT region_id, week, sum(trips) AS trips FROM gold.weekly_regions GROUP BY 1, 2) g
+      FULL JOIN (SELECT region_id, tripflow.iso_week(trip_time) AS week, count(*) AS trips FROM silver.trips GROUP BY 1, 2) s
+      USING (region_id, week) WHERE g.trips IS DISTINCT FROM s.trips`),
+    origins: await q(`SELECT count(*)::int AS n FROM
+      (SELECT region_id, week, cell, sum(trips) AS trips FROM gold.weekly_origin_cells GROUP BY 1, 2, 3) g
+      FULL JOIN (SELECT region_id, tripflow.iso_week(trip_time) AS week, tripflow.cell_parent(origin_cell, 8) AS cell,
+                        count(*) AS trips FROM silver.trips GROUP BY 1, 2, 3) s
+      USING (region_id, week, cell) WHERE g.trips IS DISTINCT FROM s.trips`),
+    destinations: await q(`SELECT count(*)::int AS n FROM
+      (SELECT region_id, week, cell, sum(trips) AS trips FROM gold.weekly_destination_cells GROUP BY 1, 2, 3) g
+      FULL JOIN (SELECT region_id, tripflow.iso_week(trip_time) AS week, tripflow.cell_parent(destination_cell, 8) AS cell,
+                        count(*) AS trips FROM silver.trips GROUP BY 1, 2, 3) s
+      USING (region_id, week, cell) WHERE g.trips IS DISTINCT FROM s.trips`),
+    groups: await q(`SELECT count(*)::int AS n FROM
+      (SELECT region_id, origin_cell, destination_cell, slot, sum(trips) AS trips, min(first_trip_at) AS first,
+              max(last_trip_at) AS last, round(sum(sum_origin_lon)::numeric, 6) AS lon, round(sum(sum_dest_lat)::numeric, 6) AS lat
+       FROM silver.trip_groups GROUP BY 1, 2, 3, 4) g
+      FULL JOIN (SELECT region_id, tripflow.cell_parent(origin_cell, 7) AS origin_cell,
+                        tripflow.cell_parent(destination_cell, 7) AS destination_cell, (tod_minute / 30)::smallint AS slot,
+                        count(*) AS trips, min(trip_time) AS first, max(trip_time) AS last,
+                        round(sum(ST_X(origin))::numeric, 6) AS lon, round(sum(ST_Y(destination))::numeric, 6) AS lat
+                 FROM silver.trips GROUP BY 1, 2, 3, 4) s
+      USING (region_id, origin_cell, destination_cell, slot)
+      WHERE (g.trips, g.first, g.last, g.lon, g.lat) IS DISTINCT FROM (s.trips, s.first, s.last, s.lon, s.lat)`),
+  };
+}
+
+export const AGREE = { regions: 0, origins: 0, destinations: 0, groups: 0 };

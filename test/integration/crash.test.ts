@@ -3,7 +3,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generate } from "../bench/generate.ts";
-import { eventSeen as seen, exactly, totals } from "../helpers/audit.ts";
+import { AGREE, compactionsDone, eventSeen as seen, exactly, mismatches, segments, totals } from "../helpers/audit.ts";
 import { childEnv, kill, startChild, type Child } from "../helpers/child.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 
@@ -117,41 +117,51 @@ describe("exactly once under SIGKILL, SIGTERM and concurrent workers (real child
   });
 }, 600_000);
 
+/**
+ * Child processes of one describe block on one test database: `start()` starts another, `running()`
+ * polls pg_stat_activity until a session of `child` runs a statement matching `pattern` (ILIKE), and
+ * `release()` kills whatever is left.
+ */
+function processes() {
+  const s = { db: undefined as unknown as TestDatabase, env: {} as Record<string, string> };
+  const children: Child[] = [];
+  return Object.assign(s, {
+    async start(): Promise<Child> {
+      const c = await startChild("all", s.env);
+      children.push(c);
+      return c;
+    },
+    async running(child: Child, pattern: string, timeoutMs = 60_000): Promise<boolean> {
+      for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+        const { rows } = await s.db.pool.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+           WHERE datname = current_database() AND application_name LIKE $1 AND state = 'active' AND query ILIKE $2`,
+          [`tripflow-%-${child.process.pid}-%`, pattern],
+        );
+        if (rows[0].n > 0) return true;
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      return false;
+    },
+    async release(): Promise<void> {
+      for (const c of children) if (c.process.exitCode === null) await kill(c);
+      await s.db?.drop();
+    },
+  });
+}
+
 describe("exactly once for the bulk path: SIGKILL during its load and each step of the seal (real child processes)", () => {
   const BULK_LINES = 60_000;
+  const p = processes();
   let db: TestDatabase;
   let env: Record<string, string>;
-  const children: Child[] = [];
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    env = await childEnv(db.url, { BULK_MIN_BYTES: "1", CHUNK_ROWS: "10000", WORKER_CONCURRENCY: "2" });
+    db = p.db = await createTestDatabase();
+    env = p.env = await childEnv(db.url, { BULK_MIN_BYTES: "1", CHUNK_ROWS: "10000", WORKER_CONCURRENCY: "2" });
   });
-  afterAll(async () => {
-    for (const c of children) if (c.process.exitCode === null) await kill(c);
-    await db?.drop();
-  });
-
-  const start = async () => {
-    const c = await startChild("all", env);
-    children.push(c);
-    return c;
-  };
-
-  /** Polls pg_stat_activity until a session of `child` runs a statement matching `pattern` (ILIKE). */
-  async function running(child: Child, pattern: string, timeoutMs = 60_000): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const { rows } = await db.pool.query(
-        `SELECT count(*)::int AS n FROM pg_stat_activity
-         WHERE datname = current_database() AND application_name LIKE $1 AND state = 'active' AND query ILIKE $2`,
-        [`tripflow-%-${child.process.pid}-%`, pattern],
-      );
-      if (rows[0].n > 0) return true;
-      await new Promise((r) => setTimeout(r, 2));
-    }
-    return false;
-  }
+  afterAll(() => p.release());
+  const { start, running } = p;
 
   // The seal's final transaction attaches five tables: a session holding gold.weekly_destination_cells
   // (SHARE UPDATE EXCLUSIVE, as an attach takes it) stops it after the first four, inside the transaction.
@@ -212,6 +222,76 @@ describe("exactly once for the bulk path: SIGKILL during its load and each step 
           [`%_seg_${rows[0].id}`],
         );
         expect(attached[0].n).toBe(5);
+      } finally {
+        second.process.kill("SIGTERM");
+        expect(await second.exited).toBe(0);
+      }
+    });
+  }
+}, 600_000);
+
+describe("exactly once for a compaction: SIGKILL while it builds and inside its swap (real child processes)", () => {
+  const LINES = 20_000;
+  const p = processes();
+  let db: TestDatabase;
+  let env: Record<string, string>;
+  let ingested = 0;
+
+  beforeAll(async () => {
+    db = p.db = await createTestDatabase();
+    // One segment at most: every second large file makes a compaction of two.
+    env = p.env = await childEnv(db.url, { BULK_MIN_BYTES: "1", CHUNK_ROWS: "5000", MAX_SEGMENTS: "1" });
+  });
+  afterAll(() => p.release());
+  const { start, running } = p;
+  const drop = async (file: string, seed: number) => {
+    const tmp = join(env.LANDING_DIR!, `.${file}.tmp`);
+    await generate(LINES, seed, tmp);
+    await rename(tmp, join(env.LANDING_DIR!, file));
+    ingested += LINES;
+  };
+
+  let holder: pg.Client | undefined;
+  const points: [string, (c: Child) => Promise<boolean>][] = [
+    ["while it builds the merged trips", (c) => running(c, "%Target: silver.trips_cmp%")],
+    [
+      "inside its swap (the old tables of four parents dropped, the fifth waiting)",
+      async (c) => {
+        holder = new pg.Client({ connectionString: db.url });
+        await holder.connect();
+        await holder.query("BEGIN");
+        await holder.query("LOCK TABLE gold.weekly_destination_cells IN ACCESS SHARE MODE");
+        return running(c, "%DROP TABLE gold.weekly_destination_cells_%");
+      },
+    ],
+  ];
+
+  for (const [i, [point, reached]] of points.entries()) {
+    it(`continues after SIGKILL ${point}: one segment, every total, group and weekly count exact`, async () => {
+      const first = await start();
+      if (i === 0) {
+        await drop("compact-base.csv", 900);
+        await seen(db.pool, "compact-base.csv", "file.archived", 1, 120_000);
+      }
+      await drop(`compact-${i}.csv`, 901 + i);
+      expect(await reached(first)).toBe(true);
+      await kill(first);
+      await holder?.query("COMMIT");
+      await holder?.end();
+      holder = undefined;
+      const second = await start();
+      try {
+        await seen(db.pool, `compact-${i}.csv`, "file.archived", 1, 120_000);
+        await compactionsDone(db);
+        expect(await segments(db)).toHaveLength(1);
+        expect(await totals(db.pool)).toEqual(exactly(ingested));
+        expect(await mismatches(db)).toEqual(AGREE);
+        const { rows: left } = await db.pool.query(
+          `SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname IN ('silver', 'gold') AND c.relkind = 'r' AND c.relname ~ '_(seg|cmp)_[0-9]+$'
+             AND NOT EXISTS (SELECT FROM pg_inherits h WHERE h.inhrelid = c.oid)`,
+        );
+        expect(left[0].n).toBe(0);
       } finally {
         second.process.kill("SIGTERM");
         expect(await second.exited).toBe(0);

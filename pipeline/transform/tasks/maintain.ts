@@ -2,7 +2,7 @@ import type { Task } from "graphile-worker";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { recordEvent } from "../../core/audit.ts";
-import { MaintainPayload, TASK } from "../../core/jobs.ts";
+import { MaintainPayload, queueCompaction, TASK } from "../../core/jobs.ts";
 
 /** The tables an ingestion grows: vacuumed (visibility map for index-only scans) and analyzed. */
 const TABLES = [
@@ -28,6 +28,8 @@ export const maintain =
     await pool.query(`VACUUM (ANALYZE) ${TABLES.join(", ")}`);
     const ms = Date.now() - started;
     await recordEvent(pool, ingestion_id, "maintenance.vacuumed", { tables: TABLES, ms });
+    // The file is archived by now, as a rule: its segment may be compacted with others.
+    await queueCompaction(pool);
     logger.info(
       { task: TASK.maintain, ingestion: ingestion_id, durationMs: ms },
       "silver and gold vacuumed and analyzed",

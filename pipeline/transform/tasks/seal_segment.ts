@@ -8,7 +8,7 @@ export const sealSegmentTask = stepTask(
   SealPayload,
   async (pool, p) => {
     const r = await sealSegment(pool, p.ingestion_id);
-    return { applied: r.applied, rows: r.rows, indexesMs: r.indexesMs, aggregatesMs: r.aggregatesMs };
+    return { applied: r.applied, rows: r.rows, indexesMs: r.indexesMs, attachMs: r.attachMs };
   },
   "segment sealed",
 );
