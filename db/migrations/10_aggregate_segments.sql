@@ -6,7 +6,8 @@
 -- A key (a group, a region's week, a cell's week) may therefore have one row per segment: every reader
 -- adds them up (sum of the counts and coordinate sums, least first trip, greatest last trip), as it
 -- already adds up cells and weeks. The primary keys end in `segment` (a key of a partitioned table must
--- hold its partition key); the incremental merges name it in their ON CONFLICT.
+-- hold its partition key); the incremental merges name it in their ON CONFLICT. The groups' index on
+-- `trips` goes: the largest groups are now a sum over segments, which no per-row index can order.
 ALTER TABLE silver.trip_groups RENAME TO trip_groups_0;
 ALTER TABLE silver.trip_groups_0 ADD COLUMN segment integer NOT NULL DEFAULT 0;
 ALTER TABLE silver.trip_groups_0 ADD CONSTRAINT trip_groups_0_segment CHECK (segment = 0);
@@ -17,7 +18,6 @@ ALTER TABLE silver.trip_groups ADD CONSTRAINT trip_groups_slot_check CHECK (slot
 ALTER TABLE silver.trip_groups ADD CONSTRAINT trip_groups_trips_check CHECK (trips > 0);
 ALTER TABLE silver.trip_groups ATTACH PARTITION silver.trip_groups_0 FOR VALUES IN (0);
 ALTER TABLE silver.trip_groups ADD PRIMARY KEY (region_id, origin_cell, destination_cell, slot, segment);
-CREATE INDEX trip_groups_size ON silver.trip_groups (trips DESC);
 
 ALTER TABLE gold.weekly_regions RENAME TO weekly_regions_0;
 ALTER TABLE gold.weekly_regions_0 ADD COLUMN segment integer NOT NULL DEFAULT 0;

@@ -1,6 +1,6 @@
 -- Target: {groups}, the groups of several segments of large files ({sources}: the UNION ALL of their
--- groups tables) added up into one row per group, segment {segment}, with silver.trip_groups' key and
--- index, attached in their place by the compaction's final transaction (pipeline/transform/compact.ts).
+-- groups tables) added up into one row per group, segment {segment}, with silver.trip_groups' key,
+-- attached in their place by the compaction's final transaction (pipeline/transform/compact.ts).
 -- Safe to run twice: one transaction (the statements go as one query); a second run builds it again.
 DROP TABLE IF EXISTS {groups};
 CREATE TABLE {groups} (LIKE silver.trip_groups INCLUDING DEFAULTS INCLUDING CONSTRAINTS, CHECK (segment = {segment}));
@@ -15,5 +15,4 @@ FROM ({sources}) AS g
 GROUP BY 1, 2, 3, 4
 ORDER BY 1, 2, 3, 4;
 ALTER TABLE {groups} ADD PRIMARY KEY (region_id, origin_cell, destination_cell, slot, segment);
-CREATE INDEX ON {groups} (trips DESC);
 ANALYZE {groups};

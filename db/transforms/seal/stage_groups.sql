@@ -1,6 +1,6 @@
 -- Target: {groups}, one bulk ingestion's groups of similar trips, one row per (region, level-7 origin
 -- cell, level-7 destination cell, 30-minute slot), as silver.trip_groups keeps them, in segment {id}:
--- a table shaped like silver.trip_groups, with its key and index, attached as its partition by the
+-- a table shaped like silver.trip_groups, with its key, attached as its partition by the
 -- seal's final transaction (pipeline/transform/seal.ts), so nothing is merged into shared rows.
 -- Source: the ingestion's segment {segment}, read whole (a parallel scan).
 -- Built beside the segment's index builds, before the final transaction.
@@ -26,7 +26,6 @@ FROM {segment} AS t
 GROUP BY 1, 2, 3, 4
 ORDER BY 1, 2, 3, 4;
 -- jscpd:ignore-end
--- The parent's key and index (db/migrations/10): attaching links them instead of building them.
+-- The parent's key (db/migrations/10): attaching links it instead of building it.
 ALTER TABLE {groups} ADD PRIMARY KEY (region_id, origin_cell, destination_cell, slot, segment);
-CREATE INDEX ON {groups} (trips DESC);
 ANALYZE {groups};
