@@ -98,6 +98,49 @@ describe("pipeline/bronze/parse.ts: reading a data line", () => {
     for (const text of times) expect(parseTime(text), text).toBe(patternTime(text));
   });
 
+  it("reads usual lines in one pass exactly as the general reader reads them (random lines)", () => {
+    const columns = ["region", "origin_coord", "destination_coord", "datetime", "datasource"] as const;
+    const fast = lineReader(columns);
+    const general = lineReader(columns, { plain: false });
+    const random = rng(7);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
+    const name = () =>
+      pick([
+        "Turin",
+        "Prague",
+        " Turin",
+        "Turin ",
+        "",
+        "a".repeat(100),
+        "b".repeat(101),
+        "Zürich",
+        "x\ty",
+        '"q"',
+        "a,b",
+      ]);
+    const point = () =>
+      pick(["POINT (", "POINT (", "point (", "POINT("]) +
+      pick(["7.6", "-180", "180.0000001", "14.42", "500", "-0.5", "1e1"]) +
+      " " +
+      pick(["45.07", "-90", "90.5", "50.08", "-33.4", "0"]) +
+      pick([")", ")", ") "]);
+    const time = () =>
+      pick([
+        "2019-03-04 08:05:00",
+        "2019-03-04 08:05:00",
+        "2019-02-29 08:05:00",
+        "2019-03-04T08:05:00",
+        "2019-03-04 08:05",
+      ]);
+    for (let i = 0; i < 20_000; i++) {
+      const fields = [name(), point(), point(), time(), name()];
+      if (random() < 0.05) fields.push("extra");
+      if (random() < 0.05) fields.pop();
+      const line = fields.join(",");
+      expect(fast.parse(line), line).toEqual(general.parse(line));
+    }
+  });
+
   it("splits with CSV quoting, in the header's column order, and names the first problem", () => {
     const r = lineReader(["datetime", "region", "origin_coord", "destination_coord", "datasource"]);
     expect(r.parse('2018-05-28 09:03:40, Turin ,"POINT (7.6 45.0)",POINT (7.7 45.1),cheap_mobile')).toEqual({
