@@ -37,11 +37,12 @@ export function fillSql(sql: string, values: Record<string, string>): string {
 }
 
 /**
- * Index builds take one worker process beside their own, and memory enough to sort a large segment in
- * few passes; the aggregates' scans may take two (they run beside the builds: both cores are busy for
- * the seal's first part, which is why the API's answers are measured during a load by the benchmark).
+ * Index builds take memory enough to sort a large segment in few passes, and no parallel worker: the
+ * builds and the two aggregates already keep both cores busy for the seal's first part, and a fourth
+ * process only takes CPU from the API's answers (at 10 M their p95 during a load went from 3.0 to 2.45
+ * times idle without it, for a first part 39.6 s long instead of 34–37 s: docs/scalability.md).
  */
-export const INDEX_SETTINGS = ["SET maintenance_work_mem = '512MB'", "SET max_parallel_maintenance_workers = 1"];
+export const INDEX_SETTINGS = ["SET maintenance_work_mem = '512MB'", "SET max_parallel_maintenance_workers = 0"];
 export const STAGE_SETTINGS = ["SET work_mem = '256MB'"];
 
 type Sealed = { applied: boolean; rows: number; indexesMs: number; attachMs: number };
