@@ -1,6 +1,7 @@
--- Marks every chunk of a sealed bulk ingestion as merged into the groups and each gold table (and the
--- segment as sealed), as the incremental path marks each chunk it merges: completion
--- (core/complete_ingestion.sql) and withdrawal (transforms/withdraw/aggregates.sql) read these markers.
+-- Marks every chunk of a sealed bulk ingestion as in the groups and each gold table (its own
+-- partitions, attached by the seal), as the incremental path marks each chunk it merges: completion
+-- (core/complete_ingestion.sql) reads these markers. (A withdrawal of a bulk ingestion drops its
+-- tables instead of reading them: pipeline/core/withdraw.ts.)
 -- One row per (step, chunk). $1 ingestion id bigint, $2 chunks int.
 -- Safe to run twice: markers already there are left alone.
 INSERT INTO audit.steps (ingestion_id, step, chunk)
