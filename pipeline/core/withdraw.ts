@@ -50,16 +50,17 @@ export async function withdrawIngestion(
       stale_slots: number[];
     }>(SQL.withdrawAggregates, [id]);
     const w = taken[0]!;
-    // A bulk ingestion's trips, groups and gold are tables of their own (partitions once sealed):
-    // counted, then dropped whole. An incremental ingestion's trips are in segment 0.
+    // A bulk ingestion's trips, groups and gold are tables of their own (partitions once sealed),
+    // dropped whole; its trips are what its chunks' markers say they stored (each chunk's rows commit
+    // with its marker). An incremental ingestion's trips are in segment 0, counted above.
     const own = segmentTables(id);
-    const segment = own.trips;
-    const { rows: found } = await client.query<{ there: boolean }>(
-      "SELECT to_regclass($1::text) IS NOT NULL AS there",
-      [segment],
+    const { rows: bulk } = await client.query<{ trips: number }>(
+      `SELECT coalesce(sum(s.rows), 0)::int AS trips FROM audit.steps AS s
+       JOIN audit.ingestions AS i ON i.id = s.ingestion_id AND i.load_mode = 'bulk'
+       WHERE s.ingestion_id = $1::bigint AND s.step = 'silver.trips'`,
+      [id],
     );
-    if (found[0]!.there)
-      w.silver_trips += (await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${segment}`)).rows[0]!.n;
+    w.silver_trips += bulk[0]!.trips;
     await client.query(`DROP TABLE IF EXISTS ${Object.values(own).join(", ")}`);
     await client.query("DELETE FROM silver.trips WHERE segment = 0 AND ingestion_id = $1::bigint", [id]);
     if (w.stale_regions.length > 0)

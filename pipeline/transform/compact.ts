@@ -2,24 +2,16 @@ import type pg from "pg";
 import { inTransaction, recordEvent } from "../core/audit.ts";
 import { lockAggregates, PARENTS, segmentTables } from "../core/lifecycle.ts";
 import { SQL } from "../core/sql.ts";
-import { fillSql, INDEX_SETTINGS, segmentIndexes, STAGE_SETTINGS } from "./seal.ts";
+import { fillSql, INDEX_SETTINGS, segmentIndexes, STAGE_SETTINGS, withSession } from "./seal.ts";
 
 export type Compacted = { segments: number[]; into: number; rows: number; ms: number };
 
-/**
- * Runs `sql` (statements sent as one query: one transaction) on a client of its own; returns the rows
- * its INSERTs wrote.
- */
-async function build(pool: pg.Pool, settings: string[], sql: string): Promise<number> {
-  const client = await pool.connect();
-  try {
-    for (const setting of settings) await client.query(setting);
+/** Runs `sql` (statements sent as one query: one transaction) on a session of its own; the rows its INSERTs wrote. */
+function build(pool: pg.Pool, settings: string[], sql: string): Promise<number> {
+  return withSession(pool, settings, async (client) => {
     const results = (await client.query(sql)) as unknown as pg.QueryResult[];
     return results.filter((r) => r.command === "INSERT").reduce((n, r) => n + (r.rowCount ?? 0), 0);
-  } finally {
-    await client.query("RESET ALL").catch(() => {});
-    client.release();
-  }
+  });
 }
 
 /** The UNION ALL of one kind of table over `segments`. */

@@ -26,9 +26,9 @@ export function segmentIndexes(table: string): string[] {
   ];
 }
 
-/** A seal transform with the segment's id and table names put in (made from the id, never from input). */
+/** A seal transform with the segment's number and table names put in (made from the id, never from input). */
 function sealSql(sql: string, id: number): string {
-  return fillSql(sql, { segment: segmentTable(id), id: String(id), ...segmentTables(id) });
+  return fillSql(sql, { ...segmentTables(id), segment: String(id) });
 }
 
 /** `sql` with each `{name}` replaced by `values[name]` (table names made from ids, never from input). */
@@ -53,18 +53,36 @@ type Sealed = { applied: boolean; rows: number; indexesMs: number; attachMs: num
  * Returns false when it is not.
  */
 async function onSegment(pool: pg.Pool, id: number, settings: string[], statements: string[]): Promise<boolean> {
+  return withSession(pool, settings, async (client) => {
+    await client.query("SELECT pg_advisory_lock_shared($1::int, $2::int)", [LOCK.INGESTION, id]);
+    try {
+      const { rows } = await client.query<{ live: boolean }>(
+        "SELECT status IN ('loading', 'transforming') AND load_mode = 'bulk' AS live FROM audit.ingestions WHERE id = $1::bigint",
+        [id],
+      );
+      if (!rows[0]?.live) return false;
+      for (const sql of statements) await client.query(sql);
+      return true;
+    } finally {
+      await client.query("SELECT pg_advisory_unlock_shared($1::int, $2::int)", [LOCK.INGESTION, id]).catch(() => {});
+    }
+  });
+}
+
+/**
+ * Runs `fn` on a client of its own with the session `settings` (SET ...), reset before the client goes
+ * back to the pool: the seal's and the compaction's long builds, each on its own session.
+ */
+export async function withSession<T>(
+  pool: pg.Pool,
+  settings: string[],
+  fn: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query("SELECT pg_advisory_lock_shared($1::int, $2::int)", [LOCK.INGESTION, id]);
-    const { rows } = await client.query<{ live: boolean }>(
-      "SELECT status IN ('loading', 'transforming') AND load_mode = 'bulk' AS live FROM audit.ingestions WHERE id = $1::bigint",
-      [id],
-    );
-    if (!rows[0]?.live) return false;
-    for (const sql of [...settings, ...statements]) await client.query(sql);
-    return true;
+    for (const setting of settings) await client.query(setting);
+    return await fn(client);
   } finally {
-    await client.query("SELECT pg_advisory_unlock_shared($1::int, $2::int)", [LOCK.INGESTION, id]).catch(() => {});
     await client.query("RESET ALL").catch(() => {});
     client.release();
   }
