@@ -16,6 +16,7 @@ import { registerIngestion } from "../landing/register.ts";
 import { openForWriting } from "../landing/writers.ts";
 import { attachChunk, bronzeChunkRows, loadBronze, type ExpectedFile } from "./loader.ts";
 import { Dimensions } from "./silver_rows.ts";
+import { stageWeeklyCounts, WeeklyCounts } from "./weekly_counts.ts";
 
 export type IntakeDeps = {
   pool: pg.Pool;
@@ -268,6 +269,9 @@ export class Intake {
     let lastProgress = Date.now();
     let chunkStarted = Date.now();
     let lastChunk: ChunkPayload | undefined;
+    // A large file's weekly counts, kept while its lines are read: they spare the seal its gold
+    // aggregate if this load reads every chunk (a resumed load does not: then the seal counts).
+    const counts = started.bulk ? new WeeklyCounts() : undefined;
     const client = await this.pool.connect();
     try {
       const result = await loadBronze(client, {
@@ -279,7 +283,7 @@ export class Intake {
         expected,
         signal: this.abort.signal,
         loadedChunk: resuming ? (c, chunk, first, end) => bronzeChunkRows(c, id, chunk, first, end) : undefined,
-        segment: started.bulk ? { table: segmentTable(id), dimensions: new Dimensions(this.pool) } : undefined,
+        segment: started.bulk ? { table: segmentTable(id), dimensions: new Dimensions(this.pool), counts } : undefined,
         onChunk: async (c, loaded) => {
           // Each chunk is attached, counted and (but the last) queued as soon as it is in, so that
           // transforms overlap the load; the last chunk is queued with bronze.loaded below, so that a
@@ -338,6 +342,7 @@ export class Intake {
       if (done.rowCount === 0) throw new IngestionEndedError(`ingestion ${id} ended during its load`);
       await recordEvent(client, id, "bronze.loaded", { rows: result.rows, bytes: result.bytes, chunks: result.chunks });
       await completeIfDone(client, id); // a file with a header and no data lines completes here
+      if (counts?.complete) await stageWeeklyCounts(client, id, counts);
       if (started.bulk) await queueSealIfReady(client, id); // every chunk is in its segment now
       await client.query("COMMIT");
     } catch (err) {

@@ -1,7 +1,9 @@
 import type pg from "pg";
 import { CELL_LEVEL } from "../core/cells.ts";
 import { copyText } from "./csvline.ts";
-import { dataLine, type lineReader, Pieces, type Point } from "./parse.ts";
+import { BinaryRows, daysFromCivil, int4, int8, PG_EPOCH_DAYS, TWO_32 } from "./binary.ts";
+import { dataLine, type lineReader, type Point } from "./parse.ts";
+import type { WeeklyCounts } from "./weekly_counts.ts";
 
 /**
  * The columns a large file's chunk is COPYed with, straight into its segment table: what
@@ -24,51 +26,24 @@ export const SILVER_COLUMNS = [
 const SCALE = 2 ** CELL_LEVEL.fine;
 
 /**
- * tripflow.cell(lon, lat, 12) (db/migrations/4_functions.sql) in JavaScript: the products with a power
- * of two are exact in float64 as in float8, so both put a point in the same cell; the id packs the
- * level, the column and the row as (level << 42) | (x << 21) | y, written here as a sum (both parts fit
+ * tripflow.cell(lon, lat, 12) (db/migrations/4_functions.sql) in JavaScript, as its column x and row y:
+ * the products with a power of two are exact in float64 as in float8, so both put a point in the same
+ * cell. `fineCell` packs the id as (level << 42) | (x << 21) | y, written here as a sum (both parts fit
  * in 21 bits, and the id in 53).
  */
-function fineCell(lon: number, lat: number): number {
-  const x = Math.min(Math.floor(lon * SCALE) + 180 * SCALE, 360 * SCALE - 1);
-  const y = Math.min(Math.floor(lat * SCALE) + 90 * SCALE, 180 * SCALE - 1);
-  return CELL_LEVEL.fine * 2 ** 42 + x * 2 ** 21 + y;
-}
-
-/** Days from 1970-01-01 to a proleptic Gregorian date (exact integer arithmetic, any year 1..9999). */
-function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
-
-const PG_EPOCH_DAYS = daysFromCivil(2000, 1, 1);
-const TWO_32 = 2 ** 32;
+const cellX = (lon: number) => Math.min(Math.floor(lon * SCALE) + 180 * SCALE, 360 * SCALE - 1);
+const cellY = (lat: number) => Math.min(Math.floor(lat * SCALE) + 90 * SCALE, 180 * SCALE - 1);
+const fineCell = (x: number, y: number) => CELL_LEVEL.fine * 2 ** 42 + x * 2 ** 21 + y;
 
 /**
  * Silver rows of a segment in PostgreSQL's binary COPY format (columns as SILVER_COLUMNS): no number
  * or point is printed by Node and parsed again by PostgreSQL. Each row is written straight into a
  * buffer; `take()` hands out what was added since the last call (a piece handed out is never written
- * again). The first piece holds the format's header, `end()` adds its trailer.
+ * again). With `counts`, every row is also counted into the file's weekly counts (weekly_counts.ts).
  */
-export class SilverRows extends Pieces {
-  private view!: DataView;
-
-  constructor() {
+export class SilverRows extends BinaryRows {
+  constructor(private readonly counts?: WeeklyCounts) {
     super();
-    this.fresh();
-    // Signature, flags (no OIDs), header extension length.
-    this.used = this.buf.write("PGCOPY\n\xff\r\n\0", 0, "latin1");
-    this.view.setInt32(this.used, 0);
-    this.view.setInt32(this.used + 4, 0);
-    this.used += 8;
-  }
-
-  protected override fresh(): void {
-    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   }
 
   /** One trip: the ids, both points, the moment, both level-12 cells and the minute of the day. */
@@ -76,29 +51,26 @@ export class SilverRows extends Pieces {
     this.room(ROW_BYTES);
     const v = this.view;
     const time = trip.time;
+    const days = daysFromCivil(digits(time, 0, 4), digits(time, 5, 2), digits(time, 8, 2));
+    const ox = cellX(trip.origin.lon);
+    const oy = cellY(trip.origin.lat);
+    const dx = cellX(trip.destination.lon);
+    const dy = cellY(trip.destination.lat);
     let at = this.used;
     v.setInt16(at, SILVER_COLUMNS.length);
     at = int8(v, at + 2, ingestionId);
     at = int8(v, at, lineNo);
-    v.setInt32(at, 4);
-    v.setInt32(at + 4, region);
-    v.setInt32(at + 8, 4);
-    v.setInt32(at + 12, datasource);
-    at = point(v, at + 16, trip.origin);
+    at = int4(v, at, region);
+    at = int4(v, at, datasource);
+    at = point(v, at, trip.origin);
     at = point(v, at, trip.destination);
-    at = timestamp(v, at, time);
-    at = int8(v, at, fineCell(trip.origin.lon, trip.origin.lat));
-    at = int8(v, at, fineCell(trip.destination.lon, trip.destination.lat));
+    at = timestamp(v, at, time, days);
+    at = int8(v, at, fineCell(ox, oy));
+    at = int8(v, at, fineCell(dx, dy));
     v.setInt32(at, 2);
     v.setInt16(at + 4, digits(time, 11, 2) * 60 + digits(time, 14, 2));
     this.used = at + 6;
-  }
-
-  /** The format's trailer, after the last row. */
-  end(): void {
-    this.room(2);
-    this.view.setInt16(this.used, -1);
-    this.used += 2;
+    this.counts?.add(region, days, ox, oy, dx, dy);
   }
 }
 
@@ -115,15 +87,6 @@ function digits(text: string, at: number, n: number): number {
   return value;
 }
 
-/** An int8 field holding a whole number of at most 53 bits (either sign). */
-function int8(v: DataView, at: number, value: number): number {
-  const high = Math.floor(value / TWO_32);
-  v.setInt32(at, 8);
-  v.setInt32(at + 4, high);
-  v.setUint32(at + 8, value - high * TWO_32);
-  return at + 12;
-}
-
 /** A geometry field: ST_SetSRID(ST_MakePoint(lon, lat), 4326) as EWKB (little-endian, Point with SRID). */
 function point(v: DataView, at: number, p: Pick<Point, "lon" | "lat">): number {
   v.setInt32(at, 25);
@@ -136,12 +99,11 @@ function point(v: DataView, at: number, p: Pick<Point, "lon" | "lat">): number {
 }
 
 /**
- * A timestamp field from 'YYYY-MM-DD HH:MM:SS[.ffffff]' (parse.ts parseTime): microseconds since
- * 2000-01-01 as an int8. The seconds fit a double exactly; the microseconds may not (year 9999 is
- * about 2^58), so the int8 is put together from two 32-bit halves.
+ * A timestamp field from 'YYYY-MM-DD HH:MM:SS[.ffffff]' (parse.ts parseTime) whose date is `days` from
+ * 1970-01-01: microseconds since 2000-01-01 as an int8. The seconds fit a double exactly; the
+ * microseconds may not (year 9999 is about 2^58), so the int8 is put together from two 32-bit halves.
  */
-function timestamp(v: DataView, at: number, time: string): number {
-  const days = daysFromCivil(digits(time, 0, 4), digits(time, 5, 2), digits(time, 8, 2));
+function timestamp(v: DataView, at: number, time: string, days: number): number {
   const seconds =
     (days - PG_EPOCH_DAYS) * 86400 + digits(time, 11, 2) * 3600 + digits(time, 14, 2) * 60 + digits(time, 17, 2);
   const fraction = time.length - 20; // digits after the point, 0 to 6

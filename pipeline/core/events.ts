@@ -45,7 +45,14 @@ export const EVENTS = Object.freeze({
   },
   "silver.sealed": {
     stage: "silver",
-    payload: z.object({ rows: count, chunks: count, indexes_ms: ms, attach_ms: ms, ms }),
+    payload: z.object({
+      rows: count,
+      chunks: count,
+      counted_while_loading: z.boolean(),
+      indexes_ms: ms,
+      attach_ms: ms,
+      ms,
+    }),
   },
   "silver.compacted": {
     stage: "silver",

@@ -2,7 +2,7 @@ import type pg from "pg";
 import { LIVE_STATUSES, recordEvent, type IngestionStatus, type Queryable } from "./audit.ts";
 import { queueMaintenance } from "./jobs.ts";
 import { AGGREGATE_KEY, LOCK } from "./locks.ts";
-import { SQL } from "./sql.ts";
+import { fillSql, SQL } from "./sql.ts";
 
 /** The table name of one ingestion's bronze partition (its chunks are partitions of it). */
 export const bronzePartition = (id: number) => `bronze.trips_${id}`;
@@ -24,6 +24,11 @@ export function segmentTables(segment: number) {
   };
 }
 type SegmentTables = ReturnType<typeof segmentTables>;
+
+/** A segment's SQL with its number and table names put in (`{segment}`, `{trips}`, `{groups}`, ...). */
+export function segmentSql(sql: string, segment: number): string {
+  return fillSql(sql, { ...segmentTables(segment), segment: String(segment) });
+}
 
 /** Each table of a segment with the parent it is a partition of, in the order they are attached and dropped. */
 export const PARENTS: [keyof SegmentTables, string][] = [

@@ -32,6 +32,8 @@ export const SQL = {
   withdrawAggregates: loadSql("transforms/withdraw/aggregates.sql"),
   sealStageGroups: loadSql("transforms/seal/stage_groups.sql"),
   sealStageGold: loadSql("transforms/seal/stage_gold.sql"),
+  sealGoldTables: loadSql("transforms/seal/gold_tables.sql"),
+  sealGoldKeys: loadSql("transforms/seal/gold_keys.sql"),
   compactTrips: loadSql("transforms/compact/trips.sql"),
   compactGroups: loadSql("transforms/compact/groups.sql"),
   compactGold: loadSql("transforms/compact/gold.sql"),
@@ -70,3 +72,9 @@ export const GOLD_TRANSFORMS = [
 
 /** Every transform that merges one silver chunk into an aggregate: trip groups (queue "groups"), then gold. */
 export const AGGREGATE_TRANSFORMS = [["silver.trip_groups", SQL.silverTripGroups], ...GOLD_TRANSFORMS] as const;
+
+/** `sql` with each `{name}` replaced by `values[name]` (table names made from ids, never from input). */
+export function fillSql(sql: string, values: Record<string, string>): string {
+  return sql.replaceAll(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
+}
+

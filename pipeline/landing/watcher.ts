@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 
 export type WatcherOptions = {
   landingDir: string;
-  /** A file is taken once its size and mtime stayed the same for this long. */
+  /** A file is taken once its size and mtime stayed the same for this long (counted from its mtime when first seen). */
   settleMs: number;
   /** Full rescans of the folder, a safety net for missed fs events (network mounts, bursts). */
   scanIntervalMs: number;
@@ -62,12 +62,13 @@ export async function startWatcher(
       }
       if (!st.isFile()) continue;
       const prev = seen.get(name);
-      if (!prev || prev.size !== st.size || prev.mtimeMs !== st.mtimeMs) {
-        seen.set(name, { size: st.size, mtimeMs: st.mtimeMs, since: now });
-        waiting = true;
-        continue;
-      }
-      if (now - prev.since < options.settleMs) {
+      const changed = !prev || prev.size !== st.size || prev.mtimeMs !== st.mtimeMs;
+      // A file seen for the first time has been as it is since its mtime (every write sets it; a time
+      // ahead of this clock counts as now): one written long enough ago (moved or linked in, present at
+      // start) is taken at once. One seen changing has been as it is since now.
+      const since = changed ? (prev ? now : Math.min(now, st.mtimeMs)) : prev.since;
+      if (changed) seen.set(name, { size: st.size, mtimeMs: st.mtimeMs, since });
+      if (now - since < options.settleMs) {
         waiting = true;
         continue;
       }

@@ -1,8 +1,8 @@
 import type pg from "pg";
 import { inTransaction, recordEvent } from "../core/audit.ts";
 import { lockAggregates, PARENTS, segmentTables } from "../core/lifecycle.ts";
-import { SQL } from "../core/sql.ts";
-import { fillSql, INDEX_SETTINGS, segmentIndexes, STAGE_SETTINGS, withSession } from "./seal.ts";
+import { fillSql, SQL } from "../core/sql.ts";
+import { INDEX_SETTINGS, segmentIndexes, STAGE_SETTINGS, withSession } from "./seal.ts";
 
 export type Compacted = { segments: number[]; into: number; rows: number; ms: number };
 

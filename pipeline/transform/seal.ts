@@ -6,6 +6,7 @@ import {
   lockAggregates,
   lockIngestion,
   PARENTS,
+  segmentSql,
   segmentTable,
   segmentTables,
 } from "../core/lifecycle.ts";
@@ -26,15 +27,6 @@ export function segmentIndexes(table: string): string[] {
   ];
 }
 
-/** A seal transform with the segment's number and table names put in (made from the id, never from input). */
-function sealSql(sql: string, id: number): string {
-  return fillSql(sql, { ...segmentTables(id), segment: String(id) });
-}
-
-/** `sql` with each `{name}` replaced by `values[name]` (table names made from ids, never from input). */
-export function fillSql(sql: string, values: Record<string, string>): string {
-  return sql.replaceAll(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
-}
 
 /**
  * Index builds take memory enough to sort a large segment in few passes, and no parallel worker: the
@@ -44,6 +36,20 @@ export function fillSql(sql: string, values: Record<string, string>): string {
  */
 export const INDEX_SETTINGS = ["SET maintenance_work_mem = '512MB'", "SET max_parallel_maintenance_workers = 0"];
 export const STAGE_SETTINGS = ["SET work_mem = '256MB'"];
+
+/** The seal's own weekly counts of a segment, in one query (one transaction): tables, aggregate, keys. */
+const STAGE_GOLD = (id: number) =>
+  [SQL.sealGoldTables, SQL.sealStageGold, SQL.sealGoldKeys].map((sql) => segmentSql(sql, id)).join("\n");
+
+/** Whether a segment's three gold tables exist: created, filled and keyed in one transaction, so whole. */
+async function goldTablesExist(pool: pg.Pool, id: number): Promise<boolean> {
+  const t = segmentTables(id);
+  const { rows } = await pool.query<{ all: boolean }>(
+    "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL AS all",
+    [t.regions, t.origins, t.destinations],
+  );
+  return rows[0]!.all;
+}
 
 type Sealed = { applied: boolean; rows: number; indexesMs: number; attachMs: number };
 
@@ -103,14 +109,20 @@ export async function withSession<T>(
 export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
   const started = Date.now();
   const notApplied = { applied: false, rows: 0, indexesMs: 0, attachMs: 0 };
-  // The indexes and the two staged aggregates, side by side: each reads the segment whole. Three
-  // sessions on two cores: whichever ends first leaves its core to the others (at 100 M trips the
-  // gold aggregate, whose grouping sets run in one process, outlasts the index builds).
-  const done = await Promise.all([
-    onSegment(pool, id, INDEX_SETTINGS, [...segmentIndexes(segmentTable(id)), `ANALYZE ${segmentTable(id)}`]),
-    onSegment(pool, id, STAGE_SETTINGS, [sealSql(SQL.sealStageGroups, id)]),
-    onSegment(pool, id, STAGE_SETTINGS, [sealSql(SQL.sealStageGold, id)]),
-  ]);
+  // The indexes and the file's own aggregates, side by side: each reads the segment whole. Three
+  // sessions on two cores: whichever ends first leaves its core to the others. The weekly counts are
+  // there already when the load kept them (pipeline/bronze/weekly_counts.ts): then the index builds
+  // take two sessions beside the groups; otherwise one, beside the groups and the gold aggregate.
+  const trips = segmentTable(id);
+  const [origin, destination, brin] = segmentIndexes(trips) as [string, string, string];
+  const goldStaged = await goldTablesExist(pool, id);
+  const groups = segmentSql(SQL.sealStageGroups, id);
+  const build = (...statements: string[]) => ({ settings: INDEX_SETTINGS, statements });
+  const stage = (statements: string) => ({ settings: STAGE_SETTINGS, statements: [statements] });
+  const sessions = goldStaged
+    ? [build(origin), build(destination, brin, `ANALYZE ${trips}`), stage(groups)]
+    : [build(origin, destination, brin, `ANALYZE ${trips}`), stage(groups), stage(STAGE_GOLD(id))];
+  const done = await Promise.all(sessions.map((s) => onSegment(pool, id, s.settings, s.statements)));
   if (done.includes(false)) return notApplied;
   const indexesMs = Date.now() - started;
   return inTransaction(pool, async (tx) => {
@@ -140,6 +152,7 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
     await recordEvent(tx, id, "silver.sealed", {
       rows: state.rows,
       chunks: state.chunks,
+      counted_while_loading: goldStaged,
       indexes_ms: indexesMs,
       attach_ms: attachMs,
       ms: Date.now() - started,

@@ -2,7 +2,7 @@ import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { promoteSilverChunk } from "../../pipeline/transform/promote.ts";
-import { eventSeen, exactly, totals } from "../helpers/audit.ts";
+import { AGREE, eventSeen, exactly, mismatches, totals } from "../helpers/audit.ts";
 import { bronzeChunk, type Row } from "../helpers/bronze.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { ingestGenerated, startTestServices, type Started } from "../helpers/services.ts";
@@ -22,6 +22,14 @@ describe("the bulk path: a large file loads into a segment of its own, sealed as
   });
 
   const ingest = (rows: number, seed: number, name: string) => ingestGenerated(tf, db.pool, rows, seed, name);
+
+  const countedWhileLoading = async (id: number) =>
+    (
+      await db.pool.query(
+        "SELECT payload->'counted_while_loading' AS c FROM audit.events WHERE ingestion_id = $1 AND type = 'silver.sealed'",
+        [id],
+      )
+    ).rows.map((r) => r.c);
 
   const typesOf = async (id: number) =>
     (await db.pool.query("SELECT type FROM audit.events WHERE ingestion_id = $1 ORDER BY id", [id])).rows.map(
@@ -58,6 +66,10 @@ describe("the bulk path: a large file loads into a segment of its own, sealed as
       { relname: "trips_0", bound: "FOR VALUES IN (0)", indexes: 4 },
       { relname: `trips_seg_${id}`, bound: `FOR VALUES IN (${id})`, indexes: 3 },
     ]);
+    // The weekly counts were kept while the lines were read (the seal did not aggregate them), and
+    // every key of gold and of the groups equals the same aggregate computed from silver.
+    expect(await countedWhileLoading(id)).toEqual([true]);
+    expect(await mismatches(db)).toEqual(AGREE);
   });
 
   it("writes each line as the SQL transform would: the same points, cells, minutes, ids and rejects", async () => {
@@ -86,6 +98,10 @@ describe("the bulk path: a large file loads into a segment of its own, sealed as
     await rename(join(tf.landing, `.${name}.tmp`), join(tf.landing, name));
     await eventSeen(db.pool, name, "file.archived");
     const bulk = (await db.pool.query("SELECT id::int FROM audit.ingestions WHERE file_name = $1", [name])).rows[0].id;
+    // Its weekly counts, kept while it was read (years 0001 to 9999, the grid's edges), equal gold's
+    // aggregate of silver, key by key.
+    expect(await countedWhileLoading(bulk)).toEqual([true]);
+    expect(await mismatches(db)).toEqual(AGREE);
     const chunk = await bronzeChunk(db.pool, rows);
     expect((await promoteSilverChunk(db.pool, chunk)).applied).toBe(true);
     const stored = async (id: number) =>

@@ -179,14 +179,27 @@ describe("exactly once for the bulk path: SIGKILL during its load and each step 
     holder = undefined;
   };
 
-  const points: [string, (child: Child, file: string) => Promise<unknown>][] = [
-    ["its load (the first silver.promoted)", (_c, file) => seen(db.pool, file, "silver.promoted")],
-    ["the seal's index build", (c) => running(c, "CREATE %INDEX%trips_seg_%")],
-    ["the seal's groups and gold", (c) => running(c, "%Target: silver.trip_groups_seg%")],
-    ["the seal's attach (four of five tables attached)", midAttach],
+  // The load's last transaction writes the weekly counts it kept into the segment's gold tables: a
+  // session holding gold.weekly_regions (their shape) stops it there, every chunk already committed.
+  const inLastTransaction = async (c: Child) => {
+    holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    await holder.query("BEGIN");
+    await holder.query("LOCK TABLE gold.weekly_regions IN ACCESS EXCLUSIVE MODE");
+    return running(c, "%Target: gold.weekly_regions_seg%");
+  };
+
+  // Where the first process dies, and whether the weekly counts the load kept reach the seal (a load
+  // resumed after its chunks were committed does not read them again: the seal counts the segment).
+  const points: [string, (child: Child, file: string) => Promise<unknown>, boolean][] = [
+    ["its load (the first silver.promoted)", (_c, file) => seen(db.pool, file, "silver.promoted"), false],
+    ["its last transaction, writing the weekly counts it kept", inLastTransaction, false],
+    ["the seal's index build", (c) => running(c, "CREATE %INDEX%trips_seg_%"), true],
+    ["the seal's groups", (c) => running(c, "%Target: silver.trip_groups_seg%"), true],
+    ["the seal's attach (four of five tables attached)", midAttach, true],
   ];
 
-  for (const [i, [point, reached]] of points.entries()) {
+  for (const [i, [point, reached, counted]] of points.entries()) {
     it(`continues after SIGKILL during ${point}: one completed ingestion, every line once, one segment`, async () => {
       const file = `bulk-kill-${i}.csv`;
       const first = await start();
@@ -222,6 +235,12 @@ describe("exactly once for the bulk path: SIGKILL during its load and each step 
           [`%_seg_${rows[0].id}`],
         );
         expect(attached[0].n).toBe(5);
+        const { rows: sealed } = await db.pool.query(
+          "SELECT payload->'counted_while_loading' AS counted FROM audit.events WHERE ingestion_id = $1 AND type = 'silver.sealed'",
+          [rows[0].id],
+        );
+        expect(sealed).toEqual([{ counted }]);
+        expect(await mismatches(db)).toEqual(AGREE);
       } finally {
         second.process.kill("SIGTERM");
         expect(await second.exited).toBe(0);

@@ -5,12 +5,7 @@
 -- transaction (pipeline/transform/seal.ts).
 -- Source: the ingestion's segment {trips}, in one scan (three grouping sets).
 -- Built beside the segment's index builds, before the final transaction (see seal/stage_groups.sql).
--- Safe to run twice: one transaction (the statements go as one query); a second run builds them again.
-DROP TABLE IF EXISTS {regions}, {origins}, {destinations};
-CREATE TABLE {regions} (LIKE gold.weekly_regions INCLUDING DEFAULTS INCLUDING CONSTRAINTS, CHECK (segment = {segment}));
-CREATE TABLE {origins} (LIKE gold.weekly_origin_cells INCLUDING DEFAULTS INCLUDING CONSTRAINTS, CHECK (segment = {segment}));
-CREATE TABLE {destinations} (LIKE gold.weekly_destination_cells INCLUDING DEFAULTS INCLUDING CONSTRAINTS, CHECK (segment = {segment}));
-
+-- Run as gold_tables.sql, this, gold_keys.sql in one query (one transaction): a second run builds them again.
 WITH counted AS MATERIALIZED (
   SELECT
     GROUPING(s.origin_cell, s.destination_cell) AS kind, -- 3: regions, 1: origins, 2: destinations
@@ -39,8 +34,3 @@ origins AS (
 INSERT INTO {destinations} (region_id, week, cell, trips, segment)
 SELECT c.region_id, c.week, c.destination_cell, c.trips, {segment} FROM counted AS c WHERE c.kind = 2 ORDER BY 3, 2, 1;
 
--- The parents' keys (db/migrations/10): attaching links them instead of building them.
-ALTER TABLE {regions} ADD PRIMARY KEY (region_id, week, segment);
-ALTER TABLE {origins} ADD PRIMARY KEY (cell, week, region_id, segment);
-ALTER TABLE {destinations} ADD PRIMARY KEY (cell, week, region_id, segment);
-ANALYZE {regions}, {origins}, {destinations};

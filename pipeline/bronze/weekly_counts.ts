@@ -1,0 +1,185 @@
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+import { CELL_LEVEL } from "../core/cells.ts";
+import { segmentSql, segmentTables } from "../core/lifecycle.ts";
+import { SQL } from "../core/sql.ts";
+import { BinaryRows, daysFromCivil, date, int4, int8 } from "./binary.ts";
+
+/** 0001-01-01, a Monday: weeks are numbered from it (week n starts 7n days later). */
+const FIRST_MONDAY = daysFromCivil(1, 1, 1);
+/** Weeks up to 9999-12-31 fit in 19 bits. */
+const WEEK_BITS = 2 ** 19;
+/** Level-12 columns and rows per level-8 cell, and the rows of level 8 (packing a cell in 32 bits). */
+const FINE_PER_GOLD = 2 ** (CELL_LEVEL.fine - CELL_LEVEL.gold);
+const GOLD_ROWS = 180 * 2 ** CELL_LEVEL.gold;
+/** A table gives up past this many slots (16 bytes each): 16 MiB, about 629,000 keys. */
+const MAX_SLOTS = 2 ** 20;
+const EMPTY = -1;
+
+/**
+ * Counts per key, a key being a whole number below 2^53 (`a`) and one below 2^32 (`b`), in an
+ * open-addressing table of typed arrays (no object per key). `add` returns false once the table would
+ * outgrow MAX_SLOTS: the counts are then incomplete and must not be used.
+ */
+class CountTable {
+  size = 0;
+  private mask = (1 << 12) - 1;
+  private a = new Float64Array(this.mask + 1).fill(EMPTY);
+  private b = new Uint32Array(this.mask + 1);
+  private n = new Uint32Array(this.mask + 1);
+
+  add(a: number, b: number): boolean {
+    let h = slot(a, b) & this.mask;
+    for (;;) {
+      const at = this.a[h]!;
+      if (at === EMPTY) break;
+      if (at === a && this.b[h] === b) {
+        if (this.n[h] === 0xffffffff) return false;
+        this.n[h]!++;
+        return true;
+      }
+      h = (h + 1) & this.mask;
+    }
+    this.a[h] = a;
+    this.b[h] = b;
+    this.n[h] = 1;
+    this.size++;
+    return this.size * 5 < (this.mask + 1) * 3 || this.grow();
+  }
+
+  /** Each key with its count. */
+  *entries(): Generator<[a: number, b: number, count: number]> {
+    for (let h = 0; h <= this.mask; h++) if (this.a[h] !== EMPTY) yield [this.a[h]!, this.b[h]!, this.n[h]!];
+  }
+
+  private grow(): boolean {
+    const slots = (this.mask + 1) * 2;
+    if (slots > MAX_SLOTS) return false;
+    const old = [...this.entries()];
+    this.mask = slots - 1;
+    this.a = new Float64Array(slots).fill(EMPTY);
+    this.b = new Uint32Array(slots);
+    this.n = new Uint32Array(slots);
+    for (const [a, b, count] of old) {
+      let h = slot(a, b) & this.mask;
+      while (this.a[h] !== EMPTY) h = (h + 1) & this.mask;
+      this.a[h] = a;
+      this.b[h] = b;
+      this.n[h] = count;
+    }
+    return true;
+  }
+}
+
+function slot(a: number, b: number): number {
+  let h = Math.imul(a | 0, 0x9e3779b1) ^ Math.imul(((a / 4294967296) | 0) ^ b, 0x85ebca77);
+  h ^= h >>> 15;
+  return Math.imul(h, 0x2c1b3c6d) ^ (h >>> 12);
+}
+
+/**
+ * A large file's weekly counts, kept while its lines are read (silver_rows.ts SilverRows): trips per
+ * (region, ISO week), per (region, week, level-8 origin cell) and per (region, week, level-8
+ * destination cell), exactly what db/transforms/seal/stage_gold.sql computes from the segment. Written
+ * into the segment's gold tables in the load's last transaction (`stageWeeklyCounts`), they spare the
+ * seal that aggregate. They stand for the whole file only if every chunk was read by this load and no
+ * table gave up (`complete`); otherwise the seal aggregates the segment as before.
+ */
+export class WeeklyCounts {
+  private readonly regions = new CountTable();
+  private readonly origins = new CountTable();
+  private readonly destinations = new CountTable();
+  private whole = true;
+
+  /** One trip: its region, the day of its date (from 1970-01-01) and its level-12 cells (column, row). */
+  add(region: number, days: number, ox: number, oy: number, dx: number, dy: number): void {
+    if (!this.whole) return;
+    const week = Math.floor((days - FIRST_MONDAY) / 7);
+    if (week < 0 || week >= WEEK_BITS) return this.giveUp();
+    const key = region * WEEK_BITS + week;
+    const origin = Math.floor(ox / FINE_PER_GOLD) * GOLD_ROWS + Math.floor(oy / FINE_PER_GOLD);
+    const destination = Math.floor(dx / FINE_PER_GOLD) * GOLD_ROWS + Math.floor(dy / FINE_PER_GOLD);
+    if (!this.regions.add(key, 0) || !this.origins.add(key, origin) || !this.destinations.add(key, destination))
+      this.giveUp();
+  }
+
+  /** The counts do not stand for the file (a chunk was not read by this load): the seal counts. */
+  giveUp(): void {
+    this.whole = false;
+  }
+
+  get complete(): boolean {
+    return this.whole;
+  }
+
+  /** Binary COPY rows for gold.weekly_regions' columns (region_id, week, trips, segment), by region and week. */
+  regionRows(segment: number): Buffer[] {
+    return this.rows(this.regions, segment, false);
+  }
+
+  /**
+   * Binary COPY rows for a cell table's columns (region_id, week, cell, trips, segment), by cell, week
+   * and region: the order of the table's key, as the seal writes them.
+   */
+  cellRows(end: "origins" | "destinations", segment: number): Buffer[] {
+    return this.rows(this[end], segment, true);
+  }
+
+  private rows(table: CountTable, segment: number, cells: boolean): Buffer[] {
+    const keys: number[] = [];
+    const cell: number[] = [];
+    const trips: number[] = [];
+    for (const [a, b, n] of table.entries()) {
+      keys.push(a);
+      cell.push(b);
+      trips.push(n);
+    }
+    const week = (i: number) => keys[i]! % WEEK_BITS;
+    const order = [...keys.keys()].sort(
+      cells ? (i, j) => cell[i]! - cell[j]! || week(i) - week(j) || keys[i]! - keys[j]! : (i, j) => keys[i]! - keys[j]!,
+    );
+    const out = new CountRows();
+    for (const i of order) out.row(keys[i]!, cells ? cell[i]! : null, trips[i]!, segment);
+    out.end();
+    return out.take();
+  }
+}
+
+class CountRows extends BinaryRows {
+  row(key: number, cell: number | null, trips: number, segment: number): void {
+    this.room(64);
+    const v = this.view;
+    const week = key % WEEK_BITS;
+    v.setInt16(this.used, cell === null ? 4 : 5);
+    let at = int4(v, this.used + 2, (key - week) / WEEK_BITS);
+    at = date(v, at, FIRST_MONDAY + 7 * week);
+    if (cell !== null) {
+      const column = Math.floor(cell / GOLD_ROWS);
+      at = int8(v, at, CELL_LEVEL.gold * 2 ** 42 + column * 2 ** 21 + (cell - column * GOLD_ROWS));
+    }
+    at = int8(v, at, trips);
+    this.used = int4(v, at, segment);
+  }
+}
+
+/**
+ * Writes a bulk ingestion's weekly counts into its segment's three gold tables, keyed and analysed as
+ * the seal leaves them (db/transforms/seal/gold_tables.sql, gold_keys.sql), on `client`'s open
+ * transaction: the load's last, so the tables exist only if the whole file is in the segment.
+ */
+export async function stageWeeklyCounts(client: pg.PoolClient, id: number, counts: WeeklyCounts): Promise<void> {
+  const tables = segmentTables(id);
+  await client.query(segmentSql(SQL.sealGoldTables, id));
+  const copies: [string, string, Buffer[]][] = [
+    [tables.regions, "region_id, week, trips, segment", counts.regionRows(id)],
+    [tables.origins, "region_id, week, cell, trips, segment", counts.cellRows("origins", id)],
+    [tables.destinations, "region_id, week, cell, trips, segment", counts.cellRows("destinations", id)],
+  ];
+  for (const [table, columns, rows] of copies) {
+    const copy = client.query(copyFrom(`COPY ${table} (${columns}) FROM STDIN WITH (FORMAT binary)`));
+    await pipeline(Readable.from(rows), copy);
+  }
+  await client.query(segmentSql(SQL.sealGoldKeys, id));
+}

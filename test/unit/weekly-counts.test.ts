@@ -1,0 +1,122 @@
+import { describe, expect, it } from "vitest";
+import { WeeklyCounts } from "../../pipeline/bronze/weekly_counts.ts";
+
+// The weekly counts a bulk load keeps while it reads (pipeline/bronze/weekly_counts.ts), against a
+// plain reference: string keys in a Map, the Monday from JavaScript's Date, the level-8 cell id from
+// its definition (db/migrations/4_functions.sql cell_parent). The integration tests check the same
+// counts against gold computed by SQL (bulk.test.ts, crash.test.ts: `mismatches`).
+
+const DAY_MS = 86_400_000;
+/** Days from 1970-01-01 of 0001-01-01 and 9999-12-31. */
+const FIRST = -719_162;
+const LAST = 2_932_896;
+
+function random(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1_664_525) + 1_013_904_223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** The Monday of the ISO week of a day, as 'YYYY-MM-DD' (proleptic Gregorian, years 1..9999). */
+function monday(days: number): string {
+  const date = new Date(days * DAY_MS);
+  const back = (date.getUTCDay() + 6) % 7;
+  return new Date((days - back) * DAY_MS).toISOString().slice(0, 10);
+}
+
+const goldCell = (x: number, y: number) => (8n << 42n) | (BigInt(x >> 4) << 21n) | BigInt(y >> 4);
+
+/** Decodes binary COPY rows of int4 / date / int8 fields (types given per column). */
+function decode(pieces: Buffer[], types: ("int4" | "date" | "int8")[]): string[] {
+  const buf = Buffer.concat(pieces);
+  expect(buf.subarray(0, 11).toString("latin1")).toBe("PGCOPY\n\xff\r\n\0");
+  let at = 19;
+  const rows: string[] = [];
+  for (;;) {
+    const fields = buf.readInt16BE(at);
+    at += 2;
+    if (fields === -1) break;
+    expect(fields).toBe(types.length);
+    const values: string[] = [];
+    for (const type of types) {
+      const length = buf.readInt32BE(at);
+      at += 4;
+      if (type === "int8") values.push(String(buf.readBigInt64BE(at)));
+      else if (type === "int4") values.push(String(buf.readInt32BE(at)));
+      else values.push(new Date((buf.readInt32BE(at) + 10_957) * DAY_MS).toISOString().slice(0, 10));
+      at += length;
+    }
+    rows.push(values.join(" "));
+  }
+  expect(at).toBe(buf.length);
+  return rows;
+}
+
+describe("WeeklyCounts: the weekly counts a bulk load keeps while it reads", () => {
+  it("counts per region and week, and per level-8 origin and destination cell, as defined, in the tables' key order", () => {
+    const next = random(42);
+    const counts = new WeeklyCounts();
+    const regions = new Map<string, number>();
+    const origins = new Map<string, number>();
+    const destinations = new Map<string, number>();
+    const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
+    const pick = <T>(xs: T[]) => xs[Math.floor(next() * xs.length)]!;
+    // Few values of each part, so that keys repeat; the edges of the calendar and of the grid included.
+    const someDays = [FIRST, FIRST + 6, FIRST + 7, -4, -3, 0, 3, 4, 10_957, 18_321, LAST - 3, LAST];
+    for (let i = 0; i < 40; i++) someDays.push(FIRST + Math.floor(next() * (LAST - FIRST)));
+    const someX = [0, 15, 16, 360 * 4096 - 1, 737_280];
+    const someY = [0, 15, 16, 180 * 4096 - 1, 368_640];
+    for (let i = 0; i < 20; i++) someX.push(Math.floor(next() * 360 * 4096));
+    for (let i = 0; i < 20; i++) someY.push(Math.floor(next() * 180 * 4096));
+    const someRegions = [1, 2, 3, 70_000, 2 ** 31 - 1];
+    for (let i = 0; i < 50_000; i++) {
+      const region = pick(someRegions);
+      const days = pick(someDays);
+      const [ox, oy, dx, dy] = [pick(someX), pick(someY), pick(someX), pick(someY)];
+      counts.add(region, days, ox, oy, dx, dy);
+      const week = monday(days);
+      bump(regions, `${region} ${week}`);
+      bump(origins, `${region} ${week} ${goldCell(ox, oy)}`);
+      bump(destinations, `${region} ${week} ${goldCell(dx, dy)}`);
+    }
+    expect(counts.complete).toBe(true);
+    const expected = (m: Map<string, number>, segment: number) =>
+      [...m].map(([k, n]) => `${k} ${n} ${segment}`).sort();
+    const regionRows = decode(counts.regionRows(7), ["int4", "date", "int8", "int4"]);
+    expect([...regionRows].sort()).toEqual(expected(regions, 7));
+    const byKey = (row: string) => row.split(" ");
+    // By region, then week (dates sort as text).
+    expect(regionRows).toEqual(
+      [...regionRows].sort((a, b) => Number(byKey(a)[0]) - Number(byKey(b)[0]) || byKey(a)[1]!.localeCompare(byKey(b)[1]!)),
+    );
+    for (const [end, m] of [["origins", origins], ["destinations", destinations]] as const) {
+      const rows = decode(counts.cellRows(end, 7), ["int4", "date", "int8", "int8", "int4"]);
+      // Each row as "region week cell trips segment"; the reference's key is "region week cell".
+      expect([...rows].sort()).toEqual(expected(m, 7));
+      // By cell, week and region: the order of the table's key.
+      const order = (a: string, b: string) => {
+        const [ra, wa, ca] = byKey(a);
+        const [rb, wb, cb] = byKey(b);
+        return Number(BigInt(ca!) - BigInt(cb!)) || wa!.localeCompare(wb!) || Number(ra) - Number(rb);
+      };
+      expect(rows).toEqual([...rows].sort(order));
+    }
+  });
+
+  it("gives up (the seal counts instead) past its bound of keys and outside the calendar it packs", () => {
+    const many = new WeeklyCounts();
+    for (let i = 0; i < 700_000; i++) many.add(1, 18_000, (i % 1_000) * 16, Math.floor(i / 1_000) * 16, 0, 0);
+    expect(many.complete).toBe(false);
+    const early = new WeeklyCounts();
+    early.add(1, FIRST - 1, 0, 0, 0, 0);
+    expect(early.complete).toBe(false);
+    const late = new WeeklyCounts();
+    late.add(1, LAST + 7 * 2 ** 19, 0, 0, 0, 0);
+    expect(late.complete).toBe(false);
+    const bounded = new WeeklyCounts();
+    for (let i = 0; i < 100_000; i++) bounded.add(1, 18_000 + (i % 700), i % 300, 0, 0, 0);
+    expect(bounded.complete).toBe(true);
+  });
+});
