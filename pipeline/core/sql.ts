@@ -77,4 +77,3 @@ export const AGGREGATE_TRANSFORMS = [["silver.trip_groups", SQL.silverTripGroups
 export function fillSql(sql: string, values: Record<string, string>): string {
   return sql.replaceAll(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
 }
-

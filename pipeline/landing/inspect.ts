@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { isUtf8 } from "node:buffer";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { parse } from "csv-parse/sync";
@@ -35,7 +36,7 @@ export type FileInspection = {
 export async function inspectFile(path: string): Promise<FileInspection> {
   const before = await stat(path);
   const hash = createHash("sha256");
-  const decoder = new TextDecoder("utf-8", { fatal: true });
+  let carry = Buffer.alloc(0); // the bytes of a character begun at the end of the previous chunk
   let size = 0;
   let head = Buffer.alloc(0);
   let headDone = false;
@@ -55,22 +56,19 @@ export async function inspectFile(path: string): Promise<FileInspection> {
       problem = `binary data (a NUL byte) near line ${quotes.line + countNewlines(chunk, chunk.indexOf(0))}: not a CSV text file`;
       continue;
     }
-    try {
-      decoder.decode(chunk, { stream: true });
-    } catch {
+    // Checked up to the last whole character; a character cut by the chunk's end is checked with the next.
+    const text = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+    const whole = wholeCharacters(text);
+    if (!isUtf8(text.subarray(0, whole))) {
       problem = `not valid UTF-8 ${badUtf8Where(tail, chunk, quotes.line)}: save the file as UTF-8`;
       continue;
     }
+    carry = Buffer.from(text.subarray(whole));
     quotes.feed(chunk);
     tail = Buffer.from(chunk.subarray(Math.max(0, chunk.length - 3)));
   }
-  if (!problem) {
-    try {
-      decoder.decode();
-    } catch {
-      problem = "not valid UTF-8 at the end of the file (a truncated character): save the file as UTF-8";
-    }
-  }
+  if (!problem && carry.length > 0)
+    problem = "not valid UTF-8 at the end of the file (a truncated character): save the file as UTF-8";
 
   const after = await stat(path);
   const stable = after.size === size && before.size === size && after.mtimeMs === before.mtimeMs;
@@ -167,6 +165,19 @@ class QuoteScan {
     this.inLine = 0;
     return this.total % 2 === 1 ? this.firstOdd : null;
   }
+}
+
+/**
+ * The length of `buf` without a character begun in its last three bytes and not ended there (its lead
+ * byte says how many bytes it has): what is cut off is checked with the bytes that follow.
+ */
+function wholeCharacters(buf: Buffer): number {
+  for (let back = 1; back <= Math.min(3, buf.length); back++) {
+    const b = buf[buf.length - back]!;
+    if (b < 0x80) return buf.length; // ASCII: nothing begun
+    if (b >= 0xc0) return (b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2) > back ? buf.length - back : buf.length;
+  }
+  return buf.length;
 }
 
 function countNewlines(buf: Buffer, end: number): number {

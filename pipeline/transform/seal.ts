@@ -27,7 +27,6 @@ export function segmentIndexes(table: string): string[] {
   ];
 }
 
-
 /**
  * Index builds take memory enough to sort a large segment in few passes, and no parallel worker: the
  * builds and the two aggregates already keep both cores busy for the seal's first part, and a fourth

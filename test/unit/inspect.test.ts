@@ -50,6 +50,27 @@ describe("inspectFile", () => {
     expect((await inspectFile(await file(`${HEADER}\r\n`))).problem).toBeNull(); // CRLF is fine
   });
 
+  it("checks UTF-8 across its 1 MiB reads: a character cut by a read's end is whole with the next", async () => {
+    // The file is read in 1 MiB pieces; put each kind of character (2, 3, 4 bytes) across the first
+    // boundary at every offset, then a bad byte there, then a character cut off by the file's end.
+    const READ = 1 << 20;
+    const around = (middle: Buffer, offset: number) => {
+      const head = Buffer.from(`${HEADER}\n`);
+      const fill = Buffer.alloc(READ - offset - head.length, "x");
+      return Buffer.concat([head, fill, middle, Buffer.from("\nrest\n")]);
+    };
+    for (const ch of ["é", "東", "😀"]) {
+      const bytes = Buffer.from(ch);
+      for (let offset = 1; offset < bytes.length; offset++)
+        expect((await inspectFile(await file(around(bytes, offset)))).problem).toBeNull();
+    }
+    const bad = await inspectFile(await file(around(Buffer.from([0xe6, 0x9d, 0x41]), 1)));
+    expect(bad.problem).toMatch(/not valid UTF-8 near line 2/);
+    expect(
+      (await inspectFile(await file(Buffer.concat([Buffer.from(`${HEADER}\nx`), Buffer.from([0xe6, 0x9d])])))).problem,
+    ).toMatch(/truncated character/);
+  });
+
   it("accepts a header-only file", async () => {
     const r = await inspectFile(await file(`${HEADER}\n`));
     expect(r.problem).toBeNull();

@@ -82,16 +82,20 @@ describe("WeeklyCounts: the weekly counts a bulk load keeps while it reads", () 
       bump(destinations, `${region} ${week} ${goldCell(dx, dy)}`);
     }
     expect(counts.complete).toBe(true);
-    const expected = (m: Map<string, number>, segment: number) =>
-      [...m].map(([k, n]) => `${k} ${n} ${segment}`).sort();
+    const expected = (m: Map<string, number>, segment: number) => [...m].map(([k, n]) => `${k} ${n} ${segment}`).sort();
     const regionRows = decode(counts.regionRows(7), ["int4", "date", "int8", "int4"]);
     expect([...regionRows].sort()).toEqual(expected(regions, 7));
     const byKey = (row: string) => row.split(" ");
     // By region, then week (dates sort as text).
     expect(regionRows).toEqual(
-      [...regionRows].sort((a, b) => Number(byKey(a)[0]) - Number(byKey(b)[0]) || byKey(a)[1]!.localeCompare(byKey(b)[1]!)),
+      [...regionRows].sort(
+        (a, b) => Number(byKey(a)[0]) - Number(byKey(b)[0]) || byKey(a)[1]!.localeCompare(byKey(b)[1]!),
+      ),
     );
-    for (const [end, m] of [["origins", origins], ["destinations", destinations]] as const) {
+    for (const [end, m] of [
+      ["origins", origins],
+      ["destinations", destinations],
+    ] as const) {
       const rows = decode(counts.cellRows(end, 7), ["int4", "date", "int8", "int8", "int4"]);
       // Each row as "region week cell trips segment"; the reference's key is "region week cell".
       expect([...rows].sort()).toEqual(expected(m, 7));
