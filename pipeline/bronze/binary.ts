@@ -65,3 +65,23 @@ export const PG_EPOCH_DAYS = daysFromCivil(2000, 1, 1);
 export function date(v: DataView, at: number, days: number): number {
   return int4(v, at, days - PG_EPOCH_DAYS);
 }
+
+/**
+ * A timestamp field: `seconds` (a whole number) and `micros` (0..999,999) since 2000-01-01, as an int8
+ * of microseconds. The seconds fit a double exactly; the microseconds may not (year 9999 is about
+ * 2^58), so the int8 is put together from two 32-bit halves.
+ */
+export function timestampField(v: DataView, at: number, seconds: number, micros: number): number {
+  // seconds * 1e6 + micros = high * 2^32 + low, with seconds = s1 * 2^16 + s0 (0 <= s0 < 2^16).
+  const s1 = Math.floor(seconds / 65536);
+  const s0 = seconds - s1 * 65536;
+  const a = s1 * 1e6; // < 2^43: exact
+  const aHigh = Math.floor(a / 65536);
+  let low = (a - aHigh * 65536) * 65536 + s0 * 1e6 + micros; // < 2^37: exact
+  const carry = Math.floor(low / TWO_32);
+  low -= carry * TWO_32;
+  v.setInt32(at, 8);
+  v.setInt32(at + 4, aHigh + carry);
+  v.setUint32(at + 8, low);
+  return at + 12;
+}

@@ -11,7 +11,7 @@ import { SQL } from "../core/sql.ts";
 import type { Column } from "../landing/inspect.ts";
 import { addBronzeRows, BRONZE_COLUMNS, CopyBuffer, lineReader } from "./parse.ts";
 import { type Dimensions, SILVER_COLUMNS, SilverRows, segmentLine } from "./silver_rows.ts";
-import type { WeeklyCounts } from "./weekly_counts.ts";
+import { type FileAggregates, writeSpilled } from "./file_aggregates.ts";
 
 export type ChunkLoaded = {
   chunk: number;
@@ -52,7 +52,7 @@ export type LoadOptions = {
    * A large file: each chunk goes straight into this segment table (silver rows, and refused lines into
    * audit.rejects) in a transaction that `onChunk` commits, instead of into bronze.
    */
-  segment?: { table: string; dimensions: Dimensions; counts?: WeeklyCounts };
+  segment?: { table: string; dimensions: Dimensions; counts?: FileAggregates };
   /** Aborting rolls back the chunk being copied and stops. */
   signal?: AbortSignal;
   /** Called after each chunk is in its own table, before the next one is read. */
@@ -175,7 +175,7 @@ export async function loadBronze(
  */
 async function copySegmentChunk(
   client: pg.PoolClient,
-  target: { table: string; dimensions: Dimensions; counts?: WeeklyCounts },
+  target: { table: string; dimensions: Dimensions; counts?: FileAggregates },
   chunk: { id: number; lines: LineSource; reader: ReturnType<typeof lineReader>; firstLine: number; endLine: number },
   signal: AbortSignal | undefined,
 ): Promise<{ stored: number; rejected: number }> {
@@ -221,6 +221,7 @@ async function copySegmentChunk(
     if (copyRejects.rowCount !== rejected)
       throw new Error(`segment chunk of ingestion ${id}: COPY stored ${copyRejects.rowCount} rejects of ${rejected}`);
   }
+  if (target.counts) await writeSpilled(client, id, target.counts);
   return { stored, rejected };
 }
 

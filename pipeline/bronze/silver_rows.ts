@@ -1,9 +1,9 @@
 import type pg from "pg";
 import { CELL_LEVEL } from "../core/cells.ts";
 import { copyText } from "./csvline.ts";
-import { BinaryRows, daysFromCivil, int4, int8, PG_EPOCH_DAYS, TWO_32 } from "./binary.ts";
+import { BinaryRows, daysFromCivil, int4, int8, PG_EPOCH_DAYS, timestampField } from "./binary.ts";
 import { dataLine, type lineReader, type Point } from "./parse.ts";
-import type { WeeklyCounts } from "./weekly_counts.ts";
+import type { FileAggregates } from "./file_aggregates.ts";
 
 /**
  * The columns a large file's chunk is COPYed with, straight into its segment table: what
@@ -39,10 +39,10 @@ const fineCell = (x: number, y: number) => CELL_LEVEL.fine * 2 ** 42 + x * 2 ** 
  * Silver rows of a segment in PostgreSQL's binary COPY format (columns as SILVER_COLUMNS): no number
  * or point is printed by Node and parsed again by PostgreSQL. Each row is written straight into a
  * buffer; `take()` hands out what was added since the last call (a piece handed out is never written
- * again). With `counts`, every row is also counted into the file's weekly counts (weekly_counts.ts).
+ * again). With `counts`, every trip is also added to the file's own aggregates (file_aggregates.ts).
  */
 export class SilverRows extends BinaryRows {
-  constructor(private readonly counts?: WeeklyCounts) {
+  constructor(private readonly counts?: FileAggregates) {
     super();
   }
 
@@ -51,26 +51,50 @@ export class SilverRows extends BinaryRows {
     this.room(ROW_BYTES);
     const v = this.view;
     const time = trip.time;
+    // The moment from 'YYYY-MM-DD HH:MM:SS[.ffffff]' (parse.ts parseTime): its day from 1970-01-01,
+    // its whole seconds and microseconds from 2000-01-01, its minute of the day.
     const days = daysFromCivil(digits(time, 0, 4), digits(time, 5, 2), digits(time, 8, 2));
-    const ox = cellX(trip.origin.lon);
-    const oy = cellY(trip.origin.lat);
-    const dx = cellX(trip.destination.lon);
-    const dy = cellY(trip.destination.lat);
+    const minute = digits(time, 11, 2) * 60 + digits(time, 14, 2);
+    const seconds = (days - PG_EPOCH_DAYS) * 86400 + minute * 60 + digits(time, 17, 2);
+    const fraction = time.length - 20; // digits after the point, 0 to 6
+    const micros = fraction > 0 ? digits(time, 20, fraction) * 10 ** (6 - fraction) : 0;
+    const { origin, destination } = trip;
+    const ox = cellX(origin.lon);
+    const oy = cellY(origin.lat);
+    const dx = cellX(destination.lon);
+    const dy = cellY(destination.lat);
     let at = this.used;
     v.setInt16(at, SILVER_COLUMNS.length);
     at = int8(v, at + 2, ingestionId);
     at = int8(v, at, lineNo);
     at = int4(v, at, region);
     at = int4(v, at, datasource);
-    at = point(v, at, trip.origin);
-    at = point(v, at, trip.destination);
-    at = timestamp(v, at, time, days);
+    at = point(v, at, origin);
+    at = point(v, at, destination);
+    at = timestampField(v, at, seconds, micros);
     at = int8(v, at, fineCell(ox, oy));
     at = int8(v, at, fineCell(dx, dy));
     v.setInt32(at, 2);
-    v.setInt16(at + 4, digits(time, 11, 2) * 60 + digits(time, 14, 2));
+    v.setInt16(at + 4, minute);
     this.used = at + 6;
-    this.counts?.add(region, days, ox, oy, dx, dy);
+    const counts = this.counts;
+    if (counts) {
+      counts.weekly.add(region, days, ox, oy, dx, dy);
+      counts.groups.add(
+        region,
+        minute,
+        ox,
+        oy,
+        dx,
+        dy,
+        origin.lon,
+        origin.lat,
+        destination.lon,
+        destination.lat,
+        seconds,
+        micros,
+      );
+    }
   }
 }
 
@@ -96,30 +120,6 @@ function point(v: DataView, at: number, p: Pick<Point, "lon" | "lat">): number {
   v.setFloat64(at + 13, p.lon, true);
   v.setFloat64(at + 21, p.lat, true);
   return at + 29;
-}
-
-/**
- * A timestamp field from 'YYYY-MM-DD HH:MM:SS[.ffffff]' (parse.ts parseTime) whose date is `days` from
- * 1970-01-01: microseconds since 2000-01-01 as an int8. The seconds fit a double exactly; the
- * microseconds may not (year 9999 is about 2^58), so the int8 is put together from two 32-bit halves.
- */
-function timestamp(v: DataView, at: number, time: string, days: number): number {
-  const seconds =
-    (days - PG_EPOCH_DAYS) * 86400 + digits(time, 11, 2) * 3600 + digits(time, 14, 2) * 60 + digits(time, 17, 2);
-  const fraction = time.length - 20; // digits after the point, 0 to 6
-  const micros = fraction > 0 ? digits(time, 20, fraction) * 10 ** (6 - fraction) : 0;
-  // seconds * 1e6 + micros = high * 2^32 + low, with seconds = s1 * 2^16 + s0 (0 <= s0 < 2^16).
-  const s1 = Math.floor(seconds / 65536);
-  const s0 = seconds - s1 * 65536;
-  const a = s1 * 1e6; // < 2^43: exact
-  const aHigh = Math.floor(a / 65536);
-  let low = (a - aHigh * 65536) * 65536 + s0 * 1e6 + micros; // < 2^37: exact
-  const carry = Math.floor(low / TWO_32);
-  low -= carry * TWO_32;
-  v.setInt32(at, 8);
-  v.setInt32(at + 4, aHigh + carry);
-  v.setUint32(at + 8, low);
-  return at + 12;
 }
 
 /**

@@ -1,10 +1,4 @@
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import type pg from "pg";
-import { from as copyFrom } from "pg-copy-streams";
 import { CELL_LEVEL } from "../core/cells.ts";
-import { segmentSql, segmentTables } from "../core/lifecycle.ts";
-import { SQL } from "../core/sql.ts";
 import { BinaryRows, daysFromCivil, date, int4, int8 } from "./binary.ts";
 
 /** 0001-01-01, a Monday: weeks are numbered from it (week n starts 7n days later). */
@@ -82,10 +76,9 @@ function slot(a: number, b: number): number {
 /**
  * A large file's weekly counts, kept while its lines are read (silver_rows.ts SilverRows): trips per
  * (region, ISO week), per (region, week, level-8 origin cell) and per (region, week, level-8
- * destination cell), exactly what db/transforms/seal/stage_gold.sql computes from the segment. Written
- * into the segment's gold tables in the load's last transaction (`stageWeeklyCounts`), they spare the
- * seal that aggregate. They stand for the whole file only if every chunk was read by this load and no
- * table gave up (`complete`); otherwise the seal aggregates the segment as before.
+ * destination cell), exactly what db/transforms/seal/stage_gold.sql computes from the segment. The
+ * tables are bounded: past MAX_SLOTS keys (or a week outside years 1..9999) they give up (`complete`
+ * false), and the seal aggregates the segment instead (file_aggregates.ts).
  */
 export class WeeklyCounts {
   private readonly regions = new CountTable();
@@ -105,8 +98,7 @@ export class WeeklyCounts {
       this.giveUp();
   }
 
-  /** The counts do not stand for the file (a chunk was not read by this load): the seal counts. */
-  giveUp(): void {
+  private giveUp(): void {
     this.whole = false;
   }
 
@@ -162,24 +154,4 @@ class CountRows extends BinaryRows {
     at = int8(v, at, trips);
     this.used = int4(v, at, segment);
   }
-}
-
-/**
- * Writes a bulk ingestion's weekly counts into its segment's three gold tables, keyed and analysed as
- * the seal leaves them (db/transforms/seal/gold_tables.sql, gold_keys.sql), on `client`'s open
- * transaction: the load's last, so the tables exist only if the whole file is in the segment.
- */
-export async function stageWeeklyCounts(client: pg.PoolClient, id: number, counts: WeeklyCounts): Promise<void> {
-  const tables = segmentTables(id);
-  await client.query(segmentSql(SQL.sealGoldTables, id));
-  const copies: [string, string, Buffer[]][] = [
-    [tables.regions, "region_id, week, trips, segment", counts.regionRows(id)],
-    [tables.origins, "region_id, week, cell, trips, segment", counts.cellRows("origins", id)],
-    [tables.destinations, "region_id, week, cell, trips, segment", counts.cellRows("destinations", id)],
-  ];
-  for (const [table, columns, rows] of copies) {
-    const copy = client.query(copyFrom(`COPY ${table} (${columns}) FROM STDIN WITH (FORMAT binary)`));
-    await pipeline(Readable.from(rows), copy);
-  }
-  await client.query(segmentSql(SQL.sealGoldKeys, id));
 }

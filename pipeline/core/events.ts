@@ -48,7 +48,8 @@ export const EVENTS = Object.freeze({
     payload: z.object({
       rows: count,
       chunks: count,
-      counted_while_loading: z.boolean(),
+      gold_from_load: z.boolean(),
+      groups_from_load: z.boolean(),
       indexes_ms: ms,
       attach_ms: ms,
       ms,

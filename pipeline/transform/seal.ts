@@ -50,6 +50,23 @@ async function goldTablesExist(pool: pg.Pool, id: number): Promise<boolean> {
   return rows[0]!.all;
 }
 
+/**
+ * Whether the groups' sums the load kept (db/transforms/seal/group_parts.sql) are there and add up to
+ * the segment's trips as its chunks' markers count them (an UNLOGGED table is empty after a crash of
+ * PostgreSQL; a load that did not keep them dropped the table).
+ */
+async function groupSumsWhole(pool: pg.Pool, id: number): Promise<boolean> {
+  const parts = segmentTables(id).group_parts;
+  const { rows } = await pool.query<{ present: boolean }>("SELECT to_regclass($1) IS NOT NULL AS present", [parts]);
+  if (!rows[0]!.present) return false;
+  const { rows: sums } = await pool.query<{ whole: boolean }>(
+    `SELECT (SELECT coalesce(sum(trips), 0) FROM ${parts}) =
+            (SELECT coalesce(sum(rows), 0) FROM audit.steps WHERE ingestion_id = $1::bigint AND step = 'silver.trips') AS whole`,
+    [id],
+  );
+  return sums[0]!.whole;
+}
+
 type Sealed = { applied: boolean; rows: number; indexesMs: number; attachMs: number };
 
 /**
@@ -115,7 +132,8 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
   const trips = segmentTable(id);
   const [origin, destination, brin] = segmentIndexes(trips) as [string, string, string];
   const goldStaged = await goldTablesExist(pool, id);
-  const groups = segmentSql(SQL.sealStageGroups, id);
+  const groupsSummed = await groupSumsWhole(pool, id);
+  const groups = segmentSql(groupsSummed ? SQL.sealSumGroups : SQL.sealStageGroups, id);
   const build = (...statements: string[]) => ({ settings: INDEX_SETTINGS, statements });
   const stage = (statements: string) => ({ settings: STAGE_SETTINGS, statements: [statements] });
   const sessions = goldStaged
@@ -142,6 +160,7 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
     const own = segmentTables(id);
     for (const [table, parent] of PARENTS)
       await tx.query(`ALTER TABLE ${parent} ATTACH PARTITION ${own[table]} FOR VALUES IN (${id})`);
+    await tx.query(`DROP TABLE IF EXISTS ${own.group_parts}`);
     await tx.query(SQL.sealMarkers, [id, state.chunks]);
     await tx.query(
       "INSERT INTO audit.steps (ingestion_id, step, chunk, rows) VALUES ($1::bigint, 'silver.sealed', 0, $2::bigint)",
@@ -151,7 +170,8 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
     await recordEvent(tx, id, "silver.sealed", {
       rows: state.rows,
       chunks: state.chunks,
-      counted_while_loading: goldStaged,
+      gold_from_load: goldStaged,
+      groups_from_load: groupsSummed,
       indexes_ms: indexesMs,
       attach_ms: attachMs,
       ms: Date.now() - started,

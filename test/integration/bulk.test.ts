@@ -23,13 +23,14 @@ describe("the bulk path: a large file loads into a segment of its own, sealed as
 
   const ingest = (rows: number, seed: number, name: string) => ingestGenerated(tf, db.pool, rows, seed, name);
 
-  const countedWhileLoading = async (id: number) =>
+  /** Per silver.sealed event of the ingestion: whether its gold and its groups came from what the load kept. */
+  const fromLoad = async (id: number) =>
     (
       await db.pool.query(
-        "SELECT payload->'counted_while_loading' AS c FROM audit.events WHERE ingestion_id = $1 AND type = 'silver.sealed'",
+        "SELECT payload->'gold_from_load' AS gold, payload->'groups_from_load' AS groups FROM audit.events WHERE ingestion_id = $1 AND type = 'silver.sealed'",
         [id],
       )
-    ).rows.map((r) => r.c);
+    ).rows;
 
   const typesOf = async (id: number) =>
     (await db.pool.query("SELECT type FROM audit.events WHERE ingestion_id = $1 ORDER BY id", [id])).rows.map(
@@ -66,10 +67,14 @@ describe("the bulk path: a large file loads into a segment of its own, sealed as
       { relname: "trips_0", bound: "FOR VALUES IN (0)", indexes: 4 },
       { relname: `trips_seg_${id}`, bound: `FOR VALUES IN (${id})`, indexes: 3 },
     ]);
-    // The weekly counts were kept while the lines were read (the seal did not aggregate them), and
-    // every key of gold and of the groups equals the same aggregate computed from silver.
-    expect(await countedWhileLoading(id)).toEqual([true]);
+    // The weekly counts and the groups' sums were kept while the lines were read (the seal did not
+    // aggregate the segment), and every key of gold and of the groups equals the same aggregate
+    // computed from silver; the sums' table is gone.
+    expect(await fromLoad(id)).toEqual([{ gold: true, groups: true }]);
     expect(await mismatches(db)).toEqual(AGREE);
+    expect((await db.pool.query("SELECT to_regclass($1) AS t", [`silver.trip_group_parts_seg_${id}`])).rows).toEqual([
+      { t: null },
+    ]);
   });
 
   it("writes each line as the SQL transform would: the same points, cells, minutes, ids and rejects", async () => {
@@ -98,9 +103,9 @@ describe("the bulk path: a large file loads into a segment of its own, sealed as
     await rename(join(tf.landing, `.${name}.tmp`), join(tf.landing, name));
     await eventSeen(db.pool, name, "file.archived");
     const bulk = (await db.pool.query("SELECT id::int FROM audit.ingestions WHERE file_name = $1", [name])).rows[0].id;
-    // Its weekly counts, kept while it was read (years 0001 to 9999, the grid's edges), equal gold's
-    // aggregate of silver, key by key.
-    expect(await countedWhileLoading(bulk)).toEqual([true]);
+    // Its weekly counts and groups' sums, kept while it was read (years 0001 to 9999, the grid's
+    // edges), equal the aggregates of silver, key by key.
+    expect(await fromLoad(bulk)).toEqual([{ gold: true, groups: true }]);
     expect(await mismatches(db)).toEqual(AGREE);
     const chunk = await bronzeChunk(db.pool, rows);
     expect((await promoteSilverChunk(db.pool, chunk)).applied).toBe(true);

@@ -223,7 +223,7 @@ describe("FileProgress", () => {
       event("silver.sealed", 3, {
         rows: 300,
         chunks: 3,
-        counted_while_loading: true,
+        gold_from_load: true,
         indexes_ms: 5,
         attach_ms: 5,
         ms: 10,
@@ -234,7 +234,7 @@ describe("FileProgress", () => {
       event("silver.sealed", 3, {
         rows: 300,
         chunks: 3,
-        counted_while_loading: true,
+        gold_from_load: true,
         indexes_ms: 5,
         attach_ms: 5,
         ms: 10,
