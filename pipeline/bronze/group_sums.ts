@@ -4,8 +4,9 @@ import { BinaryRows, int4, int8, timestampField } from "./binary.ts";
 /** Level-12 columns and rows per level-7 cell, and the rows of level 7 (packing a cell in 32 bits). */
 const FINE_PER_GROUP = 2 ** (CELL_LEVEL.fine - CELL_LEVEL.group);
 const GROUP_ROWS = 180 * 2 ** CELL_LEVEL.group;
-/** Slots of the table at most (84 bytes each: 21 MiB); past 60 % of them the sums are spilled. */
+/** Slots of the table at most (96 bytes each: 24 MiB); past 60 % of them the sums are spilled. */
 const MAX_SLOTS = 2 ** 18;
+const STRIDE = 12;
 const EMPTY = -1;
 
 /**
@@ -19,15 +20,13 @@ const EMPTY = -1;
 export class GroupSums {
   private mask = (1 << 16) - 1;
   private size = 0;
-  // The key: region * 64 + slot, and the two packed level-7 cells.
-  private key = new Float64Array(this.mask + 1).fill(EMPTY);
-  private origin = new Uint32Array(this.mask + 1);
-  private destination = new Uint32Array(this.mask + 1);
-  private trips = new Float64Array(this.mask + 1);
-  /** Per slot: origin lon, origin lat, destination lon, destination lat. */
-  private sums = new Float64Array((this.mask + 1) * 4);
-  /** Per slot: first seconds, first microseconds, last seconds, last microseconds (since 2000-01-01). */
-  private times = new Float64Array((this.mask + 1) * 4);
+  /**
+   * Each slot's fields side by side (STRIDE doubles, so a probe reads one place): the key (region * 64
+   * + slot, the two packed level-7 cells), the trips, the sums of origin lon, origin lat, destination
+   * lon, destination lat, and the first and last moment (whole seconds and microseconds since
+   * 2000-01-01).
+   */
+  private slots = new Float64Array((this.mask + 1) * STRIDE).fill(EMPTY);
   /** Rows spilled since the last `spill()`, and how many. */
   private out = new GroupRows();
   private spilled = 0;
@@ -58,42 +57,41 @@ export class GroupSums {
     const key = region * 64 + Math.floor(minute / 30);
     const origin = Math.floor(ox / FINE_PER_GROUP) * GROUP_ROWS + Math.floor(oy / FINE_PER_GROUP);
     const destination = Math.floor(dx / FINE_PER_GROUP) * GROUP_ROWS + Math.floor(dy / FINE_PER_GROUP);
+    const t = this.slots;
     let h = hash(key, origin, destination) & this.mask;
     for (;;) {
-      const at = this.key[h]!;
-      if (at === EMPTY) break;
-      if (at === key && this.origin[h] === origin && this.destination[h] === destination) {
-        this.trips[h] = this.trips[h]! + 1;
-        const s = h * 4;
-        const sums = this.sums;
-        sums[s] = sums[s]! + olon;
-        sums[s + 1] = sums[s + 1]! + olat;
-        sums[s + 2] = sums[s + 2]! + dlon;
-        sums[s + 3] = sums[s + 3]! + dlat;
-        const t = this.times;
-        if (seconds < t[s]! || (seconds === t[s] && micros < t[s + 1]!)) {
-          t[s] = seconds;
-          t[s + 1] = micros;
+      const at = h * STRIDE;
+      const k = t[at]!;
+      if (k === EMPTY) break;
+      if (k === key && t[at + 1] === origin && t[at + 2] === destination) {
+        t[at + 3] = t[at + 3]! + 1;
+        t[at + 4] = t[at + 4]! + olon;
+        t[at + 5] = t[at + 5]! + olat;
+        t[at + 6] = t[at + 6]! + dlon;
+        t[at + 7] = t[at + 7]! + dlat;
+        if (seconds < t[at + 8]! || (seconds === t[at + 8] && micros < t[at + 9]!)) {
+          t[at + 8] = seconds;
+          t[at + 9] = micros;
         }
-        if (seconds > t[s + 2]! || (seconds === t[s + 2] && micros > t[s + 3]!)) {
-          t[s + 2] = seconds;
-          t[s + 3] = micros;
+        if (seconds > t[at + 10]! || (seconds === t[at + 10] && micros > t[at + 11]!)) {
+          t[at + 10] = seconds;
+          t[at + 11] = micros;
         }
         return;
       }
       h = (h + 1) & this.mask;
     }
-    this.key[h] = key;
-    this.origin[h] = origin;
-    this.destination[h] = destination;
-    this.trips[h] = 1;
-    const s = h * 4;
-    this.sums[s] = olon;
-    this.sums[s + 1] = olat;
-    this.sums[s + 2] = dlon;
-    this.sums[s + 3] = dlat;
-    this.times[s] = this.times[s + 2] = seconds;
-    this.times[s + 1] = this.times[s + 3] = micros;
+    const at = h * STRIDE;
+    t[at] = key;
+    t[at + 1] = origin;
+    t[at + 2] = destination;
+    t[at + 3] = 1;
+    t[at + 4] = olon;
+    t[at + 5] = olat;
+    t[at + 6] = dlon;
+    t[at + 7] = dlat;
+    t[at + 8] = t[at + 10] = seconds;
+    t[at + 9] = t[at + 11] = micros;
     this.size++;
     if (this.size * 5 >= (this.mask + 1) * 3) this.grow();
   }
@@ -116,52 +114,33 @@ export class GroupSums {
   private grow(): void {
     const slots = (this.mask + 1) * 2;
     if (slots > this.maxSlots) return this.spillTable();
-    const old = { key: this.key, origin: this.origin, destination: this.destination };
-    const values = { trips: this.trips, sums: this.sums, times: this.times };
+    const old = this.slots;
     this.allocate(slots);
-    for (let from = 0; from < old.key.length; from++) {
-      const key = old.key[from]!;
-      if (key === EMPTY) continue;
-      let h = hash(key, old.origin[from]!, old.destination[from]!) & this.mask;
-      while (this.key[h] !== EMPTY) h = (h + 1) & this.mask;
-      this.key[h] = key;
-      this.origin[h] = old.origin[from]!;
-      this.destination[h] = old.destination[from]!;
-      this.trips[h] = values.trips[from]!;
-      this.sums.set(values.sums.subarray(from * 4, from * 4 + 4), h * 4);
-      this.times.set(values.times.subarray(from * 4, from * 4 + 4), h * 4);
+    const t = this.slots;
+    for (let from = 0; from < old.length; from += STRIDE) {
+      if (old[from] === EMPTY) continue;
+      let h = hash(old[from]!, old[from + 1]!, old[from + 2]!) & this.mask;
+      while (t[h * STRIDE] !== EMPTY) h = (h + 1) & this.mask;
+      t.set(old.subarray(from, from + STRIDE), h * STRIDE);
     }
   }
 
   private allocate(slots: number): void {
     this.mask = slots - 1;
-    this.key = new Float64Array(slots).fill(EMPTY);
-    this.origin = new Uint32Array(slots);
-    this.destination = new Uint32Array(slots);
-    this.trips = new Float64Array(slots);
-    this.sums = new Float64Array(slots * 4);
-    this.times = new Float64Array(slots * 4);
+    this.slots = new Float64Array(slots * STRIDE).fill(EMPTY);
   }
 
   /** Writes every group in the table as a row to spill, and empties the table. */
   private spillTable(): void {
-    const out = this.out;
-    for (let h = 0; h <= this.mask; h++) {
-      const key = this.key[h]!;
+    const t = this.slots;
+    for (let at = 0; at < t.length; at += STRIDE) {
+      const key = t[at]!;
       if (key === EMPTY) continue;
       const slot = key % 64;
-      out.row(
-        (key - slot) / 64,
-        cellId(this.origin[h]!),
-        cellId(this.destination[h]!),
-        slot,
-        this.trips[h]!,
-        this.sums.subarray(h * 4, h * 4 + 4),
-        this.times.subarray(h * 4, h * 4 + 4),
-      );
+      this.out.row((key - slot) / 64, cellId(t[at + 1]!), cellId(t[at + 2]!), slot, t.subarray(at + 3, at + STRIDE));
+      t[at] = EMPTY;
     }
     this.spilled += this.size;
-    this.key.fill(EMPTY);
     this.size = 0;
   }
 }
@@ -179,15 +158,8 @@ function hash(key: number, origin: number, destination: number): number {
 }
 
 class GroupRows extends BinaryRows {
-  row(
-    region: number,
-    origin: number,
-    destination: number,
-    slot: number,
-    trips: number,
-    sums: Float64Array,
-    times: Float64Array,
-  ): void {
+  /** One group: its key, then `values` as a slot holds them (trips, four sums, first and last moment). */
+  row(region: number, origin: number, destination: number, slot: number, values: Float64Array): void {
     this.room(2 + 11 * 4 + 4 + 8 + 8 + 2 + 8 + 4 * 8 + 2 * 8);
     const v = this.view;
     v.setInt16(this.used, 11);
@@ -196,13 +168,13 @@ class GroupRows extends BinaryRows {
     at = int8(v, at, destination);
     v.setInt32(at, 2);
     v.setInt16(at + 4, slot);
-    at = int8(v, at + 6, trips);
-    for (let i = 0; i < 4; i++) {
+    at = int8(v, at + 6, values[0]!);
+    for (let i = 1; i <= 4; i++) {
       v.setInt32(at, 8);
-      v.setFloat64(at + 4, sums[i]!);
+      v.setFloat64(at + 4, values[i]!);
       at += 12;
     }
-    at = timestampField(v, at, times[0]!, times[1]!);
-    this.used = timestampField(v, at, times[2]!, times[3]!);
+    at = timestampField(v, at, values[5]!, values[6]!);
+    this.used = timestampField(v, at, values[7]!, values[8]!);
   }
 }

@@ -8,60 +8,59 @@ const WEEK_BITS = 2 ** 19;
 /** Level-12 columns and rows per level-8 cell, and the rows of level 8 (packing a cell in 32 bits). */
 const FINE_PER_GOLD = 2 ** (CELL_LEVEL.fine - CELL_LEVEL.gold);
 const GOLD_ROWS = 180 * 2 ** CELL_LEVEL.gold;
-/** A table gives up past this many slots (16 bytes each): 16 MiB, about 629,000 keys. */
+/** A table gives up past this many slots (24 bytes each): 24 MiB, about 629,000 keys. */
 const MAX_SLOTS = 2 ** 20;
 const EMPTY = -1;
 
 /**
  * Counts per key, a key being a whole number below 2^53 (`a`) and one below 2^32 (`b`), in an
- * open-addressing table of typed arrays (no object per key). `add` returns false once the table would
- * outgrow MAX_SLOTS: the counts are then incomplete and must not be used.
+ * open-addressing table: one Float64Array holding each slot's a, b and count side by side (one cache
+ * line read per probe; no object per key). `add` returns false once the table would outgrow
+ * MAX_SLOTS: the counts are then incomplete and must not be used.
  */
 class CountTable {
   size = 0;
   private mask = (1 << 12) - 1;
-  private a = new Float64Array(this.mask + 1).fill(EMPTY);
-  private b = new Uint32Array(this.mask + 1);
-  private n = new Uint32Array(this.mask + 1);
+  private slots = new Float64Array((this.mask + 1) * 3).fill(EMPTY);
 
   add(a: number, b: number): boolean {
+    const t = this.slots;
     let h = slot(a, b) & this.mask;
     for (;;) {
-      const at = this.a[h]!;
-      if (at === EMPTY) break;
-      if (at === a && this.b[h] === b) {
-        if (this.n[h] === 0xffffffff) return false;
-        this.n[h]!++;
+      const at = h * 3;
+      const key = t[at]!;
+      if (key === EMPTY) break;
+      if (key === a && t[at + 1] === b) {
+        t[at + 2] = t[at + 2]! + 1;
         return true;
       }
       h = (h + 1) & this.mask;
     }
-    this.a[h] = a;
-    this.b[h] = b;
-    this.n[h] = 1;
+    t[h * 3] = a;
+    t[h * 3 + 1] = b;
+    t[h * 3 + 2] = 1;
     this.size++;
     return this.size * 5 < (this.mask + 1) * 3 || this.grow();
   }
 
   /** Each key with its count. */
   *entries(): Generator<[a: number, b: number, count: number]> {
-    for (let h = 0; h <= this.mask; h++) if (this.a[h] !== EMPTY) yield [this.a[h]!, this.b[h]!, this.n[h]!];
+    const t = this.slots;
+    for (let at = 0; at < t.length; at += 3) if (t[at] !== EMPTY) yield [t[at]!, t[at + 1]!, t[at + 2]!];
   }
 
   private grow(): boolean {
     const slots = (this.mask + 1) * 2;
     if (slots > MAX_SLOTS) return false;
-    const old = [...this.entries()];
+    const old = this.slots;
     this.mask = slots - 1;
-    this.a = new Float64Array(slots).fill(EMPTY);
-    this.b = new Uint32Array(slots);
-    this.n = new Uint32Array(slots);
-    for (const [a, b, count] of old) {
-      let h = slot(a, b) & this.mask;
-      while (this.a[h] !== EMPTY) h = (h + 1) & this.mask;
-      this.a[h] = a;
-      this.b[h] = b;
-      this.n[h] = count;
+    const t = (this.slots = new Float64Array(slots * 3).fill(EMPTY));
+    for (let from = 0; from < old.length; from += 3) {
+      const a = old[from]!;
+      if (a === EMPTY) continue;
+      let h = slot(a, old[from + 1]!) & this.mask;
+      while (t[h * 3] !== EMPTY) h = (h + 1) & this.mask;
+      t.set(old.subarray(from, from + 3), h * 3);
     }
     return true;
   }
