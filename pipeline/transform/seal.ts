@@ -113,8 +113,10 @@ export async function withSession<T>(
 /**
  * Seals a bulk ingestion's segment once all its chunks are in it (queued by core/jobs.ts
  * queueSealIfReady). First, side by side: the segment's indexes, each built by one sort, and its own
- * groups and weekly counts, each aggregated by one scan into tables shaped like silver.trip_groups and
- * gold (db/transforms/seal/); each is its own transaction, and an interrupted one is simply done again.
+ * groups and weekly counts in tables shaped like silver.trip_groups and gold (db/transforms/seal/):
+ * from what the load kept while it read the lines (pipeline/bronze/file_aggregates.ts) when that
+ * stands for the whole file, else each aggregated by one scan of the segment. Each is its own
+ * transaction, and an interrupted one is simply done again.
  * Then one transaction attaches the segment and its groups and gold as partitions (nothing is merged
  * into shared rows: readers add a key's rows up over the segments), marks every chunk merged and
  * completes the ingestion: the file becomes visible to answers at once, whole. Running it again
@@ -125,10 +127,10 @@ export async function withSession<T>(
 export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
   const started = Date.now();
   const notApplied = { applied: false, rows: 0, indexesMs: 0, attachMs: 0 };
-  // The indexes and the file's own aggregates, side by side: each reads the segment whole. Three
-  // sessions on two cores: whichever ends first leaves its core to the others. The weekly counts are
-  // there already when the load kept them (pipeline/bronze/weekly_counts.ts): then the index builds
-  // take two sessions beside the groups; otherwise one, beside the groups and the gold aggregate.
+  // The indexes and the file's own aggregates, side by side. Three sessions on two cores: whichever
+  // ends first leaves its core to the others. When the load wrote the weekly counts, the index builds
+  // take two sessions beside the groups (added up from the load's sums, or aggregated from the
+  // segment); otherwise one, beside the groups and the gold aggregate.
   const trips = segmentTable(id);
   const [origin, destination, brin] = segmentIndexes(trips) as [string, string, string];
   const goldStaged = await goldTablesExist(pool, id);
