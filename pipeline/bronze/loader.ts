@@ -11,7 +11,7 @@ import { SQL } from "../core/sql.ts";
 import type { Column } from "../landing/inspect.ts";
 import { addBronzeRows, BRONZE_COLUMNS, CopyBuffer, lineReader } from "./parse.ts";
 import { type Dimensions, SILVER_COLUMNS, SilverRows, segmentLine } from "./silver_rows.ts";
-import { type FileAggregates, writeSpilled } from "./file_aggregates.ts";
+import type { FileAggregates } from "./file_aggregates.ts";
 
 export type ChunkLoaded = {
   chunk: number;
@@ -221,7 +221,6 @@ async function copySegmentChunk(
     if (copyRejects.rowCount !== rejected)
       throw new Error(`segment chunk of ingestion ${id}: COPY stored ${copyRejects.rowCount} rejects of ${rejected}`);
   }
-  if (target.counts) await writeSpilled(client, id, target.counts);
   return { stored, rejected };
 }
 

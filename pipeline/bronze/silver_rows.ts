@@ -39,7 +39,7 @@ const fineCell = (x: number, y: number) => CELL_LEVEL.fine * 2 ** 42 + x * 2 ** 
  * Silver rows of a segment in PostgreSQL's binary COPY format (columns as SILVER_COLUMNS): no number
  * or point is printed by Node and parsed again by PostgreSQL. Each row is written straight into a
  * buffer; `take()` hands out what was added since the last call (a piece handed out is never written
- * again). With `counts`, every trip is also added to the file's own aggregates (file_aggregates.ts).
+ * again). With `counts`, every trip is also counted into the file's weekly counts (file_aggregates.ts).
  */
 export class SilverRows extends BinaryRows {
   constructor(private readonly counts?: FileAggregates) {
@@ -77,24 +77,7 @@ export class SilverRows extends BinaryRows {
     v.setInt32(at, 2);
     v.setInt16(at + 4, minute);
     this.used = at + 6;
-    const counts = this.counts;
-    if (counts) {
-      counts.weekly.add(region, days, ox, oy, dx, dy);
-      counts.groups.add(
-        region,
-        minute,
-        ox,
-        oy,
-        dx,
-        dy,
-        origin.lon,
-        origin.lat,
-        destination.lon,
-        destination.lat,
-        seconds,
-        micros,
-      );
-    }
+    this.counts?.weekly.add(region, days, ox, oy, dx, dy);
   }
 }
 
