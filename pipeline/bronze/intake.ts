@@ -16,7 +16,7 @@ import { registerIngestion } from "../landing/register.ts";
 import { openForWriting } from "../landing/writers.ts";
 import { attachChunk, bronzeChunkRows, loadBronze, type ExpectedFile } from "./loader.ts";
 import { Dimensions } from "./silver_rows.ts";
-import { createGroupParts, FileAggregates, stageAggregates } from "./file_aggregates.ts";
+import { FileAggregates, stageAggregates } from "./file_aggregates.ts";
 
 export type IntakeDeps = {
   pool: pg.Pool;
@@ -269,15 +269,11 @@ export class Intake {
     let lastProgress = Date.now();
     let chunkStarted = Date.now();
     let lastChunk: ChunkPayload | undefined;
-    // A large file's own aggregates, kept while its lines are read: they spare the seal two of its
-    // aggregates if this load reads every chunk (a resumed one does not: the seal aggregates then).
+    // A large file's weekly counts, kept while its lines are read: they spare the seal its gold
+    // aggregate if this load reads every chunk (a resumed one does not: the seal counts then).
     const counts = started.bulk && !resuming ? new FileAggregates() : undefined;
-    const client = await this.pool.connect().catch(async (err) => {
-      await counts?.close();
-      throw err;
-    });
+    const client = await this.pool.connect();
     try {
-      if (counts) await createGroupParts(client, id);
       const result = await loadBronze(client, {
         ingestionId: id,
         path,
@@ -354,7 +350,6 @@ export class Intake {
       throw err;
     } finally {
       client.release();
-      await counts?.close();
     }
   }
 

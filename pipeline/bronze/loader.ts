@@ -11,7 +11,7 @@ import { SQL } from "../core/sql.ts";
 import type { Column } from "../landing/inspect.ts";
 import { addBronzeRows, BRONZE_COLUMNS, CopyBuffer, lineReader } from "./parse.ts";
 import { type Dimensions, SILVER_COLUMNS, SilverRows, segmentLine } from "./silver_rows.ts";
-import { type FileAggregates, writeSpilled } from "./file_aggregates.ts";
+import type { FileAggregates } from "./file_aggregates.ts";
 
 export type ChunkLoaded = {
   chunk: number;
@@ -184,11 +184,6 @@ async function copySegmentChunk(
   let stored = 0;
   let rejected = 0;
   let lineNo = firstLine;
-  // The rows also go to the thread that sums the file's groups, when the load keeps them.
-  const fed = (pieces: Buffer[]) => {
-    target.counts?.groups.feed(pieces);
-    return pieces;
-  };
   async function* silverRows(): AsyncGenerator<Buffer> {
     const out = new SilverRows(target.counts);
     while (lineNo < endLine) {
@@ -208,10 +203,10 @@ async function copySegmentChunk(
         }
       }
       lineNo += batch.length;
-      yield* fed(out.take());
+      yield* out.take();
     }
     out.end();
-    yield* fed(out.take());
+    yield* out.take();
   }
   await client.query("BEGIN");
   const copy = client.query(
@@ -226,7 +221,6 @@ async function copySegmentChunk(
     if (copyRejects.rowCount !== rejected)
       throw new Error(`segment chunk of ingestion ${id}: COPY stored ${copyRejects.rowCount} rejects of ${rejected}`);
   }
-  if (target.counts) await writeSpilled(client, id, target.counts);
   return { stored, rejected };
 }
 

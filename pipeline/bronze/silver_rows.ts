@@ -85,7 +85,7 @@ type Trip = { origin: Pick<Point, "lon" | "lat">; destination: Pick<Point, "lon"
 
 // Field count; ingestion and line (int8); region and datasource (int4); two EWKB points; timestamp;
 // two cells (int8); minute (int2): each field after its length.
-export const ROW_BYTES = 2 + 4 * SILVER_COLUMNS.length + 8 + 8 + 4 + 4 + 25 + 25 + 8 + 8 + 8 + 2;
+const ROW_BYTES = 2 + 4 * SILVER_COLUMNS.length + 8 + 8 + 4 + 4 + 25 + 25 + 8 + 8 + 8 + 2;
 
 /** The decimal number written with `n` digits at `at` in `text` (which holds only digits there). */
 function digits(text: string, at: number, n: number): number {

@@ -49,7 +49,6 @@ export const EVENTS = Object.freeze({
       rows: count,
       chunks: count,
       gold_from_load: z.boolean(),
-      groups_from_load: z.boolean(),
       indexes_ms: ms,
       attach_ms: ms,
       ms,

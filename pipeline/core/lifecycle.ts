@@ -21,8 +21,6 @@ export function segmentTables(segment: number) {
     regions: `gold.weekly_regions_${suffix}`,
     origins: `gold.weekly_origin_cells_${suffix}`,
     destinations: `gold.weekly_destination_cells_${suffix}`,
-    /** Not a partition: a bulk load's groups' sums, read by its seal (db/transforms/seal/group_parts.sql). */
-    group_parts: `silver.trip_group_parts_${suffix}`,
   };
 }
 type SegmentTables = ReturnType<typeof segmentTables>;

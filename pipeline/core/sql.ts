@@ -34,8 +34,6 @@ export const SQL = {
   sealStageGold: loadSql("transforms/seal/stage_gold.sql"),
   sealGoldTables: loadSql("transforms/seal/gold_tables.sql"),
   sealGoldKeys: loadSql("transforms/seal/gold_keys.sql"),
-  sealGroupParts: loadSql("transforms/seal/group_parts.sql"),
-  sealSumGroups: loadSql("transforms/seal/sum_groups.sql"),
   compactTrips: loadSql("transforms/compact/trips.sql"),
   compactGroups: loadSql("transforms/compact/groups.sql"),
   compactGold: loadSql("transforms/compact/gold.sql"),

@@ -50,24 +50,6 @@ async function goldTablesExist(pool: pg.Pool, id: number): Promise<boolean> {
   return rows[0]!.all;
 }
 
-/**
- * Whether the groups' sums the load kept (db/transforms/seal/group_parts.sql) are there and add up to
- * the segment's trips as its chunks' markers count them: the first load wrote them all (each trip's
- * sums at most once, in the transaction of its chunk or the load's last) and PostgreSQL did not crash
- * since (which empties an UNLOGGED table).
- */
-async function groupSumsWhole(pool: pg.Pool, id: number): Promise<boolean> {
-  const parts = segmentTables(id).group_parts;
-  const { rows } = await pool.query<{ present: boolean }>("SELECT to_regclass($1) IS NOT NULL AS present", [parts]);
-  if (!rows[0]!.present) return false;
-  const { rows: sums } = await pool.query<{ whole: boolean }>(
-    `SELECT (SELECT coalesce(sum(trips), 0) FROM ${parts}) =
-            (SELECT coalesce(sum(rows), 0) FROM audit.steps WHERE ingestion_id = $1::bigint AND step = 'silver.trips') AS whole`,
-    [id],
-  );
-  return sums[0]!.whole;
-}
-
 type Sealed = { applied: boolean; rows: number; indexesMs: number; attachMs: number };
 
 /**
@@ -114,10 +96,10 @@ export async function withSession<T>(
 /**
  * Seals a bulk ingestion's segment once all its chunks are in it (queued by core/jobs.ts
  * queueSealIfReady). First, side by side: the segment's indexes, each built by one sort, and its own
- * groups and weekly counts in tables shaped like silver.trip_groups and gold (db/transforms/seal/):
- * from what the load kept while it read the lines (pipeline/bronze/file_aggregates.ts) when that
- * stands for the whole file, else each aggregated by one scan of the segment. Each is its own
- * transaction, and an interrupted one is simply done again.
+ * groups and weekly counts in tables shaped like silver.trip_groups and gold (db/transforms/seal/),
+ * each aggregated by one scan of the segment, but the weekly counts when the load kept them while it
+ * read the lines (pipeline/bronze/file_aggregates.ts). Each is its own transaction, and an interrupted
+ * one is simply done again.
  * Then one transaction attaches the segment and its groups and gold as partitions (nothing is merged
  * into shared rows: readers add a key's rows up over the segments), marks every chunk merged and
  * completes the ingestion: the file becomes visible to answers at once, whole. Running it again
@@ -130,13 +112,12 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
   const notApplied = { applied: false, rows: 0, indexesMs: 0, attachMs: 0 };
   // The indexes and the file's own aggregates, side by side. Three sessions on two cores: whichever
   // ends first leaves its core to the others. When the load wrote the weekly counts, the index builds
-  // take two sessions beside the groups (added up from the sums the load kept, or aggregated from the
-  // segment); otherwise one, beside the groups and the gold aggregates.
+  // take two sessions beside the groups' aggregate; otherwise one, beside the groups and the gold
+  // aggregates.
   const trips = segmentTable(id);
   const [origin, destination, brin] = segmentIndexes(trips) as [string, string, string];
   const goldStaged = await goldTablesExist(pool, id);
-  const groupsSummed = await groupSumsWhole(pool, id);
-  const groups = segmentSql(groupsSummed ? SQL.sealSumGroups : SQL.sealStageGroups, id);
+  const groups = segmentSql(SQL.sealStageGroups, id);
   const build = (...statements: string[]) => ({ settings: INDEX_SETTINGS, statements });
   const stage = (statements: string) => ({ settings: STAGE_SETTINGS, statements: [statements] });
   const sessions = goldStaged
@@ -163,7 +144,6 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
     const own = segmentTables(id);
     for (const [table, parent] of PARENTS)
       await tx.query(`ALTER TABLE ${parent} ATTACH PARTITION ${own[table]} FOR VALUES IN (${id})`);
-    await tx.query(`DROP TABLE IF EXISTS ${own.group_parts}`);
     await tx.query(SQL.sealMarkers, [id, state.chunks]);
     await tx.query(
       "INSERT INTO audit.steps (ingestion_id, step, chunk, rows) VALUES ($1::bigint, 'silver.sealed', 0, $2::bigint)",
@@ -174,7 +154,6 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
       rows: state.rows,
       chunks: state.chunks,
       gold_from_load: goldStaged,
-      groups_from_load: groupsSummed,
       indexes_ms: indexesMs,
       attach_ms: attachMs,
       ms: Date.now() - started,

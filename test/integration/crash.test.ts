@@ -189,9 +189,8 @@ describe("exactly once for the bulk path: SIGKILL during its load and each step 
     return running(c, "%Target: gold.weekly_regions_seg%");
   };
 
-  // Where the first process dies, and whether the weekly counts and groups' sums the load kept reach
-  // the seal (a load resumed after its chunks were committed does not read them again: the seal
-  // aggregates the segment).
+  // Where the first process dies, and whether the weekly counts the load kept reach the seal (a load
+  // resumed after its chunks were committed does not read them again: the seal counts the segment).
   const points: [string, (child: Child, file: string) => Promise<unknown>, boolean][] = [
     ["its load (the first silver.promoted)", (_c, file) => seen(db.pool, file, "silver.promoted"), false],
     ["its last transaction, writing the weekly counts it kept", inLastTransaction, false],
@@ -237,10 +236,10 @@ describe("exactly once for the bulk path: SIGKILL during its load and each step 
         );
         expect(attached[0].n).toBe(5);
         const { rows: sealed } = await db.pool.query(
-          "SELECT payload->'gold_from_load' AS gold, payload->'groups_from_load' AS groups FROM audit.events WHERE ingestion_id = $1 AND type = 'silver.sealed'",
+          "SELECT payload->'gold_from_load' AS gold FROM audit.events WHERE ingestion_id = $1 AND type = 'silver.sealed'",
           [rows[0].id],
         );
-        expect(sealed).toEqual([{ gold: counted, groups: counted }]);
+        expect(sealed).toEqual([{ gold: counted }]);
         expect(await mismatches(db)).toEqual(AGREE);
       } finally {
         second.process.kill("SIGTERM");
