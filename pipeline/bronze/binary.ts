@@ -30,7 +30,7 @@ export class BinaryRows extends Pieces {
   }
 }
 
-export const TWO_32 = 2 ** 32;
+const TWO_32 = 2 ** 32;
 
 /** An int8 field holding a whole number of at most 53 bits (either sign). */
 export function int8(v: DataView, at: number, value: number): number {

@@ -54,7 +54,8 @@ class CountTable {
     if (slots > MAX_SLOTS) return false;
     const old = this.slots;
     this.mask = slots - 1;
-    const t = (this.slots = new Float64Array(slots * 3).fill(EMPTY));
+    const t = new Float64Array(slots * 3).fill(EMPTY);
+    this.slots = t;
     for (let from = 0; from < old.length; from += 3) {
       const a = old[from]!;
       if (a === EMPTY) continue;
@@ -89,7 +90,10 @@ export class WeeklyCounts {
   add(region: number, days: number, ox: number, oy: number, dx: number, dy: number): void {
     if (!this.whole) return;
     const week = Math.floor((days - FIRST_MONDAY) / 7);
-    if (week < 0 || week >= WEEK_BITS) return this.giveUp();
+    if (week < 0 || week >= WEEK_BITS) {
+      this.giveUp();
+      return;
+    }
     const key = region * WEEK_BITS + week;
     const origin = Math.floor(ox / FINE_PER_GOLD) * GOLD_ROWS + Math.floor(oy / FINE_PER_GOLD);
     const destination = Math.floor(dx / FINE_PER_GOLD) * GOLD_ROWS + Math.floor(dy / FINE_PER_GOLD);
