@@ -16,7 +16,7 @@ import { registerIngestion } from "../landing/register.ts";
 import { openForWriting } from "../landing/writers.ts";
 import { attachChunk, bronzeChunkRows, loadBronze, type ExpectedFile } from "./loader.ts";
 import { Dimensions } from "./silver_rows.ts";
-import { FileAggregates, stageAggregates } from "./file_aggregates.ts";
+import { stageWeeklyCounts, WeeklyCounts } from "./weekly_counts.ts";
 
 export type IntakeDeps = {
   pool: pg.Pool;
@@ -270,8 +270,8 @@ export class Intake {
     let chunkStarted = Date.now();
     let lastChunk: ChunkPayload | undefined;
     // A large file's weekly counts, kept while its lines are read: they spare the seal its gold
-    // aggregate if this load reads every chunk (a resumed one does not: the seal counts then).
-    const counts = started.bulk && !resuming ? new FileAggregates() : undefined;
+    // aggregate. Only a first load reads every chunk; a resumed one keeps none (the seal counts then).
+    const counts = started.bulk && !resuming ? new WeeklyCounts() : undefined;
     const client = await this.pool.connect();
     try {
       const result = await loadBronze(client, {
@@ -342,7 +342,7 @@ export class Intake {
       if (done.rowCount === 0) throw new IngestionEndedError(`ingestion ${id} ended during its load`);
       await recordEvent(client, id, "bronze.loaded", { rows: result.rows, bytes: result.bytes, chunks: result.chunks });
       await completeIfDone(client, id); // a file with a header and no data lines completes here
-      if (counts) await stageAggregates(client, id, counts);
+      if (counts) await stageWeeklyCounts(client, id, counts);
       if (started.bulk) await queueSealIfReady(client, id); // every chunk is in its segment now
       await client.query("COMMIT");
     } catch (err) {

@@ -11,7 +11,7 @@ import { SQL } from "../core/sql.ts";
 import type { Column } from "../landing/inspect.ts";
 import { addBronzeRows, BRONZE_COLUMNS, CopyBuffer, lineReader } from "./parse.ts";
 import { type Dimensions, SILVER_COLUMNS, SilverRows, segmentLine } from "./silver_rows.ts";
-import type { FileAggregates } from "./file_aggregates.ts";
+import type { WeeklyCounts } from "./weekly_counts.ts";
 
 export type ChunkLoaded = {
   chunk: number;
@@ -52,7 +52,7 @@ export type LoadOptions = {
    * A large file: each chunk goes straight into this segment table (silver rows, and refused lines into
    * audit.rejects) in a transaction that `onChunk` commits, instead of into bronze.
    */
-  segment?: { table: string; dimensions: Dimensions; counts?: FileAggregates };
+  segment?: { table: string; dimensions: Dimensions; counts?: WeeklyCounts };
   /** Aborting rolls back the chunk being copied and stops. */
   signal?: AbortSignal;
   /** Called after each chunk is in its own table, before the next one is read. */
@@ -109,7 +109,6 @@ export async function loadBronze(
     let rows = 0;
     let segment: ChunkLoaded["segment"];
     if (known !== null) {
-      options.segment?.counts?.giveUp(); // this chunk's trips were read by an earlier load
       for (let lineNo = firstLine; lineNo < endLine; ) {
         const batch = await lines.next(endLine - lineNo);
         if (batch === null) break;
@@ -175,7 +174,7 @@ export async function loadBronze(
  */
 async function copySegmentChunk(
   client: pg.PoolClient,
-  target: { table: string; dimensions: Dimensions; counts?: FileAggregates },
+  target: { table: string; dimensions: Dimensions; counts?: WeeklyCounts },
   chunk: { id: number; lines: LineSource; reader: ReturnType<typeof lineReader>; firstLine: number; endLine: number },
   signal: AbortSignal | undefined,
 ): Promise<{ stored: number; rejected: number }> {

@@ -3,7 +3,7 @@ import { CELL_LEVEL } from "../core/cells.ts";
 import { copyText } from "./csvline.ts";
 import { BinaryRows, daysFromCivil, int4, int8, PG_EPOCH_DAYS, timestampField } from "./binary.ts";
 import { dataLine, type lineReader, type Point } from "./parse.ts";
-import type { FileAggregates } from "./file_aggregates.ts";
+import type { WeeklyCounts } from "./weekly_counts.ts";
 
 /**
  * The columns a large file's chunk is COPYed with, straight into its segment table: what
@@ -39,10 +39,10 @@ const fineCell = (x: number, y: number) => CELL_LEVEL.fine * 2 ** 42 + x * 2 ** 
  * Silver rows of a segment in PostgreSQL's binary COPY format (columns as SILVER_COLUMNS): no number
  * or point is printed by Node and parsed again by PostgreSQL. Each row is written straight into a
  * buffer; `take()` hands out what was added since the last call (a piece handed out is never written
- * again). With `counts`, every trip is also counted into the file's weekly counts (file_aggregates.ts).
+ * again). With `counts`, every trip is also counted into the file's weekly counts (weekly_counts.ts).
  */
 export class SilverRows extends BinaryRows {
-  constructor(private readonly counts?: FileAggregates) {
+  constructor(private readonly counts?: WeeklyCounts) {
     super();
   }
 
@@ -77,7 +77,7 @@ export class SilverRows extends BinaryRows {
     v.setInt32(at, 2);
     v.setInt16(at + 4, minute);
     this.used = at + 6;
-    this.counts?.weekly.add(region, days, ox, oy, dx, dy);
+    this.counts?.add(region, days, ox, oy, dx, dy);
   }
 }
 

@@ -1,4 +1,10 @@
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
 import { CELL_LEVEL } from "../core/cells.ts";
+import { segmentSql, segmentTables } from "../core/lifecycle.ts";
+import { SQL } from "../core/sql.ts";
 import { BinaryRows, daysFromCivil, date, int4, int8 } from "./binary.ts";
 
 /** 0001-01-01, a Monday: weeks are numbered from it (week n starts 7n days later). */
@@ -76,9 +82,11 @@ function slot(a: number, b: number): number {
 /**
  * A large file's weekly counts, kept while its lines are read (silver_rows.ts SilverRows): trips per
  * (region, ISO week), per (region, week, level-8 origin cell) and per (region, week, level-8
- * destination cell), exactly what db/transforms/seal/stage_gold.sql computes from the segment. The
- * tables are bounded: past MAX_SLOTS keys (or a week outside years 1..9999) they give up (`complete`
- * false), and the seal aggregates the segment instead (file_aggregates.ts).
+ * destination cell), exactly what db/transforms/seal/stage_gold.sql computes from the segment. Only a
+ * file's first load keeps them (pipeline/bronze/intake.ts): a load resumed after a crash skips the
+ * chunks in the segment already, and the seal then counts the segment itself. The tables are bounded:
+ * past MAX_SLOTS keys (or a week outside years 1..9999) they give up (`complete` false), and the seal
+ * counts instead.
  */
 export class WeeklyCounts {
   private readonly regions = new CountTable();
@@ -157,4 +165,23 @@ class CountRows extends BinaryRows {
     at = int8(v, at, trips);
     this.used = int4(v, at, segment);
   }
+}
+
+/**
+ * In the load's last transaction: a large file's weekly counts into its segment's three gold tables,
+ * keyed and analysed as the seal leaves them (db/transforms/seal/gold_tables.sql, gold_keys.sql), so
+ * that the tables exist only if the whole file is in the segment; nothing if the counts gave up.
+ */
+export async function stageWeeklyCounts(client: pg.PoolClient, id: number, counts: WeeklyCounts): Promise<void> {
+  if (!counts.complete) return;
+  const tables = segmentTables(id);
+  await client.query(segmentSql(SQL.sealGoldTables, id));
+  const copies: [string, Buffer[]][] = [
+    [`${tables.regions} (region_id, week, trips, segment)`, counts.regionRows(id)],
+    [`${tables.origins} (region_id, week, cell, trips, segment)`, counts.cellRows("origins", id)],
+    [`${tables.destinations} (region_id, week, cell, trips, segment)`, counts.cellRows("destinations", id)],
+  ];
+  for (const [target, rows] of copies)
+    await pipeline(Readable.from(rows), client.query(copyFrom(`COPY ${target} FROM STDIN WITH (FORMAT binary)`)));
+  await client.query(segmentSql(SQL.sealGoldKeys, id));
 }

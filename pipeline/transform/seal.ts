@@ -98,7 +98,7 @@ export async function withSession<T>(
  * queueSealIfReady). First, side by side: the segment's indexes, each built by one sort, and its own
  * groups and weekly counts in tables shaped like silver.trip_groups and gold (db/transforms/seal/),
  * each aggregated by one scan of the segment, but the weekly counts when the load kept them while it
- * read the lines (pipeline/bronze/file_aggregates.ts). Each is its own transaction, and an interrupted
+ * read the lines (pipeline/bronze/weekly_counts.ts). Each is its own transaction, and an interrupted
  * one is simply done again.
  * Then one transaction attaches the segment and its groups and gold as partitions (nothing is merged
  * into shared rows: readers add a key's rows up over the segments), marks every chunk merged and

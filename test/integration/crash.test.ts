@@ -163,16 +163,24 @@ describe("exactly once for the bulk path: SIGKILL during its load and each step 
   afterAll(() => p.release());
   const { start, running } = p;
 
-  // The seal's final transaction attaches five tables: a session holding gold.weekly_destination_cells
-  // (SHARE UPDATE EXCLUSIVE, as an attach takes it) stops it after the first four, inside the transaction.
+  // A session holding `table` in `mode` until releaseHolder(), and the child seen waiting at `pattern`.
   let holder: pg.Client | undefined;
-  const midAttach = async (c: Child) => {
+  const stoppedAt = async (c: Child, table: string, mode: string, pattern: string) => {
     holder = new pg.Client({ connectionString: db.url });
     await holder.connect();
     await holder.query("BEGIN");
-    await holder.query("LOCK TABLE gold.weekly_destination_cells IN SHARE UPDATE EXCLUSIVE MODE");
-    return running(c, "%ATTACH PARTITION gold.weekly_destination_cells_seg%");
+    await holder.query(`LOCK TABLE ${table} IN ${mode} MODE`);
+    return running(c, pattern);
   };
+  // The seal's final transaction attaches five tables: a session holding gold.weekly_destination_cells
+  // (SHARE UPDATE EXCLUSIVE, as an attach takes it) stops it after the first four, inside the transaction.
+  const midAttach = (c: Child) =>
+    stoppedAt(
+      c,
+      "gold.weekly_destination_cells",
+      "SHARE UPDATE EXCLUSIVE",
+      "%ATTACH PARTITION gold.weekly_destination_cells_seg%",
+    );
   const releaseHolder = async () => {
     await holder?.query("COMMIT");
     await holder?.end();
@@ -181,13 +189,8 @@ describe("exactly once for the bulk path: SIGKILL during its load and each step 
 
   // The load's last transaction writes the weekly counts it kept into the segment's gold tables: a
   // session holding gold.weekly_regions (their shape) stops it there, every chunk already committed.
-  const inLastTransaction = async (c: Child) => {
-    holder = new pg.Client({ connectionString: db.url });
-    await holder.connect();
-    await holder.query("BEGIN");
-    await holder.query("LOCK TABLE gold.weekly_regions IN ACCESS EXCLUSIVE MODE");
-    return running(c, "%Target: gold.weekly_regions_seg%");
-  };
+  const inLastTransaction = (c: Child) =>
+    stoppedAt(c, "gold.weekly_regions", "ACCESS EXCLUSIVE", "%Target: gold.weekly_regions_seg%");
 
   // Where the first process dies, and whether the weekly counts the load kept reach the seal (a load
   // resumed after its chunks were committed does not read them again: the seal counts the segment).

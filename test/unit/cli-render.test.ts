@@ -219,27 +219,17 @@ describe("FileProgress", () => {
     p.apply(event("bronze.loaded", 1, { rows: 300, bytes: 10, chunks: 3 }));
     for (let chunk = 0; chunk < 3; chunk++) p.apply(event("silver.promoted", 2, { chunk, rows: 100, rejected: 0 }));
     expect([p.silverRows, p.goldRows]).toEqual([300, 0]);
-    p.apply(
-      event("silver.sealed", 3, {
-        rows: 300,
-        chunks: 3,
-        gold_from_load: true,
-        indexes_ms: 5,
-        attach_ms: 5,
-        ms: 10,
-      }),
-    );
+    const sealed = event("silver.sealed", 3, {
+      rows: 300,
+      chunks: 3,
+      gold_from_load: true,
+      indexes_ms: 5,
+      attach_ms: 5,
+      ms: 10,
+    });
+    p.apply(sealed);
     expect([p.silverRows, p.goldRows]).toEqual([300, 300]);
-    p.apply(
-      event("silver.sealed", 3, {
-        rows: 300,
-        chunks: 3,
-        gold_from_load: true,
-        indexes_ms: 5,
-        attach_ms: 5,
-        ms: 10,
-      }),
-    );
+    p.apply(sealed);
     expect(p.goldRows).toBe(300); // once
   });
 });
