@@ -10,7 +10,16 @@ import { bronzePartition } from "../core/lifecycle.ts";
 import { SQL } from "../core/sql.ts";
 import type { Column } from "../landing/inspect.ts";
 import { addBronzeRows, BRONZE_COLUMNS, CopyBuffer, lineReader } from "./parse.ts";
-import { type Dimensions, SILVER_COLUMNS, SilverRows, segmentLine } from "./silver_rows.ts";
+import { LineSource } from "./line_source.ts";
+import { PlainBytes } from "./plain_bytes.ts";
+import {
+  type Dimensions,
+  SILVER_COLUMNS,
+  type SegmentLine,
+  SilverRows,
+  segmentBytes,
+  segmentLine,
+} from "./silver_rows.ts";
 import type { WeeklyCounts } from "./weekly_counts.ts";
 
 export type ChunkLoaded = {
@@ -185,23 +194,36 @@ async function copySegmentChunk(
   let lineNo = firstLine;
   async function* silverRows(): AsyncGenerator<Buffer> {
     const out = new SilverRows(target.counts);
+    const plain = new PlainBytes();
     while (lineNo < endLine) {
-      const batch = await lines.next(endLine - lineNo);
+      const batch = await lines.nextBytes(endLine - lineNo);
       if (batch === null) break;
-      for (let i = 0; i < batch.length; i++) {
-        let read = segmentLine(reader, target.dimensions, out, id, batch[i]!, lineNo + i);
-        while (read !== null && read !== "trip" && "missing" in read) {
+      const { buf, bounds, count } = batch;
+      for (let i = 0; i < count; i++) {
+        const from = bounds[2 * i]!;
+        const to = bounds[2 * i + 1]!;
+        // Nearly every line is read from its bytes; any other, from its text.
+        let read: SegmentLine | undefined = segmentBytes(plain, target.dimensions, out, id, buf, from, to, lineNo + i);
+        while (read !== undefined && read !== "trip" && read !== null && "missing" in read) {
           await target.dimensions.add(...read.missing);
-          read = segmentLine(reader, target.dimensions, out, id, batch[i]!, lineNo + i);
+          read = segmentBytes(plain, target.dimensions, out, id, buf, from, to, lineNo + i);
+        }
+        if (read === undefined) {
+          const line = buf.toString("utf8", from, to);
+          read = segmentLine(reader, target.dimensions, out, id, line, lineNo + i);
+          while (read !== null && read !== "trip" && "missing" in read) {
+            await target.dimensions.add(...read.missing);
+            read = segmentLine(reader, target.dimensions, out, id, line, lineNo + i);
+          }
         }
         if (read === null) continue;
         if (read === "trip") stored++;
-        else {
+        else if ("reject" in read) {
           rejects.add(read.reject);
           rejected++;
         }
       }
-      lineNo += batch.length;
+      lineNo += count;
       yield* out.take();
     }
     out.end();
@@ -294,65 +316,4 @@ export async function attachChunk(client: pg.PoolClient, id: number, loaded: Chu
   await client.query(
     `ALTER TABLE ${ident(id)} ATTACH PARTITION ${ident(id, loaded.chunk)} FOR VALUES FROM (${loaded.firstLine}) TO (${loaded.endLine})`,
   );
-}
-
-/**
- * Hands out the lines of a byte stream (UTF-8, checked by the inspection) without their line breaks:
- * `next(n)` gives up to n lines from the buffer at hand; `position` is the file offset after the lines
- * handed out. A last line without a line break is a line; an empty end after the final break is not.
- */
-class LineSource {
-  position: number;
-  private readonly source: AsyncIterator<Buffer>;
-  private readonly decoder = new TextDecoder("utf-8", { ignoreBOM: true });
-  private pending: string[] = [];
-  private pendingAscii = true;
-  private rest = "";
-  private restAscii = true;
-  private ended = false;
-
-  constructor(stream: AsyncIterable<Buffer>, startOffset: number) {
-    this.source = stream[Symbol.asyncIterator]();
-    this.position = startOffset;
-  }
-
-  /** Splits the next buffer into lines; false at the end of the stream. */
-  private async fill(): Promise<boolean> {
-    while (this.pending.length === 0) {
-      if (this.ended) return false;
-      const next = await this.source.next();
-      if (next.done) {
-        this.ended = true;
-        const tail = this.rest + this.decoder.decode();
-        this.rest = "";
-        if (tail !== "") {
-          this.pending = [tail];
-          this.pendingAscii = false;
-        }
-        continue;
-      }
-      const text = this.decoder.decode(next.value, { stream: true });
-      const parts = (this.rest + text).split("\n");
-      this.rest = parts.pop()!;
-      // Pure ASCII (the usual case): a line's byte length is its string length.
-      this.pendingAscii = this.restAscii && text.length === next.value.length;
-      this.restAscii = this.pendingAscii;
-      this.pending = parts;
-    }
-    return true;
-  }
-
-  async atEnd(): Promise<boolean> {
-    return !(await this.fill());
-  }
-
-  /** Up to `max` lines, or null at the end. */
-  async next(max: number): Promise<string[] | null> {
-    if (!(await this.fill())) return null;
-    const taken = this.pending.length <= max ? this.pending : this.pending.slice(0, max);
-    this.pending = taken === this.pending ? [] : this.pending.slice(max);
-    const broken = this.ended ? 0 : 1; // every line handed out before the end had a line break
-    for (const line of taken) this.position += (this.pendingAscii ? line.length : Buffer.byteLength(line)) + broken;
-    return taken;
-  }
 }

@@ -3,6 +3,7 @@ import { CELL_LEVEL } from "../core/cells.ts";
 import { copyText } from "./csvline.ts";
 import { BinaryRows, daysFromCivil, int4, int8, PG_EPOCH_DAYS, timestampField } from "./binary.ts";
 import { dataLine, type lineReader, type Point } from "./parse.ts";
+import type { PlainBytes } from "./plain_bytes.ts";
 import type { WeeklyCounts } from "./weekly_counts.ts";
 
 /**
@@ -48,29 +49,78 @@ export class SilverRows extends BinaryRows {
 
   /** One trip: the ids, both points, the moment, both level-12 cells and the minute of the day. */
   add(ingestionId: number, lineNo: number, region: number, datasource: number, trip: Trip): void {
-    this.room(ROW_BYTES);
-    const v = this.view;
     const time = trip.time;
     // The moment from 'YYYY-MM-DD HH:MM:SS[.ffffff]' (parse.ts parseTime): its day from 1970-01-01,
-    // its whole seconds and microseconds from 2000-01-01, its minute of the day.
+    // its minute of the day, its seconds and microseconds.
     const days = daysFromCivil(digits(time, 0, 4), digits(time, 5, 2), digits(time, 8, 2));
     const minute = digits(time, 11, 2) * 60 + digits(time, 14, 2);
-    const seconds = (days - PG_EPOCH_DAYS) * 86400 + minute * 60 + digits(time, 17, 2);
     const fraction = time.length - 20; // digits after the point, 0 to 6
     const micros = fraction > 0 ? digits(time, 20, fraction) * 10 ** (6 - fraction) : 0;
-    const { origin, destination } = trip;
-    const ox = cellX(origin.lon);
-    const oy = cellY(origin.lat);
-    const dx = cellX(destination.lon);
-    const dy = cellY(destination.lat);
+    const { origin: o, destination: d } = trip;
+    this.addTrip(
+      ingestionId,
+      lineNo,
+      region,
+      datasource,
+      o.lon,
+      o.lat,
+      d.lon,
+      d.lat,
+      days,
+      minute,
+      digits(time, 17, 2),
+      micros,
+    );
+  }
+
+  /** A line read by PlainBytes (whole seconds: the plain form has no fraction). */
+  addPlain(ingestionId: number, lineNo: number, region: number, datasource: number, p: PlainBytes): void {
+    this.addTrip(
+      ingestionId,
+      lineNo,
+      region,
+      datasource,
+      p.originLon,
+      p.originLat,
+      p.destinationLon,
+      p.destinationLat,
+      p.days,
+      p.minute,
+      p.second,
+      0,
+    );
+  }
+
+  /** One trip from its parts: `days` from 1970-01-01, the minute of that day, its second and microseconds. */
+  private addTrip(
+    ingestionId: number,
+    lineNo: number,
+    region: number,
+    datasource: number,
+    originLon: number,
+    originLat: number,
+    destinationLon: number,
+    destinationLat: number,
+    days: number,
+    minute: number,
+    second: number,
+    micros: number,
+  ): void {
+    this.room(ROW_BYTES);
+    const v = this.view;
+    const seconds = (days - PG_EPOCH_DAYS) * 86400 + minute * 60 + second;
+    const ox = cellX(originLon);
+    const oy = cellY(originLat);
+    const dx = cellX(destinationLon);
+    const dy = cellY(destinationLat);
     let at = this.used;
     v.setInt16(at, SILVER_COLUMNS.length);
     at = int8(v, at + 2, ingestionId);
     at = int8(v, at, lineNo);
     at = int4(v, at, region);
     at = int4(v, at, datasource);
-    at = point(v, at, origin);
-    at = point(v, at, destination);
+    at = point(v, at, originLon, originLat);
+    at = point(v, at, destinationLon, destinationLat);
     at = timestampField(v, at, seconds, micros);
     at = int8(v, at, fineCell(ox, oy));
     at = int8(v, at, fineCell(dx, dy));
@@ -95,15 +145,47 @@ function digits(text: string, at: number, n: number): number {
 }
 
 /** A geometry field: ST_SetSRID(ST_MakePoint(lon, lat), 4326) as EWKB (little-endian, Point with SRID). */
-function point(v: DataView, at: number, p: Pick<Point, "lon" | "lat">): number {
+function point(v: DataView, at: number, lon: number, lat: number): number {
   v.setInt32(at, 25);
   v.setUint8(at + 4, 1);
   v.setUint32(at + 5, 0x20000001, true);
   v.setUint32(at + 9, 4326, true);
-  v.setFloat64(at + 13, p.lon, true);
-  v.setFloat64(at + 21, p.lat, true);
+  v.setFloat64(at + 13, lon, true);
+  v.setFloat64(at + 21, lat, true);
   return at + 29;
 }
+
+/**
+ * Ids by a name's UTF-8 bytes, compared byte by byte over a short list (a file names a few regions and
+ * datasources), then, past LIST_MAX names, through a Map keyed by the bytes as latin1 text.
+ */
+class ByteNames {
+  private readonly names: Buffer[] = [];
+  private readonly ids: number[] = [];
+  private readonly more = new Map<string, number>();
+
+  get(buf: Buffer, from: number, to: number): number | undefined {
+    const length = to - from;
+    const names = this.names;
+    for (let k = 0; k < names.length; k++) {
+      const name = names[k]!;
+      if (name.length !== length) continue;
+      let i = 0;
+      while (i < length && name[i] === buf[from + i]) i++;
+      if (i === length) return this.ids[k];
+    }
+    return this.more.size === 0 ? undefined : this.more.get(buf.toString("latin1", from, to));
+  }
+
+  set(buf: Buffer, from: number, to: number, id: number): void {
+    if (this.names.length < LIST_MAX) {
+      this.names.push(Buffer.from(buf.subarray(from, to)));
+      this.ids.push(id);
+    } else this.more.set(buf.toString("latin1", from, to), id);
+  }
+}
+
+const LIST_MAX = 16;
 
 /**
  * Region and datasource ids by name, for rows written straight into silver. A name seen for the first
@@ -115,9 +197,22 @@ export class Dimensions {
 
   constructor(private readonly pool: pg.Pool) {}
 
+  /** Names seen, by their UTF-8 bytes: files hold few names, so a short list compared byte by byte. */
+  private readonly byBytes = { regions: new ByteNames(), datasources: new ByteNames() };
+
   /** The id of a name already seen, or undefined. */
   cached(table: "regions" | "datasources", name: string): number | undefined {
     return this.known[table].get(name);
+  }
+
+  /** The id of the name whose UTF-8 bytes are buf[from, to), if already seen, or undefined. */
+  cachedBytes(table: "regions" | "datasources", buf: Buffer, from: number, to: number): number | undefined {
+    const names = this.byBytes[table];
+    const id = names.get(buf, from, to);
+    if (id !== undefined) return id;
+    const known = this.cached(table, buf.toString("utf8", from, to));
+    if (known !== undefined) names.set(buf, from, to, known);
+    return known;
   }
 
   /** The id of a name in `silver.regions` or `silver.datasources`, adding the name if it is new. */
@@ -161,5 +256,30 @@ export function segmentLine(
   const datasource = dimensions.cached("datasources", p.datasource);
   if (datasource === undefined) return { missing: ["datasources", p.datasource] };
   out.add(ingestionId, lineNo, region, datasource, p);
+  return "trip";
+}
+
+/**
+ * segmentLine for a line in the usual order and form, read from the file's bytes buf[from, to)
+ * (plain_bytes.ts): "trip" once its row is in `out`, a name whose id is not known yet, or undefined
+ * when the line is not of that form: the caller then reads its text with segmentLine.
+ */
+export function segmentBytes(
+  plain: PlainBytes,
+  dimensions: Dimensions,
+  out: SilverRows,
+  ingestionId: number,
+  buf: Buffer,
+  from: number,
+  to: number,
+  lineNo: number,
+): "trip" | { missing: ["regions" | "datasources", string] } | undefined {
+  if (!plain.read(buf, from, to)) return undefined;
+  const region = dimensions.cachedBytes("regions", buf, plain.regionStart, plain.regionEnd);
+  if (region === undefined) return { missing: ["regions", buf.toString("utf8", plain.regionStart, plain.regionEnd)] };
+  const datasource = dimensions.cachedBytes("datasources", buf, plain.datasourceStart, plain.datasourceEnd);
+  if (datasource === undefined)
+    return { missing: ["datasources", buf.toString("utf8", plain.datasourceStart, plain.datasourceEnd)] };
+  out.addPlain(ingestionId, lineNo, region, datasource, plain);
   return "trip";
 }
