@@ -50,6 +50,8 @@ export const EVENTS = Object.freeze({
       chunks: count,
       gold_from_load: z.boolean(),
       indexes_ms: ms,
+      /** Each of the first part's sessions, as they ran side by side (seal.ts). */
+      steps: z.array(z.object({ step: z.string(), ms })).optional(),
       attach_ms: ms,
       ms,
     }),

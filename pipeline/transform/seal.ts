@@ -118,12 +118,27 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
   const [origin, destination, brin] = segmentIndexes(trips) as [string, string, string];
   const goldStaged = await goldTablesExist(pool, id);
   const groups = segmentSql(SQL.sealStageGroups, id);
-  const build = (...statements: string[]) => ({ settings: INDEX_SETTINGS, statements });
-  const stage = (statements: string) => ({ settings: STAGE_SETTINGS, statements: [statements] });
+  const build = (step: string, ...statements: string[]) => ({ step, settings: INDEX_SETTINGS, statements });
+  const stage = (step: string, statements: string) => ({ step, settings: STAGE_SETTINGS, statements: [statements] });
   const sessions = goldStaged
-    ? [build(origin), build(destination, brin, `ANALYZE ${trips}`), stage(groups)]
-    : [build(origin, destination, brin, `ANALYZE ${trips}`), stage(groups), stage(STAGE_GOLD(id))];
-  const done = await Promise.all(sessions.map((s) => onSegment(pool, id, s.settings, s.statements)));
+    ? [
+        build("origin index", origin),
+        build("destination index, BRIN, ANALYZE", destination, brin, `ANALYZE ${trips}`),
+        stage("groups", groups),
+      ]
+    : [
+        build("indexes, ANALYZE", origin, destination, brin, `ANALYZE ${trips}`),
+        stage("groups", groups),
+        stage("gold", STAGE_GOLD(id)),
+      ];
+  const steps: { step: string; ms: number }[] = [];
+  const done = await Promise.all(
+    sessions.map(async (s) => {
+      const applied = await onSegment(pool, id, s.settings, s.statements);
+      steps.push({ step: s.step, ms: Date.now() - started });
+      return applied;
+    }),
+  );
   if (done.includes(false)) return notApplied;
   const indexesMs = Date.now() - started;
   return inTransaction(pool, async (tx) => {
@@ -155,6 +170,7 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
       chunks: state.chunks,
       gold_from_load: goldStaged,
       indexes_ms: indexesMs,
+      steps,
       attach_ms: attachMs,
       ms: Date.now() - started,
     });

@@ -33,7 +33,19 @@ describe("pipeline/bronze/plain_bytes.ts: a usual line read from its bytes", () 
     const random = rng(11);
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
     const name = () =>
-      pick(["Turin", "Prague", "Prague", " Turin", "Turin ", "", "a".repeat(100), "é".repeat(51), "Zürich", "x\ty", '"q"']);
+      pick([
+        "Turin",
+        "Prague",
+        "Prague",
+        " Turin",
+        "Turin ",
+        "",
+        "a".repeat(100),
+        "é".repeat(51),
+        "Zürich",
+        "x\ty",
+        '"q"',
+      ]);
     const number = (intDigits: number) =>
       (random() < 0.3 ? "-" : "") +
       String(Math.floor(random() * 10 ** intDigits)) +
@@ -93,7 +105,9 @@ describe("pipeline/bronze/plain_bytes.ts: a usual line read from its bytes", () 
     const plain = new PlainBytes();
     const ok = "Prague,POINT (14.4 50.1),POINT (14.5 50.0),2018-05-28 09:03:40,cheap_mobile";
     expect(plain.read(Buffer.from(ok), 0, ok.length)).toBe(true);
-    expect([plain.originLon, plain.originLat, plain.destinationLon, plain.destinationLat]).toEqual([14.4, 50.1, 14.5, 50]);
+    expect([plain.originLon, plain.originLat, plain.destinationLon, plain.destinationLat]).toEqual([
+      14.4, 50.1, 14.5, 50,
+    ]);
     expect([plain.minute, plain.second]).toEqual([9 * 60 + 3, 40]);
     for (const line of [
       ok.replace("Prague", ""),
@@ -116,8 +130,9 @@ describe("pipeline/bronze/line_source.ts: lines of a byte stream", () => {
   it("hands out the same lines and offsets as splitting the whole text, however the reads cut it", async () => {
     const random = rng(5);
     for (let round = 0; round < 200; round++) {
-      const parts = Array.from({ length: Math.floor(random() * 40) }, () =>
-        ["Zürich,1", "", "a\r", "€€€,𝄞", "x".repeat(Math.floor(random() * 300))][Math.floor(random() * 5)]!,
+      const parts = Array.from(
+        { length: Math.floor(random() * 40) },
+        () => ["Zürich,1", "", "a\r", "€€€,𝄞", "x".repeat(Math.floor(random() * 300))][Math.floor(random() * 5)]!,
       );
       const text = parts.join("\n") + (random() < 0.5 ? "\n" : "");
       const bytes = Buffer.from(text);
