@@ -34,6 +34,7 @@ import { addBronzeRows, BRONZE_COLUMNS, CopyBuffer, lineReader } from "../../pip
 import { AGGREGATE_TRANSFORMS, SQL } from "../../pipeline/core/sql.ts";
 import { TRANSFORM_SETTINGS } from "../../pipeline/transform/promote.ts";
 import { rng } from "../helpers/random.ts";
+import { DUCKDB_VERSION, duckdbSideBySide, type ScanQuestion } from "./duckdb.ts";
 import { generate, REGIONS } from "./generate.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -54,6 +55,8 @@ export type BenchOptions = {
   server?: string;
   /** Trips of the second file, dropped into the loaded database while requests keep coming; 0: none. Default N/2. */
   duringLoadRows?: number;
+  /** false: no side-by-side with DuckDB (test/bench/duckdb.ts). */
+  duckdb?: boolean;
 };
 
 /** '1000000', '1e6', '250k', '10M' -> a whole number. */
@@ -534,6 +537,7 @@ async function requests(url: string, port: number, reqs: Request[], verifyBoxes 
   const ms = (kind?: string) => api.filter((x) => x && (!kind || x.kind === kind)).map((x) => x!.ms);
   const stat = (xs: number[]) => ({ n: xs.length, p50_ms: round(median(xs), 1), p95_ms: round(quantile(xs, 0.95), 1) });
   return {
+    answers: api,
     errors,
     region: stat(ms("region")),
     box_one_end: stat(ms("box_one_end")),
@@ -544,6 +548,38 @@ async function requests(url: string, port: number, reqs: Request[], verifyBoxes 
     answers_checked: checked,
     answers_equal: checked - mismatches.length,
     mismatches: mismatches.slice(0, 20),
+  };
+}
+
+/**
+ * Step 5b: the same questions of DuckDB, loaded with the same file (test/bench/duckdb.ts), one after
+ * the other while the service is idle: its p50 / p95 per kind next to tripflow's, and how many of its
+ * counts equal tripflow's answers.
+ */
+async function sideBySide(file: string, out: string, reqs: Request[], api: Awaited<ReturnType<typeof requests>>) {
+  const questions = reqs.map((r, i): ScanQuestion | null => {
+    const a = api.answers[i]?.answer;
+    if (!a || a.from === null || a.to === null) return null;
+    return { region: r.region, bbox: r.bbox, match: r.match, from: a.from, to: a.to };
+  });
+  const duck = await duckdbSideBySide(file, path.join(out, "duckdb-side-by-side.db"), questions);
+  const ms = (kind?: string) =>
+    duck.answers.flatMap((d, i) => (d && (!kind || api.answers[i]!.kind === kind) ? [d.ms] : []));
+  const stat = (xs: number[], tripflowP95: number) => ({
+    n: xs.length,
+    p50_ms: round(median(xs), 1),
+    p95_ms: round(quantile(xs, 0.95), 1),
+    tripflow_p95_ratio: round(tripflowP95 / quantile(xs, 0.95), 2),
+  });
+  const compared = duck.answers.flatMap((d, i) => (d ? [[d.trips, api.answers[i]!.answer.trips]] : []));
+  return {
+    load_seconds: round(duck.load_s, 1),
+    region: stat(ms("region"), api.region.p95_ms),
+    box_one_end: stat(ms("box_one_end"), api.box_one_end.p95_ms),
+    box_both_ends: stat(ms("box_both_ends"), api.box_both_ends.p95_ms),
+    all: stat(ms(), api.all.p95_ms),
+    answers_compared: compared.length,
+    answers_equal: compared.filter(([d, t]) => d === t).length,
   };
 }
 
@@ -700,6 +736,7 @@ async function machine(url: string) {
       node: process.version,
       postgres: String(rows[0].pg).split(" on ")[0],
       postgis: rows[0].postgis,
+      duckdb: DUCKDB_VERSION,
       settings: { ...rows[0], pg: undefined, postgis: undefined },
       commit: commit.slice(0, 12),
     };
@@ -707,6 +744,13 @@ async function machine(url: string) {
 }
 
 const mb = (b: number) => `${round(b / 2 ** 20, 1)} MB`;
+
+const DUCK_KIND = {
+  region: "region",
+  box_one_end: "box, origin or destination",
+  box_both_ends: "box, both or any",
+  all: "all",
+} as const;
 
 export function markdown(r: BenchResult): string {
   const s = r.stages;
@@ -746,6 +790,16 @@ export function markdown(r: BenchResult): string {
     `| box answers by a direct count over silver (cell index, every point tested): p50 / p95 | ${r.queries.direct.p50_ms} / ${r.queries.direct.p95_ms} ms |`,
     `| region answers by a direct count: one scan of silver grouping every region and week | ${r.queries.direct_region_scan_ms} ms |`,
     `| answers equal to the direct count | ${r.queries.answers_equal} of ${r.queries.answers_checked} checked (of ${r.queries.all.n} answered)${r.queries.errors ? `, ${r.queries.errors} errors` : ""} |`,
+    ...(r.duckdb
+      ? [
+          `| DuckDB ${r.machine.duckdb}, the same file loaded (read_csv, points and time typed) | ${r.duckdb.load_seconds} s |`,
+          ...(["region", "box_one_end", "box_both_ends", "all"] as const).map((k) => {
+            const x = r.duckdb![k];
+            return `| DuckDB, the same questions as a scan grouped by week, ${DUCK_KIND[k]}: p50 / p95 (n=${x.n}); tripflow's p95 ÷ DuckDB's | ${x.p50_ms} / ${x.p95_ms} ms; **${x.tripflow_p95_ratio}** |`;
+          }),
+          `| DuckDB's counts equal to tripflow's answers | ${r.duckdb.answers_equal} of ${r.duckdb.answers_compared} |`,
+        ]
+      : []),
     ...(d
       ? [
           `| a second file of ${d.rows.toLocaleString("en")} trips into this database: drop → ingestion.completed | ${d.wall_seconds} s${d.seal ? ` (seal ${d.seal.seconds} s)` : ""}; gold = silver after it: ${d.gold_equals_silver ? "yes" : "**NO**"} |`,
@@ -812,7 +866,13 @@ export async function runBench(o: BenchOptions) {
     log(`ingested in ${stages.wall_seconds} s; measuring storage`);
     const store = await storage(url);
     log(`firing ${o.requests} requests`);
-    const queries = await requests(url, svc.port, randomRequests(o.requests, o.seed), o.verifyBoxes);
+    const asked = randomRequests(o.requests, o.seed);
+    const { answers, ...queries } = await requests(url, svc.port, asked, o.verifyBoxes);
+    let duckdb = null;
+    if (o.duckdb !== false) {
+      log("the same questions of DuckDB, loaded with the same file");
+      duckdb = await sideBySide(file, o.out, asked, { answers, ...queries });
+    }
     const secondRows = o.duringLoadRows ?? Math.max(1000, Math.round(o.rows / 2));
     let during_load = null;
     if (secondRows > 0) {
@@ -855,6 +915,7 @@ export async function runBench(o: BenchOptions) {
       peak_rss_mb: peak,
       storage: store,
       queries,
+      duckdb,
       during_load,
       profile,
       ceilings: ceilings(profile, os.cpus().length, referenceRowsPerSecond, ratioToCopy),
@@ -876,15 +937,17 @@ async function cli(): Promise<void> {
       "reference-runs": { type: "string" },
       "verify-boxes": { type: "string" },
       "during-load-rows": { type: "string" },
+      "no-duckdb": { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
   });
   if (values.help) {
     process.stdout.write(
-      "usage: npm run bench -- --rows N [--seed S] [--requests R] [--out DIR] [--database NAME] [--reference-runs K] [--verify-boxes B] [--during-load-rows M]\n" +
+      "usage: npm run bench -- --rows N [--seed S] [--requests R] [--out DIR] [--database NAME] [--reference-runs K] [--verify-boxes B] [--during-load-rows M] [--no-duckdb]\n" +
         "  N accepts 1000000, 1e6, 250k, 10M. Results: DIR/bench-N-sS.json and .md (DIR defaults to .data/bench).\n" +
         "  Every region answer is checked against one grouped scan of silver; box answers by a direct count each\n" +
         "  (all of them up to 10M trips, the first B=40 above: each reads every trip in its box).\n" +
+        "  The same file is loaded into DuckDB and asked the same questions, timed side by side (--no-duckdb: not).\n" +
         "  Then a second file of M trips (default N/2; 0: none) is dropped while requests keep coming.\n",
     );
     return;
@@ -892,6 +955,7 @@ async function cli(): Promise<void> {
   const rows = parseCount(values.rows!);
   if (!/^[a-z_][a-z0-9_]*$/.test(values.database!)) throw new Error("--database must be a plain lower-case identifier");
   const o: BenchOptions = {
+    duckdb: !values["no-duckdb"],
     rows,
     seed: parseCount(values.seed!),
     requests: parseCount(values.requests!),
@@ -917,6 +981,7 @@ async function cli(): Promise<void> {
   process.stdout.write(md + `\nwritten: ${base}.json, ${base}.md, ${base}-plans.txt\n`);
   const ok =
     result.queries.answers_equal === result.queries.answers_checked &&
+    (result.duckdb === null || result.duckdb.answers_equal === result.duckdb.answers_compared) &&
     result.queries.errors === 0 &&
     result.storage.gold_equals_silver;
   process.exitCode = ok ? 0 : 1;
