@@ -40,6 +40,11 @@ describe("npm run bench (smoke, small N)", () => {
     expect(r.queries.answers_checked).toBe(45);
     expect(r.queries.mismatches).toEqual([]);
     expect(r.queries.answers_equal).toBe(45);
+    // DuckDB, loaded with the same file by its own CSV reader, counts every answer the same.
+    expect(r.duckdb?.answers_compared).toBe(45);
+    expect(r.duckdb?.answers_equal).toBe(45);
+    expect(r.duckdb?.all.n).toBe(45);
+    expect(markdown(r)).toContain("DuckDB's counts equal to tripflow's answers | 45 of 45 |");
     expect(r.peak_rss_mb).toBeGreaterThan(0);
     // A second file (half as many trips) while requests keep coming: every answer came, and gold still
     // equals silver after it.
