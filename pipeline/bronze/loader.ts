@@ -11,15 +11,7 @@ import { SQL } from "../core/sql.ts";
 import type { Column } from "../landing/inspect.ts";
 import { addBronzeRows, BRONZE_COLUMNS, CopyBuffer, lineReader } from "./parse.ts";
 import { LineSource } from "./line_source.ts";
-import { PlainBytes } from "./plain_bytes.ts";
-import {
-  type Dimensions,
-  SILVER_COLUMNS,
-  type SegmentLine,
-  SilverRows,
-  segmentBytes,
-  segmentLine,
-} from "./silver_rows.ts";
+import { type Dimensions, SegmentReader, SILVER_COLUMNS, SilverRows } from "./silver_rows.ts";
 import type { WeeklyCounts } from "./weekly_counts.ts";
 
 export type ChunkLoaded = {
@@ -200,7 +192,7 @@ async function copySegmentChunk(
   let lineNo = firstLine;
   async function* silverRows(): AsyncGenerator<Buffer> {
     const out = new SilverRows(target.counts);
-    const plain = new PlainBytes();
+    const segmentReader = new SegmentReader(reader, target.dimensions, out, id);
     while (lineNo < endLine) {
       const batch = await lines.nextBytes(endLine - lineNo);
       if (batch === null) break;
@@ -208,23 +200,14 @@ async function copySegmentChunk(
       for (let i = 0; i < count; i++) {
         const from = bounds[2 * i]!;
         const to = bounds[2 * i + 1]!;
-        // Nearly every line is read from its bytes; any other, from its text.
-        let read: SegmentLine | undefined = segmentBytes(plain, target.dimensions, out, id, buf, from, to, lineNo + i);
-        while (read !== undefined && read !== "trip" && read !== null && "missing" in read) {
+        let read = segmentReader.read(buf, from, to, lineNo + i);
+        while (read !== null && read !== "trip" && "missing" in read) {
           await target.dimensions.add(...read.missing);
-          read = segmentBytes(plain, target.dimensions, out, id, buf, from, to, lineNo + i);
-        }
-        if (read === undefined) {
-          const line = buf.toString("utf8", from, to);
-          read = segmentLine(reader, target.dimensions, out, id, line, lineNo + i);
-          while (read !== null && read !== "trip" && "missing" in read) {
-            await target.dimensions.add(...read.missing);
-            read = segmentLine(reader, target.dimensions, out, id, line, lineNo + i);
-          }
+          read = segmentReader.read(buf, from, to, lineNo + i);
         }
         if (read === null) continue;
         if (read === "trip") stored++;
-        else if ("reject" in read) {
+        else {
           rejects.add(read.reject);
           rejected++;
         }

@@ -3,7 +3,7 @@ import { CELL_LEVEL } from "../core/cells.ts";
 import { copyText } from "./csvline.ts";
 import { BinaryRows, daysFromCivil, int4, int8, PG_EPOCH_DAYS, timestampField } from "./binary.ts";
 import { dataLine, type lineReader, type Point } from "./parse.ts";
-import type { PlainBytes } from "./plain_bytes.ts";
+import { PlainBytes } from "./plain_bytes.ts";
 import type { WeeklyCounts } from "./weekly_counts.ts";
 
 /**
@@ -282,4 +282,31 @@ export function segmentBytes(
     return { missing: ["datasources", buf.toString("utf8", plain.datasourceStart, plain.datasourceEnd)] };
   out.addPlain(ingestionId, lineNo, region, datasource, plain);
   return "trip";
+}
+
+/**
+ * Reads a large file's lines into `out` (segmentLine's results): a line in the usual order and form
+ * from its bytes (segmentBytes), any other from its text (segmentLine), which stores or refuses it
+ * exactly as before.
+ *
+ * @example const lines = new SegmentReader(lineReader(columns), dimensions, out, 7); lines.read(buf, 0, 80, 2);
+ */
+export class SegmentReader {
+  private readonly plain = new PlainBytes();
+
+  constructor(
+    private readonly reader: ReturnType<typeof lineReader>,
+    private readonly dimensions: Dimensions,
+    private readonly out: SilverRows,
+    private readonly ingestionId: number,
+  ) {}
+
+  /** The line buf[from, to) (without its line break), the file's line `lineNo`. */
+  read(buf: Buffer, from: number, to: number, lineNo: number): SegmentLine {
+    const { dimensions, out, ingestionId } = this;
+    return (
+      segmentBytes(this.plain, dimensions, out, ingestionId, buf, from, to, lineNo) ??
+      segmentLine(this.reader, dimensions, out, ingestionId, buf.toString("utf8", from, to), lineNo)
+    );
+  }
 }
