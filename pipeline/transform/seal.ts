@@ -52,12 +52,24 @@ async function goldTablesExist(pool: pg.Pool, id: number): Promise<boolean> {
 
 type Sealed = { applied: boolean; rows: number; indexesMs: number; attachMs: number };
 
+/** A step of the seal: its name (in `silver.sealed`) and its statements. */
+type Step = { step: string; sql: string | string[] };
+
 /**
- * Runs `statements` on a client of its own that holds the ingestion's lock shared for the time (a
- * withdrawal, which drops the segment, waits for them), if the ingestion is still a running bulk load.
- * Returns false when it is not.
+ * Runs `own` on a client of its own that holds the ingestion's lock shared for the time (a
+ * withdrawal, which drops the segment, waits for them), if the ingestion is still a running bulk load;
+ * then takes steps from `shared` (a queue the sessions share: each step runs once, on the session that
+ * is free first) until it is empty. `ended` hears each step's end. Returns false when the ingestion is
+ * not a running bulk load.
  */
-async function onSegment(pool: pg.Pool, id: number, settings: string[], statements: string[]): Promise<boolean> {
+async function onSegment(
+  pool: pg.Pool,
+  id: number,
+  settings: string[],
+  own: Step[],
+  shared: Step[],
+  ended: (step: string) => void,
+): Promise<boolean> {
   return withSession(pool, settings, async (client) => {
     await client.query("SELECT pg_advisory_lock_shared($1::int, $2::int)", [LOCK.INGESTION, id]);
     try {
@@ -66,7 +78,10 @@ async function onSegment(pool: pg.Pool, id: number, settings: string[], statemen
         [id],
       );
       if (!rows[0]?.live) return false;
-      for (const sql of statements) await client.query(sql);
+      for (let step = own.shift() ?? shared.shift(); step; step = own.shift() ?? shared.shift()) {
+        for (const sql of [step.sql].flat()) await client.query(sql);
+        ended(step.step);
+      }
       return true;
     } finally {
       await client.query("SELECT pg_advisory_unlock_shared($1::int, $2::int)", [LOCK.INGESTION, id]).catch(() => {});
@@ -111,7 +126,9 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
   const started = Date.now();
   const notApplied = { applied: false, rows: 0, indexesMs: 0, attachMs: 0 };
   // The indexes and the file's own aggregates, side by side. Three sessions on two cores: whichever
-  // ends first leaves its core to the others. When the load wrote the weekly counts, the index builds
+  // ends first leaves its core to the others and takes the short steps left (the BRIN index,
+  // ANALYZE): which of the three is longest depends on the file's size (the groups at 1 M, the index
+  // builds at 100 M, whose sorts grow faster). When the load wrote the weekly counts, the index builds
   // take two sessions beside the groups' aggregate; otherwise one, beside the groups and the gold
   // aggregates.
   const trips = segmentTable(id);
@@ -121,23 +138,19 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
   const build = (step: string, ...statements: string[]) => ({ step, settings: INDEX_SETTINGS, statements });
   const stage = (step: string, statements: string) => ({ step, settings: STAGE_SETTINGS, statements: [statements] });
   const sessions = goldStaged
-    ? [
-        build("origin index", origin),
-        build("destination index, BRIN, ANALYZE", destination, brin, `ANALYZE ${trips}`),
-        stage("groups", groups),
-      ]
-    : [
-        build("indexes, ANALYZE", origin, destination, brin, `ANALYZE ${trips}`),
-        stage("groups", groups),
-        stage("gold", STAGE_GOLD(id)),
-      ];
+    ? [build("origin index", origin), build("destination index", destination), stage("groups", groups)]
+    : [build("indexes", origin, destination), stage("groups", groups), stage("gold", STAGE_GOLD(id))];
+  const shortSteps: Step[] = [
+    { step: "BRIN index", sql: brin },
+    { step: "ANALYZE", sql: `ANALYZE ${trips}` },
+  ];
   const steps: { step: string; ms: number }[] = [];
   const done = await Promise.all(
-    sessions.map(async (s) => {
-      const applied = await onSegment(pool, id, s.settings, s.statements);
-      steps.push({ step: s.step, ms: Date.now() - started });
-      return applied;
-    }),
+    sessions.map((s) =>
+      onSegment(pool, id, s.settings, [{ step: s.step, sql: s.statements }], shortSteps, (step) =>
+        steps.push({ step, ms: Date.now() - started }),
+      ),
+    ),
   );
   if (done.includes(false)) return notApplied;
   const indexesMs = Date.now() - started;
