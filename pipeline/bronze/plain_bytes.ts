@@ -37,8 +37,14 @@ export class PlainBytes {
   /** Reads buf[from, to) (a line without its line break; one trailing CR is dropped). */
   read(buf: Buffer, from: number, to: number): boolean {
     if (to > from && buf[to - 1] === 13) to--;
-    const c1 = buf.indexOf(COMMA, from);
-    if (c1 <= from || c1 >= to) return false;
+    // The first comma ends the region, at most NAME_MAX_CHARS bytes in: looked for there only (a
+    // search past the line's end would read on for every line without a comma: quadratic on a file
+    // of such lines). The others are found by the native search: each ends at the next comma, in
+    // this line or the next one that has any.
+    const nameEnd = Math.min(to, from + NAME_MAX_CHARS + 1);
+    let c1 = from;
+    while (c1 < nameEnd && buf[c1] !== COMMA) c1++;
+    if (c1 === from || c1 === nameEnd) return false;
     const c2 = buf.indexOf(COMMA, c1 + 1);
     if (c2 < 0 || c2 >= to) return false;
     const c3 = buf.indexOf(COMMA, c2 + 1);
@@ -47,7 +53,6 @@ export class PlainBytes {
     if (c4 < 0 || c4 >= to) return false;
     const c5 = buf.indexOf(COMMA, c4 + 1);
     if (c5 >= 0 && c5 < to) return false;
-    // Searched within the line only (indexOf would scan the rest of the buffer when there is none).
     for (let i = from; i < to; i++) if (buf[i] === QUOTE) return false;
     if (!plainName(buf, from, c1) || !plainName(buf, c4 + 1, to)) return false;
     if (c4 - c3 !== 20 || !this.time(buf, c3 + 1)) return false;
