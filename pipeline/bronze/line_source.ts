@@ -26,22 +26,25 @@ export class LineSource {
 
   /** Reads until `buf` holds a whole line from `at` (or the stream's last line); false at the end. */
   private async fill(): Promise<boolean> {
+    const rest = this.buf.length - this.at;
+    if (rest > 0 && (this.ended || this.buf.indexOf(10, this.searched) >= 0)) return true;
+    if (rest === 0 && this.ended) return false;
+    // Reads until one holds a line break (or the stream ends), joined once with the cut line before
+    // them: a line longer than a read is copied once, not once per read.
+    const parts = rest > 0 ? [this.buf.subarray(this.at)] : [];
     for (;;) {
-      const rest = this.buf.length - this.at;
-      if (rest > 0) {
-        const lf = this.buf.indexOf(10, this.searched);
-        if (lf >= 0 || this.ended) return true;
-        this.searched = this.buf.length;
-      } else if (this.ended) return false;
       const next = await this.source.next();
       if (next.done) {
         this.ended = true;
-        continue;
+        break;
       }
-      this.searched -= this.at;
-      this.buf = rest > 0 ? Buffer.concat([this.buf.subarray(this.at), next.value]) : next.value;
-      this.at = 0;
+      parts.push(next.value);
+      if (next.value.includes(10)) break;
     }
+    this.buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    this.at = 0;
+    this.searched = rest; // the cut line before holds no line break
+    return this.buf.length > 0;
   }
 
   /**

@@ -174,4 +174,23 @@ describe("pipeline/bronze/line_source.ts: lines of a byte stream", () => {
       expect(await source.atEnd()).toBe(true);
     }
   });
+
+  it("joins a line longer than many reads once (linear in its length)", async () => {
+    // A 16 MiB line in 1 KiB reads: joining the cut line with each read would copy about 128 GB.
+    const line = Buffer.alloc(16 * 2 ** 20, 0x61);
+    const reads = Array.from({ length: line.length / 1024 }, (_, k) => line.subarray(k * 1024, (k + 1) * 1024));
+    const source = new LineSource(
+      (async function* () {
+        yield* reads;
+        yield Buffer.from("\nb\n");
+      })(),
+      0,
+    );
+    const started = performance.now();
+    const first = await source.nextBytes(1);
+    expect(first!.bounds[1]! - first!.bounds[0]!).toBe(line.length);
+    expect(await source.next(10)).toEqual(["b"]);
+    expect(source.position).toBe(line.length + 3);
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
 });
