@@ -1,5 +1,6 @@
 import { copyText, splitCsvLine } from "./csvline.ts";
 import { REQUIRED_COLUMNS, type Column } from "../landing/inspect.ts";
+import { NAME_MAX_CHARS, PlainBytes } from "./plain_bytes.ts";
 
 /**
  * One data line of a trips file, read: either its typed fields or the reason it cannot be a trip.
@@ -34,6 +35,9 @@ const POINT = new RegExp(String.raw`^\s*point\s*\(\s*(${NUM})\s+(${NUM})\s*\)\s*
 const TIME =
   /^\s*(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[ T]([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(\.\d{1,6})?)?\s*$/;
 
+/** Reads usual lines, points and times from their bytes (plain_bytes.ts); used one call at a time. */
+const plain = new PlainBytes();
+
 /** A WKT point 'POINT (lon lat)' (any case, optional spaces, sign or exponent), or null. */
 export function parsePoint(text: string): Point | null {
   return plainPoint(text) ?? patternPoint(text);
@@ -46,75 +50,22 @@ export function patternPoint(text: string): Point | null {
 }
 
 /**
- * The form nearly every line has, 'POINT (d.ddd d.ddd)' (an optional minus, one to three digits, an
- * optional fraction), read by scanning instead of the pattern; null for anything else, which the
- * pattern then reads. What it takes the pattern takes too, with the same numbers (test/unit/parse.test.ts).
+ * The form nearly every point has, 'POINT (d.ddd d.ddd)', read by scanning (PlainBytes.point)
+ * instead of the pattern; null for anything else, which the pattern then reads.
  */
 function plainPoint(text: string): Point | null {
-  return plainPointIn(text, 0, text.length);
+  const buf = Buffer.from(text);
+  return plain.point(buf, 0, buf.length) ? pointRead(buf, 0, buf.length, plain.lon, plain.lat, plain.lonEnd) : null;
 }
 
-/** plainPoint of text[from, to), read in place. */
-function plainPointIn(text: string, from: number, to: number): Point | null {
-  if (!text.startsWith("POINT (", from) || text.charCodeAt(to - 1) !== 41) return null;
-  const lonAt = from + 7;
-  const space = plainNumberEnd(text, lonAt, to);
-  if (space < 0 || text.charCodeAt(space) !== 32) return null;
-  const end = plainNumberEnd(text, space + 1, to);
-  if (end !== to - 1) return null;
+/** A plain point read from buf[from, to), with its numbers as written on either side of `space`. */
+function pointRead(buf: Buffer, from: number, to: number, lon: number, lat: number, space: number): Point {
   return {
-    lon: plainNumber(text, lonAt, space),
-    lat: plainNumber(text, space + 1, end),
-    lonText: text.slice(lonAt, space),
-    latText: text.slice(space + 1, end),
+    lon,
+    lat,
+    lonText: buf.toString("latin1", from + "POINT (".length, space),
+    latText: buf.toString("latin1", space + 1, to - 1),
   };
-}
-
-const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => 10 ** k);
-
-/**
- * Number(text.slice(start, end)) for a plain number (plainNumberEnd), without the string: the digits
- * as a whole number divided by a power of ten. Both are exact doubles when the digits are at most
- * 2^53 and the power at most 10^22, and then the quotient is the correctly rounded value, as Number()
- * gives; past those bounds, Number() itself.
- */
-function plainNumber(text: string, start: number, end: number): number {
-  const negative = text.charCodeAt(start) === 45;
-  let digitsSeen = 0;
-  let scale = -1; // digits after the point, once there is one
-  for (let i = negative ? start + 1 : start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 46) scale = 0;
-    else {
-      digitsSeen = digitsSeen * 10 + (c - 48);
-      if (scale >= 0) scale++;
-    }
-  }
-  if (digitsSeen > 2 ** 53 || scale > 22) return Number(text.slice(start, end));
-  const value = scale > 0 ? digitsSeen / POWERS_OF_TEN[scale]! : digitsSeen;
-  return negative ? -value : value;
-}
-
-/** Where a number of the plain form (-?d{1,3}(.d*)?) starting at `i` ends (before `to`), or -1. */
-function plainNumberEnd(text: string, i: number, to: number): number {
-  if (text.charCodeAt(i) === 45) i++;
-  const start = i;
-  while (i < to && isDigit(text.charCodeAt(i))) i++;
-  if (i === start || i - start > 3) return -1;
-  if (text.charCodeAt(i) === 46) {
-    i++;
-    while (i < to && isDigit(text.charCodeAt(i))) i++;
-  }
-  return i;
-}
-
-function isDigit(c: number): boolean {
-  return c >= 48 && c <= 57;
-}
-
-/** The two digits at `i` as a number. */
-function two(text: string, i: number): number {
-  return (text.charCodeAt(i) - 48) * 10 + text.charCodeAt(i + 1) - 48;
 }
 
 /**
@@ -143,26 +94,10 @@ export function patternTime(text: string): string | null {
 
 /**
  * Whether `text` is exactly 'YYYY-MM-DD HH:MM:SS', a possible moment (the form nearly every line
- * has): parseTime then returns it as it is. Anything else goes to the pattern.
+ * has, PlainBytes.time): parseTime then returns it as it is. Anything else goes to the pattern.
  */
 function plainTime(text: string): boolean {
-  return text.length === 19 && plainTimeAt(text, 0);
-}
-
-/** plainTime of the 19 characters of `text` from `at`, read in place. */
-function plainTimeAt(text: string, at: number): boolean {
-  for (let i = 0; i < 19; i++) {
-    const c = text.charCodeAt(at + i);
-    const want = i === 4 || i === 7 ? 45 : i === 10 ? 32 : i === 13 || i === 16 ? 58 : 0;
-    if (want === 0 ? !isDigit(c) : c !== want) return false;
-  }
-  const year = two(text, at) * 100 + two(text, at + 2);
-  const month = two(text, at + 5);
-  const day = two(text, at + 8);
-  if (year < 1 || month < 1 || month > 12 || day < 1) return false;
-  if (two(text, at + 11) > 23 || two(text, at + 14) > 59 || two(text, at + 17) > 59) return false;
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  return day <= (month === 2 ? (leap ? 29 : 28) : 30 + ((month + (month >> 3)) % 2));
+  return text.length === 19 && plain.time(Buffer.from(text), 0);
 }
 
 /**
@@ -190,12 +125,8 @@ export function formatFloat(x: number): string {
   return String(x);
 }
 
-/**
- * The longest region or datasource name, in characters (Unicode code points) after trimming; a line
- * with a longer one is refused. Names are unique keys of silver.regions and silver.datasources, and a
- * B-tree refuses a key over about 2.7 kB: one such line would fail its chunk's transform every time.
- */
-export const NAME_MAX_CHARS = 100;
+/** The longest region or datasource name (plain_bytes.ts says why). */
+export { NAME_MAX_CHARS };
 
 /** The length of a text in Unicode code points, as [...s].length counts it, without the array. */
 function codePoints(s: string): number {
@@ -250,40 +181,29 @@ function readFields(fields: string[], at: Record<Column, number>): ParsedLine {
 }
 
 /**
- * A line in the usual order and form, read in one pass without splitting it: five fields without a
- * quote, names with no space at either end and at most NAME_MAX_CHARS long, plain points and a plain
- * time (plainPoint, plainTime). Anything else is null, and the general reader reads it; what this
- * takes, the general reader reads the same way (test/unit/parse.test.ts).
+ * A line in the usual order and form, read from its bytes in one pass (PlainBytes.read): five fields
+ * without a quote, names with no space at either end, plain points on Earth and a plain time.
+ * Anything else is null, and the general reader reads it; what this takes, the general reader reads
+ * the same way (test/unit/parse.test.ts).
  */
 function plainLine(line: string): ParsedLine | null {
-  const c1 = line.indexOf(",");
-  const c2 = line.indexOf(",", c1 + 1);
-  const c3 = line.indexOf(",", c2 + 1);
-  const c4 = line.indexOf(",", c3 + 1);
-  if (c1 <= 0 || c2 < 0 || c3 < 0 || c4 < 0 || line.indexOf(",", c4 + 1) >= 0 || line.includes('"')) return null;
-  if (!plainName(line, 0, c1) || !plainName(line, c4 + 1, line.length)) return null;
-  if (c4 - c3 !== 20 || !plainTimeAt(line, c3 + 1)) return null;
-  const origin = plainPointIn(line, c1 + 1, c2);
-  if (origin === null) return null;
-  const destination = plainPointIn(line, c2 + 1, c3);
-  if (destination === null || !onEarth(origin) || !onEarth(destination)) return null;
+  const buf = Buffer.from(line);
+  if (!plain.read(buf, 0, buf.length)) return null;
+  const p = plain;
   return {
-    region: line.slice(0, c1),
-    datasource: line.slice(c4 + 1),
-    origin,
-    destination,
-    time: line.slice(c3 + 1, c4),
+    region: buf.toString("utf8", 0, p.regionEnd),
+    datasource: buf.toString("utf8", p.datasourceStart, buf.length),
+    origin: pointRead(buf, p.regionEnd + 1, p.originEnd, p.originLon, p.originLat, p.originSpace),
+    destination: pointRead(
+      buf,
+      p.originEnd + 1,
+      p.destinationEnd,
+      p.destinationLon,
+      p.destinationLat,
+      p.destinationSpace,
+    ),
+    time: buf.toString("latin1", p.timeStart, p.timeStart + 19),
   };
-}
-
-/** Whether a point's longitude is within -180..180 and its latitude within -90..90. */
-function onEarth(p: Point): boolean {
-  return p.lon >= -180 && p.lon <= 180 && p.lat >= -90 && p.lat <= 90;
-}
-
-/** Whether text[from, to) is a name as it would be stored: not empty, no space at either end, short. */
-function plainName(text: string, from: number, to: number): boolean {
-  return to > from && to - from <= NAME_MAX_CHARS && text.charCodeAt(from) !== 32 && text.charCodeAt(to - 1) !== 32;
 }
 
 /**

@@ -1,5 +1,9 @@
-import { daysFromCivil } from "./binary.ts";
-import { NAME_MAX_CHARS } from "./parse.ts";
+/**
+ * The longest region or datasource name, in characters (Unicode code points) after trimming; a line
+ * with a longer one is refused. Names are unique keys of silver.regions and silver.datasources, and a
+ * B-tree refuses a key over about 2.7 kB: one such line would fail its chunk's transform every time.
+ */
+export const NAME_MAX_CHARS = 100;
 
 const COMMA = 44;
 const QUOTE = 34;
@@ -9,15 +13,16 @@ const POINT_PREFIX = Buffer.from("POINT (", "latin1");
 const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => 10 ** k);
 
 /**
- * Reads a data line in the usual order and form straight from the file's bytes, without making a
- * string of it: the same lines parse.ts's `plainLine` takes (five fields without a quote, names with no
- * space at either end, plain points on Earth, a plain 'YYYY-MM-DD HH:MM:SS'), with the same numbers.
- * `read` returns false for anything else, which the general reader then reads from the line's text;
- * after `true` the fields hold the line's trip (names as byte ranges of the buffer). One object is
- * reused for every line: nothing is allocated per line.
- * test/unit/plain-bytes.test.ts compares it with the string reader on random lines.
+ * Reads a data line in the usual order and form from its bytes, without making a string of it: five
+ * fields without a quote, names with no space at either end and at most NAME_MAX_CHARS bytes, plain
+ * points ('POINT (d.ddd d.ddd)': an optional minus, one to three digits, an optional fraction) on
+ * Earth, a plain 'YYYY-MM-DD HH:MM:SS'. `read` returns false for anything else, which the general
+ * reader (parse.ts, by patterns) then reads; what this takes, that reader reads the same way, with the
+ * same numbers (test/unit/parse.test.ts, plain-bytes.test.ts). After `true` the fields hold the
+ * line's trip (names and fields as byte ranges of the buffer). One object is reused for every line:
+ * nothing is allocated per line. parse.ts reads its usual lines, points and times with it too.
  *
- * @example const p = new PlainBytes(); if (p.read(buf, 0, buf.length)) console.log(p.originLon, p.days);
+ * @example const p = new PlainBytes(); if (p.read(buf, 0, buf.length)) console.log(p.originLon, p.year);
  */
 export class PlainBytes {
   regionStart = 0;
@@ -28,15 +33,26 @@ export class PlainBytes {
   originLat = 0;
   destinationLon = 0;
   destinationLat = 0;
-  /** The trip's day, from 1970-01-01. */
-  days = 0;
+  /** The trip's date. */
+  year = 0;
+  month = 0;
+  day = 0;
   /** Its minute of the day and its second of the minute. */
   minute = 0;
   second = 0;
+  /** Where the origin and destination fields end (their commas), where the space between each one's numbers is, and where the time starts. */
+  originEnd = 0;
+  destinationEnd = 0;
+  originSpace = 0;
+  destinationSpace = 0;
+  timeStart = 0;
+  /** The last point read by `point`, and where its longitude ends (the space before the latitude). */
+  lon = 0;
+  lat = 0;
+  lonEnd = 0;
 
-  /** Reads buf[from, to) (a line without its line break; one trailing CR is dropped). */
+  /** Reads buf[from, to) (a line without its line break). */
   read(buf: Buffer, from: number, to: number): boolean {
-    if (to > from && buf[to - 1] === 13) to--;
     // The first comma ends the region, at most NAME_MAX_CHARS bytes in: looked for there only (a
     // search past the line's end would read on for every line without a comma: quadratic on a file
     // of such lines). The others are found by the native search: each ends at the next comma, in
@@ -56,14 +72,17 @@ export class PlainBytes {
     for (let i = from; i < to; i++) if (buf[i] === QUOTE) return false;
     if (!plainName(buf, from, c1) || !plainName(buf, c4 + 1, to)) return false;
     if (c4 - c3 !== 20 || !this.time(buf, c3 + 1)) return false;
-    if (!this.point(buf, c1 + 1, c2)) return false;
-    const lon = this.originLon;
-    const lat = this.originLat;
-    if (!this.point(buf, c2 + 1, c3) || !onEarth(lon, lat) || !onEarth(this.originLon, this.originLat)) return false;
-    this.destinationLon = this.originLon;
-    this.destinationLat = this.originLat;
-    this.originLon = lon;
-    this.originLat = lat;
+    if (!this.point(buf, c1 + 1, c2) || !onEarth(this.lon, this.lat)) return false;
+    this.originLon = this.lon;
+    this.originLat = this.lat;
+    this.originSpace = this.lonEnd;
+    if (!this.point(buf, c2 + 1, c3) || !onEarth(this.lon, this.lat)) return false;
+    this.destinationLon = this.lon;
+    this.destinationLat = this.lat;
+    this.destinationSpace = this.lonEnd;
+    this.originEnd = c2;
+    this.destinationEnd = c3;
+    this.timeStart = c3 + 1;
     this.regionStart = from;
     this.regionEnd = c1;
     this.datasourceStart = c4 + 1;
@@ -71,8 +90,8 @@ export class PlainBytes {
     return true;
   }
 
-  /** 'POINT (lon lat)' with plain numbers in buf[from, to), into originLon and originLat. */
-  private point(buf: Buffer, from: number, to: number): boolean {
+  /** Whether buf[from, to) is 'POINT (lon lat)' with plain numbers: then into lon, lat and lonEnd. */
+  point(buf: Buffer, from: number, to: number): boolean {
     if (to - from < POINT_PREFIX.length + 4 || buf[to - 1] !== 41) return false;
     for (let i = 0; i < POINT_PREFIX.length; i++) if (buf[from + i] !== POINT_PREFIX[i]) return false;
     const lonAt = from + POINT_PREFIX.length;
@@ -80,13 +99,15 @@ export class PlainBytes {
     if (space < 0 || buf[space] !== SPACE) return false;
     const end = plainNumberEnd(buf, space + 1, to);
     if (end !== to - 1) return false;
-    this.originLon = plainNumber(buf, lonAt, space);
-    this.originLat = plainNumber(buf, space + 1, end);
+    this.lon = plainNumber(buf, lonAt, space);
+    this.lat = plainNumber(buf, space + 1, end);
+    this.lonEnd = space;
     return true;
   }
 
-  /** 'YYYY-MM-DD HH:MM:SS' at `at`, a possible moment, into days, minute and second. */
-  private time(buf: Buffer, at: number): boolean {
+  /** Whether the 19 bytes at `at` are 'YYYY-MM-DD HH:MM:SS', a possible moment: then into year, month, day, minute and second. */
+  time(buf: Buffer, at: number): boolean {
+    if (at + 19 > buf.length) return false;
     for (let i = 0; i < 19; i++) {
       const c = buf[at + i]!;
       const want = i === 4 || i === 7 ? 45 : i === 10 ? 32 : i === 13 || i === 16 ? 58 : 0;
@@ -102,7 +123,9 @@ export class PlainBytes {
     if (hour > 23 || minute > 59 || second > 59) return false;
     const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
     if (day > (month === 2 ? (leap ? 29 : 28) : 30 + ((month + (month >> 3)) % 2))) return false;
-    this.days = daysFromCivil(year, month, day);
+    this.year = year;
+    this.month = month;
+    this.day = day;
     this.minute = hour * 60 + minute;
     this.second = second;
     return true;

@@ -84,7 +84,7 @@ export class SilverRows extends BinaryRows {
       p.originLat,
       p.destinationLon,
       p.destinationLat,
-      p.days,
+      daysFromCivil(p.year, p.month, p.day),
       p.minute,
       p.second,
       0,
@@ -274,7 +274,8 @@ export function segmentBytes(
   to: number,
   lineNo: number,
 ): "trip" | { missing: ["regions" | "datasources", string] } | undefined {
-  if (!plain.read(buf, from, to)) return undefined;
+  // The line as segmentLine reads it (dataLine): one trailing CR dropped.
+  if (!plain.read(buf, from, to > from && buf[to - 1] === 13 ? to - 1 : to)) return undefined;
   const region = dimensions.cachedBytes("regions", buf, plain.regionStart, plain.regionEnd);
   if (region === undefined) return { missing: ["regions", buf.toString("utf8", plain.regionStart, plain.regionEnd)] };
   const datasource = dimensions.cachedBytes("datasources", buf, plain.datasourceStart, plain.datasourceEnd);
