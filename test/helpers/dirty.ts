@@ -13,7 +13,7 @@
  *
  * @example const { bytes, expected } = dirtyFile(7, 2000, { bom: true, crlf: true });
  */
-import { rng } from "./random.ts";
+import { picker, rng } from "./random.ts";
 
 /** The five columns, in canonical order (written here, not imported: the generator is independent). */
 const COLUMNS = ["region", "origin_coord", "destination_coord", "datetime", "datasource"] as const;
@@ -106,7 +106,7 @@ export function dirtyFile(
   options: DirtyOptions = {},
 ): { bytes: Buffer; expected: DirtyExpectation } {
   const random = rng(seed);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const pick = picker(random);
   const chance = (p: number) => random() < p;
   const order = options.order ?? COLUMNS;
   if (order.length !== 5 || COLUMNS.some((c) => !order.includes(c)))

@@ -9,3 +9,8 @@ export function rng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** A function that picks an element of a list at random, by `random` (rng). */
+export function picker(random: () => number): <T>(xs: readonly T[]) => T {
+  return (xs) => xs[Math.floor(random() * xs.length)]!;
+}

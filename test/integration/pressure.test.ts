@@ -20,7 +20,7 @@ import {
   type Answer,
   type SseClient,
 } from "../helpers/pressure.ts";
-import { rng } from "../helpers/random.ts";
+import { picker, rng } from "../helpers/random.ts";
 import { dropFile } from "../helpers/services.ts";
 import type { SseFrame } from "../helpers/sse.ts";
 
@@ -118,7 +118,7 @@ const addDays = (day: string, n: number) =>
  */
 function requestMix(seed: number, trips: SampleTrip[]): () => StatsRequest {
   const random = rng(seed);
-  const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
+  const pick = picker(random);
   const regions = Object.keys(CENTRES);
   const period = () => {
     const from = addDays("2018-04-23", Math.floor(random() * 70));

@@ -9,7 +9,7 @@ import {
   patternPoint,
   patternTime,
 } from "../../pipeline/bronze/parse.ts";
-import { rng } from "../helpers/random.ts";
+import { picker, rng } from "../helpers/random.ts";
 
 describe("pipeline/bronze/parse.ts: reading a data line", () => {
   it("reads the WKT point variants real exports contain and refuses the rest", () => {
@@ -60,7 +60,7 @@ describe("pipeline/bronze/parse.ts: reading a data line", () => {
     // parsePoint and parseTime read 'POINT (d.ddd d.ddd)' and 'YYYY-MM-DD HH:MM:SS' without their
     // pattern; every text here, usual or nearly so, must give what the pattern alone gives.
     const random = rng(42);
-    const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
+    const pick = picker(random);
     const digits = (n: number) => Array.from({ length: n }, () => Math.floor(random() * 10)).join("");
     const number = () =>
       pick(["", "-", "+", "--"]) +
@@ -103,7 +103,7 @@ describe("pipeline/bronze/parse.ts: reading a data line", () => {
     const fast = lineReader(columns);
     const general = lineReader(columns, { plain: false });
     const random = rng(7);
-    const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
+    const pick = picker(random);
     const name = () =>
       pick([
         "Turin",

@@ -3,7 +3,7 @@ import { LineSource } from "../../pipeline/bronze/line_source.ts";
 import { lineReader } from "../../pipeline/bronze/parse.ts";
 import { PlainBytes } from "../../pipeline/bronze/plain_bytes.ts";
 import { Dimensions, SilverRows, segmentBytes, segmentLine } from "../../pipeline/bronze/silver_rows.ts";
-import { rng } from "../helpers/random.ts";
+import { picker, rng } from "../helpers/random.ts";
 
 const COLUMNS = ["region", "origin_coord", "destination_coord", "datetime", "datasource"] as const;
 
@@ -31,7 +31,7 @@ const HEADER_ONLY = written(() => undefined).bytes;
 describe("pipeline/bronze/plain_bytes.ts: a usual line read from its bytes", () => {
   it("writes the same silver row as the text reader for every line it takes, and takes the usual ones (random lines)", () => {
     const random = rng(11);
-    const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
+    const pick = picker(random);
     const name = () =>
       pick([
         "Turin",

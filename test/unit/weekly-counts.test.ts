@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { WeeklyCounts } from "../../pipeline/bronze/weekly_counts.ts";
+import { picker, rng } from "../helpers/random.ts";
 
 // The weekly counts a bulk load keeps while it reads (pipeline/bronze/weekly_counts.ts), against a
 // plain reference: string keys in a Map, the Monday from JavaScript's Date, the level-8 cell id from
@@ -10,14 +11,6 @@ const DAY_MS = 86_400_000;
 /** Days from 1970-01-01 of 0001-01-01 and 9999-12-31. */
 const FIRST = -719_162;
 const LAST = 2_932_896;
-
-function random(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1_664_525) + 1_013_904_223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 /** The Monday of the ISO week of a day, as 'YYYY-MM-DD' (proleptic Gregorian, years 1..9999). */
 function monday(days: number): string {
@@ -56,13 +49,13 @@ function decode(pieces: Buffer[], types: ("int4" | "date" | "int8")[]): string[]
 
 describe("WeeklyCounts: the weekly counts a bulk load keeps while it reads", () => {
   it("counts per region and week, and per level-8 origin and destination cell, as defined, in the tables' key order", () => {
-    const next = random(42);
+    const next = rng(42);
     const counts = new WeeklyCounts();
     const regions = new Map<string, number>();
     const origins = new Map<string, number>();
     const destinations = new Map<string, number>();
     const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
-    const pick = <T>(xs: T[]) => xs[Math.floor(next() * xs.length)]!;
+    const pick = picker(next);
     // Few values of each part, so that keys repeat; the edges of the calendar and of the grid included.
     const someDays = [FIRST, FIRST + 6, FIRST + 7, -4, -3, 0, 3, 4, 10_957, 18_321, LAST - 3, LAST];
     for (let i = 0; i < 40; i++) someDays.push(FIRST + Math.floor(next() * (LAST - FIRST)));
