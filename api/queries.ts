@@ -1,4 +1,4 @@
-import { loadSql } from "../pipeline/core/sql.ts";
+import { fillSql, loadSql } from "../pipeline/core/sql.ts";
 
 const load = (name: string) => loadSql(`queries/${name}`);
 
@@ -7,7 +7,11 @@ export const QUERIES = {
   groups: load("groups.sql"),
   groupTrips: load("group_trips.sql"),
   weeklyRegions: load("weekly_regions.sql"),
-  weeklyBox: load("weekly_box.sql"),
+  /** weekly_box.sql for each end of a trip (a template on {end} and {other}). */
+  weeklyBox: {
+    origin: fillSql(load("weekly_box.sql"), { end: "origin", other: "destination" }),
+    destination: fillSql(load("weekly_box.sql"), { end: "destination", other: "origin" }),
+  },
   weeklyBoxBoth: load("weekly_box_both.sql"),
   stalledIngestions: load("stalled_ingestions.sql"),
   ingestions: load("ingestions.sql"),

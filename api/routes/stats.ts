@@ -134,17 +134,14 @@ type WeeklyBoxParams = Period & {
   box: Box;
   /** $8..$11 colLo, colHi, rowLo, rowHi: gold's rectangle of level-8 cells; null for none. */
   gold: Rect | null;
-  /** $12..$15 colLo, colHi, rowLo, rowHi, $17 exact, $18 sign: the level-12 parts, one array per field. */
+  /** $12..$15 colLo, colHi, rowLo, rowHi, $16 exact, $17 sign: the level-12 parts, one array per field. */
   parts: BoxPart[];
-  /** $16: the end of the trip that must lie in the box. */
-  end: "origin" | "destination";
 };
 
 /** WeeklyBoxParams in weekly_box.sql's $n order. */
 const weeklyBoxArgs = (p: WeeklyBoxParams) => [
   ...periodBoxArgs(p, p.box, p.gold),
   ...bounds(p.parts),
-  p.end,
   p.parts.map((r) => r.exact),
   p.parts.map((r) => r.sign),
 ];
@@ -152,7 +149,7 @@ const weeklyBoxArgs = (p: WeeklyBoxParams) => [
 /** Trips per week whose origin (or destination) lies in the box: gold, corrected by level-12 parts. */
 async function boxSeries(pool: pg.Pool, q: Period & { box: Box; end: "origin" | "destination" }): Promise<Series> {
   const { gold, parts } = planBox(q.box);
-  const { rows } = await pool.query<Series[number]>(QUERIES.weeklyBox, weeklyBoxArgs({ ...q, gold, parts }));
+  const { rows } = await pool.query<Series[number]>(QUERIES.weeklyBox[q.end], weeklyBoxArgs({ ...q, gold, parts }));
   return rows;
 }
 

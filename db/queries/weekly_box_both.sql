@@ -17,15 +17,42 @@ WITH period AS (
   SELECT w::date AS week FROM generate_series($2::date, $3::date, interval '7 days') AS w
 ),
 
+-- The level-12 columns of the inner rectangle and of the ring, each as one id range per column, but only
+-- under level-8 columns that hold a trip of the end the range is read for (in gold, whatever its week or
+-- region; see weekly_box.sql): A and C read origins, B destinations.
 inner_columns AS (
   SELECT (12::bigint << 42) | (gx << 21) | $10::bigint AS lo, (12::bigint << 42) | (gx << 21) | $11::bigint AS hi
-  FROM generate_series($8::bigint, $9::bigint) AS gx
+  FROM generate_series($8::bigint >> 4, $9::bigint >> 4) AS x8
+  CROSS JOIN LATERAL generate_series(greatest($8::bigint, x8 << 4), least($9::bigint, (x8 << 4) | 15)) AS gx
+  WHERE EXISTS (
+    SELECT FROM gold.weekly_origin_cells AS g
+    WHERE g.cell BETWEEN (8::bigint << 42) | (x8 << 21) | ($10::bigint >> 4) AND (8::bigint << 42) | (x8 << 21) | ($11::bigint >> 4))
+),
+
+ring AS (
+  SELECT
+    r.col_lo::bigint AS col_lo, r.col_hi::bigint AS col_hi, r.row_lo::bigint AS row_lo, r.row_hi::bigint AS row_hi, x8,
+    EXISTS (
+      SELECT FROM gold.weekly_origin_cells AS g
+      WHERE g.cell BETWEEN (8::bigint << 42) | (x8 << 21) | (r.row_lo >> 4) AND (8::bigint << 42) | (x8 << 21) | (r.row_hi >> 4)
+    ) AS origins,
+    EXISTS (
+      SELECT FROM gold.weekly_destination_cells AS g
+      WHERE g.cell BETWEEN (8::bigint << 42) | (x8 << 21) | (r.row_lo >> 4) AND (8::bigint << 42) | (x8 << 21) | (r.row_hi >> 4)
+    ) AS destinations
+  FROM unnest($12::int[], $13::int[], $14::int[], $15::int[]) AS r (col_lo, col_hi, row_lo, row_hi)
+  CROSS JOIN LATERAL generate_series(r.col_lo::bigint >> 4, r.col_hi::bigint >> 4) AS x8
 ),
 
 ring_columns AS (
-  SELECT (12::bigint << 42) | (gx << 21) | r.row_lo AS lo, (12::bigint << 42) | (gx << 21) | r.row_hi AS hi
-  FROM unnest($12::int[], $13::int[], $14::int[], $15::int[]) AS r (col_lo, col_hi, row_lo, row_hi)
-  CROSS JOIN LATERAL generate_series(r.col_lo::bigint, r.col_hi::bigint) AS gx
+  SELECT
+    (12::bigint << 42) | (gx << 21) | r.row_lo AS lo,
+    (12::bigint << 42) | (gx << 21) | r.row_hi AS hi,
+    r.origins,
+    r.destinations
+  FROM ring AS r
+  CROSS JOIN LATERAL generate_series(greatest(r.col_lo, r.x8 << 4), least(r.col_hi, (r.x8 << 4) | 15)) AS gx
+  WHERE r.origins OR r.destinations
 ),
 
 matched AS (
@@ -51,6 +78,7 @@ matched AS (
       AND t.trip_time >= $2::date AND t.trip_time < $3::date + 7 AND ($1::int IS NULL OR t.region_id = $1::int)
     OFFSET 0
   ) AS t
+  WHERE c.destinations
   UNION ALL
   -- C
   SELECT t.trip_time FROM ring_columns AS c
@@ -62,6 +90,7 @@ matched AS (
       AND t.trip_time >= $2::date AND t.trip_time < $3::date + 7 AND ($1::int IS NULL OR t.region_id = $1::int)
     OFFSET 0
   ) AS t
+  WHERE c.origins
 ),
 
 weekly AS (

@@ -22,6 +22,8 @@ export const SILVER_COLUMNS = [
   "origin_cell",
   "destination_cell",
   "tod_minute",
+  "origin_subcell",
+  "destination_subcell",
 ] as const;
 
 const SCALE = 2 ** CELL_LEVEL.fine;
@@ -37,6 +39,16 @@ const cellY = (lat: number) => Math.min(Math.floor(lat * SCALE) + 90 * SCALE, 18
 const fineCell = (x: number, y: number) => CELL_LEVEL.fine * 2 ** 42 + x * 2 ** 21 + y;
 
 /**
+ * tripflow.subcell(lon, lat) (db/migrations/12_subcells.sql): where a point lies inside its level-12
+ * cell, as its level-27 column and row modulo 2^15, packed as (x << 15) | y (exact for the same reason).
+ */
+const SUB_SCALE = 2 ** 27;
+const SUB = 2 ** 15;
+const subcell = (lon: number, lat: number) =>
+  (Math.min(Math.floor(lon * SUB_SCALE) + 180 * SUB_SCALE, 360 * SUB_SCALE - 1) % SUB) * SUB +
+  (Math.min(Math.floor(lat * SUB_SCALE) + 90 * SUB_SCALE, 180 * SUB_SCALE - 1) % SUB);
+
+/**
  * Silver rows of a segment in PostgreSQL's binary COPY format (columns as SILVER_COLUMNS): no number
  * or point is printed by Node and parsed again by PostgreSQL. Each row is written straight into a
  * buffer; `take()` hands out what was added since the last call (a piece handed out is never written
@@ -47,7 +59,7 @@ export class SilverRows extends BinaryRows {
     super();
   }
 
-  /** One trip: the ids, both points, the moment, both level-12 cells and the minute of the day. */
+  /** One trip: the ids, both points, the moment, both level-12 cells, the minute of the day and both subcells. */
   add(ingestionId: number, lineNo: number, region: number, datasource: number, trip: Trip): void {
     const time = trip.time;
     // The moment from 'YYYY-MM-DD HH:MM:SS[.ffffff]' (parse.ts parseTime): its day from 1970-01-01,
@@ -126,7 +138,9 @@ export class SilverRows extends BinaryRows {
     at = int8(v, at, fineCell(dx, dy));
     v.setInt32(at, 2);
     v.setInt16(at + 4, minute);
-    this.used = at + 6;
+    at = int4(v, at + 6, subcell(originLon, originLat));
+    at = int4(v, at, subcell(destinationLon, destinationLat));
+    this.used = at;
     this.counts?.add(region, days, ox, oy, dx, dy);
   }
 }
@@ -134,8 +148,8 @@ export class SilverRows extends BinaryRows {
 type Trip = { origin: Pick<Point, "lon" | "lat">; destination: Pick<Point, "lon" | "lat">; time: string };
 
 // Field count; ingestion and line (int8); region and datasource (int4); two EWKB points; timestamp;
-// two cells (int8); minute (int2): each field after its length.
-const ROW_BYTES = 2 + 4 * SILVER_COLUMNS.length + 8 + 8 + 4 + 4 + 25 + 25 + 8 + 8 + 8 + 2;
+// two cells (int8); minute (int2); two subcells (int4): each field after its length.
+const ROW_BYTES = 2 + 4 * SILVER_COLUMNS.length + 8 + 8 + 4 + 4 + 25 + 25 + 8 + 8 + 8 + 2 + 4 + 4;
 
 /** The decimal number written with `n` digits at `at` in `text` (which holds only digits there). */
 function digits(text: string, at: number, n: number): number {

@@ -14,15 +14,15 @@ import { LOCK } from "../core/locks.ts";
 import { SQL } from "../core/sql.ts";
 
 /**
- * The indexes of a segment's trips table: the same as silver.trips' partitioned indexes (db/migrations/9),
+ * The indexes of a segment's trips table: the same as silver.trips' partitioned indexes (db/migrations/12),
  * so that attaching the table links them instead of building them. No unique key on the lines: each
  * chunk's rows commit with its marker, once (loader.ts), so a line cannot be there twice.
  */
 export function segmentIndexes(table: string): string[] {
   const name = table.replace(/^silver\./, "");
   return [
-    `CREATE INDEX IF NOT EXISTS ${name}_origin_cell ON ${table} (origin_cell) INCLUDE (destination_cell, trip_time, region_id)`,
-    `CREATE INDEX IF NOT EXISTS ${name}_destination_cell ON ${table} (destination_cell) INCLUDE (origin_cell, trip_time, region_id)`,
+    `CREATE INDEX IF NOT EXISTS ${name}_origin_cell ON ${table} (origin_cell) INCLUDE (destination_cell, trip_time, region_id, origin_subcell)`,
+    `CREATE INDEX IF NOT EXISTS ${name}_destination_cell ON ${table} (destination_cell) INCLUDE (origin_cell, trip_time, region_id, destination_subcell)`,
     `CREATE INDEX IF NOT EXISTS ${name}_time_brin ON ${table} USING brin (trip_time)`,
   ];
 }

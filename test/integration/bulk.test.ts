@@ -73,7 +73,7 @@ describe("the bulk path: a large file loads into a segment of its own, sealed as
     expect(await mismatches(db)).toEqual(AGREE);
   });
 
-  it("writes each line as the SQL transform would: the same points, cells, minutes, ids and rejects", async () => {
+  it("writes each line as the SQL transform would: the same points, cells, subcells, minutes, ids and rejects", async () => {
     // Edge cases of the points (the last column and row of the grid, signs, exponents, many digits),
     // times (fractions of a second, the last minute of the day), names (new ones, non-ASCII) and
     // refused lines, through the bulk path (straight into the segment) and through bronze and
@@ -87,6 +87,14 @@ describe("the bulk path: a large file loads into a segment of its own, sealed as
       ["Turin", "POINT (7.6869 45.0703)", "POINT (7.7 45.1)", "9999-12-31 23:59:59.5", "funny_car"],
       ["Turin", "POINT (7.6869 45.0703)", "POINT (7.7 45.1)", "1999-12-31 23:59:59.123", "funny_car"],
       ["Turin", "POINT (7.6869 45.0703)", "POINT (7.7 45.1)", "1900-03-01 00:00:00", "funny_car"],
+      // On a level-27 subcell's edge (2^-27 degrees) and just before it, on both sides of 0.
+      [
+        "Turin",
+        "POINT (7.450580596923828e-9 -7.450580596923828e-9)",
+        "POINT (7.4505e-9 -7.4505e-9)",
+        "2019-01-07 00:00:00",
+        "x",
+      ],
       ["Turin", "POINT (7.6869 95.0703)", "POINT (7.7 45.1)", "2018-05-28 09:03:40", "funny_car"],
       ["", "POINT (7.6869 45.0703)", "POINT (7.7 45.1)", "2018-05-28 09:03:40", "funny_car"],
     ];
@@ -110,7 +118,7 @@ describe("the bulk path: a large file loads into a segment of its own, sealed as
         await db.pool.query(
           `SELECT t.line_no::int, r.name AS region, d.name AS datasource, encode(ST_AsEWKB(t.origin), 'hex') AS origin,
                   encode(ST_AsEWKB(t.destination), 'hex') AS destination, t.trip_time::text, t.origin_cell::text,
-                  t.destination_cell::text, t.tod_minute
+                  t.destination_cell::text, t.tod_minute, t.origin_subcell, t.destination_subcell
            FROM silver.trips AS t JOIN silver.regions AS r ON r.id = t.region_id JOIN silver.datasources AS d ON d.id = t.datasource_id
            WHERE t.ingestion_id = $1 ORDER BY t.line_no`,
           [id],
@@ -123,7 +131,7 @@ describe("the bulk path: a large file loads into a segment of its own, sealed as
         ])
       ).rows;
     const direct = await stored(bulk);
-    expect(direct).toHaveLength(8);
+    expect(direct).toHaveLength(9);
     expect(direct).toEqual(await stored(chunk.ingestion_id));
     expect(await refused(bulk)).toHaveLength(2);
     expect(await refused(bulk)).toEqual(await refused(chunk.ingestion_id));

@@ -6,10 +6,10 @@ DROP TABLE IF EXISTS {trips};
 CREATE TABLE {trips} (LIKE silver.trips INCLUDING DEFAULTS INCLUDING CONSTRAINTS, CHECK (segment = {segment}));
 INSERT INTO {trips} (
   ingestion_id, line_no, region_id, datasource_id, origin, destination, trip_time,
-  origin_cell, destination_cell, tod_minute, segment)
+  origin_cell, destination_cell, tod_minute, origin_subcell, destination_subcell, segment)
 SELECT
   t.ingestion_id, t.line_no, t.region_id, t.datasource_id, t.origin, t.destination, t.trip_time,
-  t.origin_cell, t.destination_cell, t.tod_minute, {segment}
+  t.origin_cell, t.destination_cell, t.tod_minute, t.origin_subcell, t.destination_subcell, {segment}
 FROM ({sources}) AS t;
 {indexes};
 ANALYZE {trips};

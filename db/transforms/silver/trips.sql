@@ -1,7 +1,7 @@
 -- Target: silver.trips, one row per bronze trip; audit.rejects, one row per refused bronze line.
 -- Source: one chunk of bronze.trips ($1 ingestion id, lines $2..$3, chunk number $4), as the loader
 -- read it (pipeline/bronze/parse.ts): typed fields, or the line as written and the reason it is not a trip.
--- Derives what silver adds: PostGIS points, level-12 cells of both ends, the minute of the day, and
+-- Derives what silver adds: PostGIS points, level-12 cells and level-27 subcells of both ends, the minute of the day, and
 -- the region and datasource ids (silver/dimensions.sql ran first in the same transaction).
 -- Safe to run twice: the marker CTE records ('silver.trips', chunk $4) in audit.steps and the chunk
 -- reads nothing when the marker was already there (a concurrent second run waits on the marker's key,
@@ -30,7 +30,7 @@ rejected AS (
 stored AS (
   INSERT INTO silver.trips (
     ingestion_id, line_no, region_id, datasource_id, origin, destination, trip_time,
-    origin_cell, destination_cell, tod_minute)
+    origin_cell, destination_cell, tod_minute, origin_subcell, destination_subcell)
   SELECT
     $1::bigint,
     s.line_no,
@@ -41,7 +41,9 @@ stored AS (
     s.trip_time,
     tripflow.cell(s.origin_lon, s.origin_lat, 12),
     tripflow.cell(s.destination_lon, s.destination_lat, 12),
-    (date_part('hour', s.trip_time) * 60 + date_part('minute', s.trip_time))::smallint
+    (date_part('hour', s.trip_time) * 60 + date_part('minute', s.trip_time))::smallint,
+    tripflow.subcell(s.origin_lon, s.origin_lat),
+    tripflow.subcell(s.destination_lon, s.destination_lat)
   FROM source AS s
   JOIN silver.regions AS r ON r.name = s.region
   JOIN silver.datasources AS ds ON ds.name = s.datasource
