@@ -108,15 +108,17 @@ describe("GET /stats/weekly-average", () => {
     expect(nonEmpty).toBeGreaterThan(200); // the boxes really contain trips
   });
 
-  it("counts a point lying exactly on the box's edge, on every side", async () => {
+  it("counts a point lying exactly on the box's edge, on every side, for each match", async () => {
     const { rows } = await db.pool.query(
-      "SELECT ST_X(origin) AS x, ST_Y(origin) AS y FROM silver.trips ORDER BY ingestion_id, line_no LIMIT 1",
+      `SELECT ST_X(origin) AS x, ST_Y(origin) AS y, ST_X(destination) AS dx, ST_Y(destination) AS dy
+       FROM silver.trips ORDER BY ingestion_id, line_no LIMIT 1`,
     );
-    const { x, y } = rows[0];
-    // Edges a hair (1e-10 degrees) beside the point lie in its level-27 subcell: the index cannot tell
-    // the side, the point itself is read.
+    const { x, y, dx, dy } = rows[0];
+    // Edges a hair (1e-10 degrees) beside a point lie in its level-27 subcell: the index cannot tell
+    // the side, the point itself is read. The last boxes have the trip's two points on their edges.
     const hair = 1e-10;
-    for (const box of [
+    const [w, s, e, n] = [Math.min(x, dx), Math.min(y, dy), Math.max(x, dx), Math.max(y, dy)];
+    const boxes = [
       [x, y, x + 0.01, y + 0.01],
       [x - 0.01, y - 0.01, x, y],
       [x, y, x, y],
@@ -124,18 +126,19 @@ describe("GET /stats/weekly-average", () => {
       [x - hair, y - hair, x + hair, y + hair],
       [x - 0.01, y - 0.01, x - hair, y],
       [x - 0.01, y - 0.01, x + 0.01, y - hair],
-    ]) {
-      const { body } = await get(`bbox=${box.join(",")}`);
-      const expected = await direct({
-        box,
-        match: "origin",
-        first: body.series[0].week,
-        last: body.series.at(-1).week,
-      });
-      expect(body.series).toEqual(expected);
-      const inside = x >= box[0]! && x <= box[2]! && y >= box[1]! && y <= box[3]!;
-      if (inside) expect(body.trips).toBeGreaterThanOrEqual(1);
-    }
+      [w, s, e, n],
+      [w + hair, s, e, n - hair],
+      [w - hair, s - hair, e + hair, n + hair],
+    ];
+    for (const box of boxes)
+      for (const match of ["origin", "destination", "both", "any"]) {
+        const { body } = await get(`bbox=${box.join(",")}&match=${match}`);
+        const expected = await direct({ box, match, first: body.series[0].week, last: body.series.at(-1).week });
+        expect(body.series, `${box} ${match}`).toEqual(expected);
+      }
+    // The trip itself is counted where its points lie inside, edges included.
+    const { body } = await get(`bbox=${[w, s, e, n].join(",")}&match=both`);
+    expect(body.trips).toBeGreaterThanOrEqual(1);
   });
 
   it("defines the period by ISO weeks: default from the region's first to last trip, weeks without trips included", async () => {
