@@ -155,3 +155,26 @@ export function planBox(box: Box): { gold: Rect | null; parts: BoxPart[] } {
   ];
   return { gold, parts };
 }
+
+/**
+ * The parts in two halves of about the same area, each part cut across its longer side: two queries,
+ * one per half, read disjoint cells and their counts add up to the box's (api/routes/stats.ts runs them
+ * side by side, one on each core).
+ */
+export function halves(parts: BoxPart[]): [BoxPart[], BoxPart[]] {
+  const first: BoxPart[] = [];
+  const second: BoxPart[] = [];
+  for (const p of parts) {
+    const wide = p.colHi - p.colLo >= p.rowHi - p.rowLo;
+    const lo = wide ? p.colLo : p.rowLo;
+    const hi = wide ? p.colHi : p.rowHi;
+    if (lo === hi) {
+      (first.length <= second.length ? first : second).push(p);
+      continue;
+    }
+    const mid = Math.floor((lo + hi) / 2);
+    first.push(wide ? { ...p, colHi: mid } : { ...p, rowHi: mid });
+    second.push(wide ? { ...p, colLo: mid + 1 } : { ...p, rowLo: mid + 1 });
+  }
+  return [first, second];
+}

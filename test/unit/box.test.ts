@@ -3,6 +3,7 @@ import {
   column,
   FINE_LEVEL,
   GOLD_LEVEL,
+  halves,
   intersect,
   planBox,
   row,
@@ -166,5 +167,25 @@ describe("planBox", () => {
     expect(negative.reduce((n, p) => n + (p.colHi - p.colLo + 1) * (p.rowHi - p.rowLo + 1), 0)).toBeLessThan(
       3 * 2 * (F / G),
     );
+  });
+});
+
+describe("halves", () => {
+  it("cuts every part in two disjoint pieces that hold its cells exactly once, with its sign and test", () => {
+    const random = rng(31);
+    for (let i = 0; i < 200; i++) {
+      const [a, b, c, d] = [random() * 0.08 - 0.04, random() * 0.08 - 0.04, random() * 0.06, random() * 0.06];
+      const box = { west: Math.min(a, b), east: Math.max(a, b), south: Math.min(c, d), north: Math.max(c, d) };
+      const { parts } = planBox(box);
+      const key = (p: { exact: boolean; sign: number }, cell: string) => `${p.exact},${p.sign},${cell}`;
+      const expected = parts.flatMap((p) => cells(p).map((c) => key(p, c))).sort();
+      const [first, second] = halves(parts);
+      const got = [...first, ...second].flatMap((p) => cells(p).map((c) => key(p, c))).sort();
+      expect(got).toEqual(expected);
+      const area = (ps: Rect[]) => ps.reduce((n, p) => n + cells(p).length, 0);
+      // half each, but for one line of cells per part (a part cut with an odd length; a single cell)
+      const line = parts.reduce((n, p) => n + Math.min(p.colHi - p.colLo + 1, p.rowHi - p.rowLo + 1), 0);
+      expect(Math.abs(area(first) - area(second))).toBeLessThanOrEqual(line);
+    }
   });
 });
