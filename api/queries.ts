@@ -1,6 +1,7 @@
 import { fillSql, loadSql } from "../pipeline/core/sql.ts";
 
 const load = (name: string) => loadSql(`queries/${name}`);
+const WEEKLY_BOX = load("weekly_box.sql");
 
 /** The API's named read queries (`db/queries/*.sql`), read once at import: a missing file stops the start at once. */
 export const QUERIES = {
@@ -9,8 +10,8 @@ export const QUERIES = {
   weeklyRegions: load("weekly_regions.sql"),
   /** weekly_box.sql for each end of a trip (a template on {end} and {other}). */
   weeklyBox: {
-    origin: fillSql(load("weekly_box.sql"), { end: "origin", other: "destination" }),
-    destination: fillSql(load("weekly_box.sql"), { end: "destination", other: "origin" }),
+    origin: fillSql(WEEKLY_BOX, { end: "origin", other: "destination" }),
+    destination: fillSql(WEEKLY_BOX, { end: "destination", other: "origin" }),
   },
   weeklyBoxBoth: load("weekly_box_both.sql"),
   stalledIngestions: load("stalled_ingestions.sql"),

@@ -11,13 +11,7 @@
 -- and row as tripflow.cell computes them (the same folding of lon 180 and lat 90), so the level-27 column
 -- is (level-12 column << 15) | (subcell >> 15) and the row (level-12 row << 15) | (subcell & 32767).
 -- pipeline/bronze/silver_rows.ts computes the same numbers (products with powers of two are exact).
-CREATE FUNCTION tripflow.subcell(lon float8, lat float8) RETURNS int
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT (((least(floor(lon * (1::bigint << 27))::bigint + (180::bigint << 27), (360::bigint << 27) - 1) & 32767) << 15)
-        | (least(floor(lat * (1::bigint << 27))::bigint + (90::bigint << 27), (180::bigint << 27) - 1) & 32767))::int
-$$;
-
--- The level-27 column (row) of a coordinate: a box edge's, compared with the points' in box questions.
+-- The level-27 column (row) of a coordinate: a point's, and a box edge's in box questions.
 CREATE FUNCTION tripflow.column27(lon float8) RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT least(floor(lon * (1::bigint << 27))::bigint + (180::bigint << 27), (360::bigint << 27) - 1)
@@ -26,6 +20,11 @@ $$;
 CREATE FUNCTION tripflow.row27(lat float8) RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT least(floor(lat * (1::bigint << 27))::bigint + (90::bigint << 27), (180::bigint << 27) - 1)
+$$;
+
+CREATE FUNCTION tripflow.subcell(lon float8, lat float8) RETURNS int
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT (((tripflow.column27(lon) & 32767) << 15) | (tripflow.row27(lat) & 32767))::int
 $$;
 
 -- A point's level-27 column and row from its level-12 cell id and its subcell.

@@ -26,27 +26,22 @@ export const SILVER_COLUMNS = [
   "destination_subcell",
 ] as const;
 
-const SCALE = 2 ** CELL_LEVEL.fine;
-
 /**
- * tripflow.cell(lon, lat, 12) (db/migrations/4_functions.sql) in JavaScript, as its column x and row y:
- * the products with a power of two are exact in float64 as in float8, so both put a point in the same
- * cell. `fineCell` packs the id as (level << 42) | (x << 21) | y, written here as a sum (both parts fit
- * in 21 bits, and the id in 53).
+ * A point's column x and row y on the level-27 grid, as tripflow.cell computes them at any level
+ * (db/migrations/4_functions.sql, 12_subcells.sql): the products with a power of two are exact in
+ * float64 as in float8, so JavaScript and PostgreSQL put every point in the same cell. Its level-12
+ * cell is (x >> 15, y >> 15) (flooring commutes with halving), its subcell (x mod 2^15, y mod 2^15).
  */
-const cellX = (lon: number) => Math.min(Math.floor(lon * SCALE) + 180 * SCALE, 360 * SCALE - 1);
-const cellY = (lat: number) => Math.min(Math.floor(lat * SCALE) + 90 * SCALE, 180 * SCALE - 1);
+const SCALE = 2 ** 27;
+const SUB = 2 ** (27 - CELL_LEVEL.fine);
+const column27 = (lon: number) => Math.min(Math.floor(lon * SCALE) + 180 * SCALE, 360 * SCALE - 1);
+const row27 = (lat: number) => Math.min(Math.floor(lat * SCALE) + 90 * SCALE, 180 * SCALE - 1);
+
+/** The level-12 cell id, (level << 42) | (x << 21) | y, written as a sum (x and y fit in 21 bits, the id in 53). */
 const fineCell = (x: number, y: number) => CELL_LEVEL.fine * 2 ** 42 + x * 2 ** 21 + y;
 
-/**
- * tripflow.subcell(lon, lat) (db/migrations/12_subcells.sql): where a point lies inside its level-12
- * cell, as its level-27 column and row modulo 2^15, packed as (x << 15) | y (exact for the same reason).
- */
-const SUB_SCALE = 2 ** 27;
-const SUB = 2 ** 15;
-const subcell = (lon: number, lat: number) =>
-  (Math.min(Math.floor(lon * SUB_SCALE) + 180 * SUB_SCALE, 360 * SUB_SCALE - 1) % SUB) * SUB +
-  (Math.min(Math.floor(lat * SUB_SCALE) + 90 * SUB_SCALE, 180 * SUB_SCALE - 1) % SUB);
+/** tripflow.subcell: (x mod 2^15) << 15 | (y mod 2^15) of the level-27 column and row. */
+const subcell = (x27: number, y27: number) => (x27 % SUB) * SUB + (y27 % SUB);
 
 /**
  * Silver rows of a segment in PostgreSQL's binary COPY format (columns as SILVER_COLUMNS): no number
@@ -121,10 +116,14 @@ export class SilverRows extends BinaryRows {
     this.room(ROW_BYTES);
     const v = this.view;
     const seconds = (days - PG_EPOCH_DAYS) * 86400 + minute * 60 + second;
-    const ox = cellX(originLon);
-    const oy = cellY(originLat);
-    const dx = cellX(destinationLon);
-    const dy = cellY(destinationLat);
+    const ox27 = column27(originLon);
+    const oy27 = row27(originLat);
+    const dx27 = column27(destinationLon);
+    const dy27 = row27(destinationLat);
+    const ox = Math.floor(ox27 / SUB);
+    const oy = Math.floor(oy27 / SUB);
+    const dx = Math.floor(dx27 / SUB);
+    const dy = Math.floor(dy27 / SUB);
     let at = this.used;
     v.setInt16(at, SILVER_COLUMNS.length);
     at = int8(v, at + 2, ingestionId);
@@ -138,8 +137,8 @@ export class SilverRows extends BinaryRows {
     at = int8(v, at, fineCell(dx, dy));
     v.setInt32(at, 2);
     v.setInt16(at + 4, minute);
-    at = int4(v, at + 6, subcell(originLon, originLat));
-    at = int4(v, at, subcell(destinationLon, destinationLat));
+    at = int4(v, at + 6, subcell(ox27, oy27));
+    at = int4(v, at, subcell(dx27, dy27));
     this.used = at;
     this.counts?.add(region, days, ox, oy, dx, dy);
   }
