@@ -3,12 +3,14 @@ import { requireToken } from "./auth.ts";
 import type { AppDeps } from "./deps.ts";
 import { errorBody, HttpError } from "./errors.ts";
 import { newRouter } from "./router.ts";
+import { cellsRoutes } from "./routes/cells.ts";
 import { docsRoutes } from "./routes/docs.ts";
 import { eventsRoutes } from "./routes/events.ts";
 import { groupsRoutes } from "./routes/groups.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { statsRoutes } from "./routes/stats.ts";
 import { ingestionsRoutes } from "./routes/ingestions.ts";
+import { regionsRoutes } from "./routes/regions.ts";
 
 /**
  * The HTTP app: routes only, no port. `server.ts` is the one place that listens.
@@ -43,7 +45,9 @@ export function createApp(deps: AppDeps) {
     ingestionsRoutes({ pool, landingDir: config.landingDir, uploadMaxBytes: config.uploadMaxBytes, uploads }),
   );
   app.route("/", groupsRoutes({ pool }));
+  app.route("/", regionsRoutes({ pool }));
   app.route("/", statsRoutes({ pool }));
+  app.route("/", cellsRoutes({ pool }));
   app.route("/", docsRoutes(app)); // last: documents the routes above
 
   app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));

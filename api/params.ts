@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { BadRequestError } from "./errors.ts";
 
 /** Query parameters shared by the routes: each failure message is what the client is told after the name. */
 
@@ -42,3 +43,34 @@ export const RegionName = z
   .min(1, "must be a region name")
   .max(200)
   .regex(/^[^\0]+$/, "must be a region name");
+
+const IsoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD")
+  .refine((s) => {
+    const d = new Date(`${s}T00:00:00Z`);
+    return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(s) && s >= "0001-01-01";
+  }, "must be a real calendar date YYYY-MM-DD");
+
+/**
+ * `from` and `to` of a period of ISO weeks, for a route's query schema; `checkPeriod` refuses them in
+ * the wrong order.
+ *
+ * @example const Query = z.strictObject({ ...PeriodParams, region: RegionName.optional() }, unknownParameter);
+ */
+export const PeriodParams = {
+  from: IsoDate.optional().openapi({
+    description: "the period starts with the ISO week of this date",
+    example: "2018-05-01",
+  }),
+  to: IsoDate.optional().openapi({
+    description: "the period ends with the ISO week of this date",
+    example: "2018-05-31",
+  }),
+};
+
+/** A 400 when `from` is after `to` (both 'YYYY-MM-DD', so text order is date order). */
+export function checkPeriod(q: { from?: string | undefined; to?: string | undefined }): void {
+  if (q.from !== undefined && q.to !== undefined && q.from > q.to)
+    throw new BadRequestError("from: must not be after to", "invalid_parameter");
+}

@@ -2,6 +2,7 @@ import { fillSql, loadSql } from "../pipeline/core/sql.ts";
 
 const load = (name: string) => loadSql(`queries/${name}`);
 const WEEKLY_BOX = load("weekly_box.sql");
+const CELLS = load("cells.sql");
 
 /** The API's named read queries (`db/queries/*.sql`), read once at import: a missing file stops the start at once. */
 export const QUERIES = {
@@ -14,6 +15,9 @@ export const QUERIES = {
     destination: fillSql(WEEKLY_BOX, { end: "destination", other: "origin" }),
   },
   weeklyBoxBoth: load("weekly_box_both.sql"),
+  /** cells.sql for each end of a trip (a template on {end}). */
+  cells: { origin: fillSql(CELLS, { end: "origin" }), destination: fillSql(CELLS, { end: "destination" }) },
+  regions: load("regions.sql"),
   stalledIngestions: load("stalled_ingestions.sql"),
   ingestions: load("ingestions.sql"),
   ingestionRejects: load("ingestion_rejects.sql"),

@@ -2,25 +2,16 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type pg from "pg";
 import { halves, planBox, splitBox, type BoxPart, type Rect } from "../box.ts";
 import { BadRequestError, errorResponse } from "../errors.ts";
-import { Bbox, RegionName, unknownParameter, type Box } from "../params.ts";
+import { Bbox, checkPeriod, PeriodParams, RegionName, unknownParameter, type Box } from "../params.ts";
 import { QUERIES } from "../queries.ts";
 import { findRegionId } from "../regions.ts";
 import { newRouter } from "../router.ts";
+import { addDays, DAY, mondayOf } from "../weeks.ts";
 
 const MATCH = ["origin", "destination", "both", "any"] as const;
 type Match = (typeof MATCH)[number];
 /** A period longer than this is refused: a series of a million zero weeks helps nobody. */
 const MAX_WEEKS = 5300;
-const DAY = 86_400_000;
-
-const IsoDate = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD")
-  .refine((s) => {
-    const d = new Date(`${s}T00:00:00Z`);
-    return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(s) && s >= "0001-01-01";
-  }, "must be a real calendar date YYYY-MM-DD");
-
 const Query = z.strictObject(
   {
     region: RegionName.optional().openapi({
@@ -34,14 +25,7 @@ const Query = z.strictObject(
     match: z.enum(MATCH).default("origin").openapi({
       description: "which end of the trip must lie in the box: origin (default), destination, both or any",
     }),
-    from: IsoDate.optional().openapi({
-      description: "the period starts with the ISO week of this date",
-      example: "2018-05-01",
-    }),
-    to: IsoDate.optional().openapi({
-      description: "the period ends with the ISO week of this date",
-      example: "2018-05-31",
-    }),
+    ...PeriodParams,
   },
   unknownParameter,
 );
@@ -79,16 +63,6 @@ const route = createRoute({
     404: errorResponse("unknown region"),
   },
 });
-
-/** Monday of the ISO week of a 'YYYY-MM-DD' date (UTC arithmetic: dates have no zone here). */
-function mondayOf(date: string): string {
-  const t = Date.parse(`${date}T00:00:00Z`);
-  const dow = (new Date(t).getUTCDay() + 6) % 7; // Monday 0 .. Sunday 6
-  return new Date(t - dow * DAY).toISOString().slice(0, 10);
-}
-
-const addDays = (date: string, days: number) =>
-  new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY).toISOString().slice(0, 10);
 
 type Series = { week: string; trips: number }[];
 
@@ -210,8 +184,7 @@ export function statsRoutes({ pool }: { pool: pg.Pool }) {
     const q = c.req.valid("query");
     if (q.region === undefined && q.bbox === undefined)
       throw new BadRequestError("region or bbox: give at least one of them", "invalid_parameter");
-    if (q.from !== undefined && q.to !== undefined && q.from > q.to)
-      throw new BadRequestError("from: must not be after to", "invalid_parameter");
+    checkPeriod(q);
 
     const regionId = await findRegionId(pool, q.region);
     const { rows: span } = await pool.query<{ first: string | null; last: string | null }>(

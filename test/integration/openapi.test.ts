@@ -30,10 +30,12 @@ let bus: EventBus;
 let app: ReturnType<typeof createApp>;
 let doc: Document;
 
-/** "GET /groups/{id}/trips" for every route the app answers, except the two that describe the others. */
+/** "GET /groups/{id}/trips" for every route the app answers, except those that describe the others. */
 function appRoutes(): string[] {
   const names = app.routes
-    .filter((r) => r.method !== "ALL" && r.path !== "/openapi.json" && r.path !== "/docs")
+    .filter(
+      (r) => r.method !== "ALL" && r.path !== "/openapi.json" && r.path !== "/docs" && !r.path.startsWith("/docs/"),
+    )
     .map((r) => `${r.method} ${r.path.replace(/:([^/]+)/g, "{$1}")}`);
   return [...new Set(names)].sort();
 }
@@ -84,6 +86,9 @@ describe("GET /openapi.json", () => {
       "POST /ingestions",
       "GET /ingestions/{id}",
       "GET /ingestions/{id}/rejects",
+      "GET /regions",
+      "GET /stats/cells",
+      "GET /stats/weekly-average",
     ])
       expect(routes).toContain(known);
     expect(documented()).toEqual(routes);
@@ -138,6 +143,16 @@ describe("GET /openapi.json", () => {
     expect(params(op("get", "/groups/{id}/trips"), "query")).toEqual(["cursor", "limit"]);
     expect(params(op("get", "/ingestions"), "query")).toEqual(["before", "limit"]);
     expect(params(op("get", "/ingestions/{id}/rejects"), "query")).toEqual(["after", "limit"]);
+    expect(params(op("get", "/regions"), "query")).toEqual([]);
+    expect(params(op("get", "/stats/weekly-average"), "query")).toEqual(["bbox", "from", "match", "region", "to"]);
+    const cells = op("get", "/stats/cells");
+    expect(params(cells, "query")).toEqual(["bbox", "from", "level", "match", "region", "to"]);
+    expect(cells.description).toContain("not an exact count");
+    expect(cells.parameters!.find((p) => p.name === "level")).toMatchObject({
+      required: false,
+      schema: { type: "string", pattern: "^\\d{1,10}$", default: 8 },
+    });
+    expect(Object.keys(cells.responses).sort()).toEqual(["200", "400", "404"]);
     const upload = op("post", "/ingestions");
     expect(params(upload, "query")).toEqual(["name"]);
     expect(Object.keys(upload.requestBody!.content)).toEqual(["text/csv"]);
@@ -146,30 +161,76 @@ describe("GET /openapi.json", () => {
 });
 
 describe("GET /docs", () => {
-  it("is a self-contained HTML page listing every route with its summary and parameters", async () => {
+  const ASSETS = "/docs/assets/";
+
+  it("is Swagger UI's page, with its files from this server and nothing from the network", async () => {
     const res = await app.request("/docs");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("text/html; charset=UTF-8");
     const html = await res.text();
     expect(html.startsWith("<!doctype html>")).toBe(true);
-    expect(html).not.toMatch(/<script|<link|src=|https?:\/\//i); // nothing from the network
-    expect(html).toContain('<a href="/openapi.json">/openapi.json</a>');
-    const escapeHtml = (s: string) =>
-      s
-        .replace(/&/g, "&amp;")
-        .replace(/</g, "&lt;")
-        .replace(/>/g, "&gt;")
-        .replace(/"/g, "&quot;")
-        .replace(/'/g, "&#39;");
-    for (const [path, item] of Object.entries(doc.paths))
-      for (const [method, o] of Object.entries(item)) {
-        expect(html).toContain(
-          `<h2><span class="m ${method}">${method.toUpperCase()}</span> <code>${escapeHtml(path)}</code></h2>`,
-        );
-        expect(html).toContain(escapeHtml(o.summary!));
-        if (o.description) expect(html).toContain(escapeHtml(o.description));
-        for (const p of o.parameters ?? [])
-          expect(html).toContain(`<tr><td><code>${escapeHtml(p.name)}</code></td><td>${p.in}`);
-      }
+    expect(html).not.toMatch(/https?:\/\//i); // no CDN
+    expect(html).not.toMatch(/<script>|<style|\son\w+=/i); // no inline script or style
+    const refs = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+    expect(refs.sort()).toEqual(
+      [
+        "/openapi.json",
+        `${ASSETS}favicon-16x16.png`,
+        `${ASSETS}favicon-32x32.png`,
+        `${ASSETS}swagger-initializer.js`,
+        `${ASSETS}swagger-ui-bundle.js`,
+        `${ASSETS}swagger-ui.css`,
+      ].sort(),
+    );
+    expect(html.indexOf("swagger-ui-bundle.js")).toBeLessThan(html.indexOf("swagger-initializer.js"));
+  });
+
+  it("serves each file the page references with its content type, a cache header and its full size", async () => {
+    const expected: [string, string, number][] = [
+      ["swagger-ui.css", "text/css; charset=utf-8", 50_000],
+      ["swagger-ui-bundle.js", "text/javascript; charset=utf-8", 500_000],
+      ["favicon-16x16.png", "image/png", 100],
+      ["favicon-32x32.png", "image/png", 100],
+      ["swagger-initializer.js", "text/javascript; charset=utf-8", 100],
+    ];
+    for (const [file, type, minBytes] of expected) {
+      const res = await app.request(`${ASSETS}${file}`);
+      expect(res.status, file).toBe(200);
+      expect(res.headers.get("content-type"), file).toBe(type);
+      expect(res.headers.get("cache-control"), file).toMatch(/max-age=\d+/);
+      expect(res.headers.get("x-content-type-options"), file).toBe("nosniff");
+      const body = new Uint8Array(await res.arrayBuffer());
+      expect(body.length, file).toBeGreaterThan(minBytes);
+      expect(Number(res.headers.get("content-length") ?? body.length), file).toBe(body.length);
+    }
+    const png = new Uint8Array(await (await app.request(`${ASSETS}favicon-32x32.png`)).arrayBuffer());
+    expect([...png.slice(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]); // PNG signature, bytes untouched
+    const bundle = await (await app.request(`${ASSETS}swagger-ui-bundle.js`)).text();
+    expect(bundle).toContain("SwaggerUIBundle");
+  });
+
+  it("starts Swagger UI on /openapi.json with Try it out enabled", async () => {
+    const init = await (await app.request(`${ASSETS}swagger-initializer.js`)).text();
+    expect(init).toContain('url: "/openapi.json"');
+    expect(init).toContain("tryItOutEnabled: true");
+    expect(init).toContain('dom_id: "#swagger-ui"');
+  });
+
+  it("answers 404 for any other file, including the package's others and paths that climb out", async () => {
+    for (const path of [
+      `${ASSETS}index.html`,
+      `${ASSETS}swagger-ui.js`,
+      `${ASSETS}package.json`,
+      `${ASSETS}..%2Fpackage.json`,
+      `${ASSETS}..%2F..%2Fpackage.json`,
+      `${ASSETS}constructor`,
+      `${ASSETS}__proto__`,
+      "/docs/assets/",
+      "/docs/other",
+    ]) {
+      const res = await app.request(path);
+      expect(res.status, path).toBe(404);
+      expect((await res.json()).error.code, path).toBe("not_found");
+    }
   });
 });
