@@ -4,6 +4,7 @@ import type { AppDeps } from "./deps.ts";
 import { errorBody, HttpError } from "./errors.ts";
 import { newRouter } from "./router.ts";
 import { cellsRoutes } from "./routes/cells.ts";
+import { consoleRoutes } from "./routes/console.ts";
 import { docsRoutes } from "./routes/docs.ts";
 import { eventsRoutes } from "./routes/events.ts";
 import { groupsRoutes } from "./routes/groups.ts";
@@ -48,6 +49,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", regionsRoutes({ pool }));
   app.route("/", statsRoutes({ pool }));
   app.route("/", cellsRoutes({ pool }));
+  app.route("/", consoleRoutes());
   app.route("/", docsRoutes(app)); // last: documents the routes above
 
   app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));

@@ -10,6 +10,9 @@ import { admin, adminUrl, quietLogger, templateDb } from "./database.ts";
  * left over from an interrupted run and are dropped; a run still going on beside this one is left alone.
  */
 export default async function setup(): Promise<() => Promise<void>> {
+  // The integration and browser projects both name this file: the first to run builds the template,
+  // the other shares it (the workers inherit the run's name), and the first one's teardown drops it.
+  if (process.env.TRIPFLOW_TEST_RUN) return async () => {};
   const now = Math.floor(Date.now() / 1000);
   process.env.TRIPFLOW_TEST_RUN = `${now.toString(36)}_${randomBytes(3).toString("hex")}`; // inherited by the test workers
   const template = templateDb();
