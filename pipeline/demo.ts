@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ logLevel: config.logLevel === "info" ? "warn" : config.logLevel });
   const services = await startServices(["api", "worker", "watch"], config, logger);
   const say = (line: string) => process.stdout.write(`${line}\n`);
-  say(`tripflow is up: API on http://localhost:${services.port}, watching ${config.landingDir}`);
+  say(`tripflow is up: console and API on http://localhost:${services.port}/, watching ${config.landingDir}`);
 
   let ingestion: number | undefined;
   const finished = new Promise<AuditEvent>((resolve) => {
