@@ -30,12 +30,18 @@ let bus: EventBus;
 let app: ReturnType<typeof createApp>;
 let doc: Document;
 
-/** "GET /groups/{id}/trips" for every route the app answers, except those that describe the others. */
+/** Pages for people, not API: the document and its viewer, the console and its files. */
+const PAGES = (path: string) =>
+  path === "/openapi.json" ||
+  path === "/docs" ||
+  path.startsWith("/docs/") ||
+  path === "/" ||
+  path.startsWith("/console/");
+
+/** "GET /groups/{id}/trips" for every route the app answers, except the pages. */
 function appRoutes(): string[] {
   const names = app.routes
-    .filter(
-      (r) => r.method !== "ALL" && r.path !== "/openapi.json" && r.path !== "/docs" && !r.path.startsWith("/docs/"),
-    )
+    .filter((r) => r.method !== "ALL" && !PAGES(r.path))
     .map((r) => `${r.method} ${r.path.replace(/:([^/]+)/g, "{$1}")}`);
   return [...new Set(names)].sort();
 }
