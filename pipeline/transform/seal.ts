@@ -134,8 +134,7 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
   const trips = segmentTable(id);
   const [origin, destination, brin] = segmentIndexes(trips) as [string, string, string];
   const goldStaged = await goldTablesExist(pool, id);
-  const groupsHalf = (half: 0 | 1) =>
-    fillSql(segmentSql(SQL.sealStageGroups, id), { half: String(half), slots: half === 0 ? "< 30" : ">= 30" });
+  const groupsHalf = (half: number) => fillSql(segmentSql(SQL.sealStageGroups, id), { half: String(half) });
   // The groups' table first, empty, as the other steps (only for a running bulk load, under its lock).
   const groupsTable = { step: "groups table", sql: segmentSql(SQL.sealGroupsTable, id) };
   if (!(await onSegment(pool, id, [], [groupsTable], [], () => {}))) return notApplied;

@@ -3,12 +3,9 @@
 -- a table shaped like silver.trip_groups (seal/groups_table.sql), keyed afterwards (seal/groups_key.sql),
 -- attached as its partition by the seal's final transaction (pipeline/transform/seal.ts), so nothing is
 -- merged into shared rows.
--- This fills half {half} of the groups: those whose slot is even (0: the first half hour of an hour,
--- `tod_minute % 60 < 30`) or odd (1: `>= 30`). A group lies wholly in one half, so the halves are two aggregates
--- of half the size, run side by side by two of the seal's sessions: the groups were the seal's longest
--- step at 1 M and 10 M, on one core while the other idled. The condition is a comparison, not
--- `slot % 2 = k`: with no statistics yet, the planner takes an equality on an expression for 0.5 % of
--- the rows and sorts them all instead of hashing (each half then cost as much as the whole).
+-- This fills half {half} of the groups: those whose slot is even (0) or odd (1). A group lies wholly in
+-- one half, so the halves are two aggregates of half the size, run side by side by two of the seal's
+-- sessions: the groups were the seal's longest step at 1 M and 10 M, on one core while the other idled.
 -- Source: the ingestion's segment {trips}, read whole (a scan costs a tenth of the aggregate).
 -- Built beside the segment's index builds, before the final transaction.
 -- Safe to run twice within a seal: the seal runs groups_table.sql first, which starts the table again.
@@ -28,7 +25,7 @@ SELECT
   min(t.trip_time), max(t.trip_time),
   {segment}
 FROM {trips} AS t
-WHERE t.tod_minute % 60 {slots}
+WHERE (t.tod_minute / 30) % 2 = {half}
 GROUP BY 1, 2, 3, 4
 ORDER BY 1, 2, 3, 4;
 -- jscpd:ignore-end
