@@ -11,7 +11,7 @@ import {
   segmentTables,
 } from "../core/lifecycle.ts";
 import { LOCK } from "../core/locks.ts";
-import { fillSql, SQL } from "../core/sql.ts";
+import { SQL } from "../core/sql.ts";
 
 /**
  * The indexes of a segment's trips table: the same as silver.trips' partitioned indexes (db/migrations/12),
@@ -126,25 +126,21 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
   const started = Date.now();
   const notApplied = { applied: false, rows: 0, indexesMs: 0, attachMs: 0 };
   // The indexes and the file's own aggregates, side by side. Three sessions on two cores: whichever
-  // ends first leaves its core to the others and takes the steps left (the groups' second half, the
-  // BRIN index, ANALYZE). The groups are two aggregates of half the groups each (seal/stage_groups.sql):
-  // whole, they were the longest step at 1 M and 10 M and ended alone on one core. When the load wrote
-  // the weekly counts, the index builds take two sessions beside the groups; otherwise one, beside the
-  // groups and the gold aggregates.
+  // ends first leaves its core to the others and takes the short steps left (the BRIN index,
+  // ANALYZE): which of the three is longest depends on the file's size (the groups at 1 M, the index
+  // builds at 100 M, whose sorts grow faster). When the load wrote the weekly counts, the index builds
+  // take two sessions beside the groups' aggregate; otherwise one, beside the groups and the gold
+  // aggregates.
   const trips = segmentTable(id);
   const [origin, destination, brin] = segmentIndexes(trips) as [string, string, string];
   const goldStaged = await goldTablesExist(pool, id);
-  const groupsHalf = (half: number) => fillSql(segmentSql(SQL.sealStageGroups, id), { half: String(half) });
-  // The groups' table first, empty, as the other steps (only for a running bulk load, under its lock).
-  const groupsTable = { step: "groups table", sql: segmentSql(SQL.sealGroupsTable, id) };
-  if (!(await onSegment(pool, id, [], [groupsTable], [], () => {}))) return notApplied;
+  const groups = segmentSql(SQL.sealStageGroups, id);
   const build = (step: string, ...statements: string[]) => ({ step, settings: INDEX_SETTINGS, statements });
   const stage = (step: string, statements: string) => ({ step, settings: STAGE_SETTINGS, statements: [statements] });
   const sessions = goldStaged
-    ? [build("origin index", origin), build("destination index", destination), stage("groups 1/2", groupsHalf(0))]
-    : [build("indexes", origin, destination), stage("groups 1/2", groupsHalf(0)), stage("gold", STAGE_GOLD(id))];
+    ? [build("origin index", origin), build("destination index", destination), stage("groups", groups)]
+    : [build("indexes", origin, destination), stage("groups", groups), stage("gold", STAGE_GOLD(id))];
   const shortSteps: Step[] = [
-    { step: "groups 2/2", sql: [...STAGE_SETTINGS, groupsHalf(1)] },
     { step: "BRIN index", sql: brin },
     { step: "ANALYZE", sql: `ANALYZE ${trips}` },
   ];
@@ -157,9 +153,6 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
     ),
   );
   if (done.includes(false)) return notApplied;
-  const groupsKey = { step: "groups key", sql: segmentSql(SQL.sealGroupsKey, id) };
-  if (!(await onSegment(pool, id, [], [groupsKey], [], (step) => steps.push({ step, ms: Date.now() - started }))))
-    return notApplied;
   const indexesMs = Date.now() - started;
   return inTransaction(pool, async (tx) => {
     if (!(await enterIngestion(tx, id))) return notApplied;

@@ -199,8 +199,6 @@ describe("exactly once for the bulk path: SIGKILL during its load and each step 
     ["its last transaction, writing the weekly counts it kept", inLastTransaction, false],
     ["the seal's index build", (c) => running(c, "CREATE %INDEX%trips_seg_%"), true],
     ["the seal's groups", (c) => running(c, "%Target: silver.trip_groups_seg%"), true],
-    // The groups are two aggregates of half the groups each (seal/stage_groups.sql): a table partly filled.
-    ["the seal's second half of the groups", (c) => running(c, "%fills half 1 of the groups%"), true],
     ["the seal's attach (four of five tables attached)", midAttach, true],
   ];
 

@@ -1,16 +1,14 @@
 -- Target: {groups}, one bulk ingestion's groups of similar trips, one row per (region, level-7 origin
 -- cell, level-7 destination cell, 30-minute slot), as silver.trip_groups keeps them, in segment {segment}:
--- a table shaped like silver.trip_groups (seal/groups_table.sql), keyed afterwards (seal/groups_key.sql),
--- attached as its partition by the seal's final transaction (pipeline/transform/seal.ts), so nothing is
--- merged into shared rows.
--- This fills half {half} of the groups: those whose slot is even (0) or odd (1). A group lies wholly in
--- one half, so the halves are two aggregates of half the size, run side by side by two of the seal's
--- sessions: the groups were the seal's longest step at 1 M and 10 M, on one core while the other idled.
--- Source: the ingestion's segment {trips}, read whole (a scan costs a tenth of the aggregate).
+-- a table shaped like silver.trip_groups, with its key, attached as its partition by the
+-- seal's final transaction (pipeline/transform/seal.ts), so nothing is merged into shared rows.
+-- Source: the ingestion's segment {trips}, read whole.
 -- Built beside the segment's index builds, before the final transaction.
--- Safe to run twice within a seal: the seal runs groups_table.sql first, which starts the table again.
+-- Safe to run twice: one transaction (the statements go as one query); a second run builds it again.
 -- The aggregate of a group is the one every writer of silver.trip_groups computes (silver/trip_groups.sql,
 -- withdraw/aggregates.sql): the copy-paste check (npm run lint) skips it.
+DROP TABLE IF EXISTS {groups};
+CREATE TABLE {groups} (LIKE silver.trip_groups INCLUDING DEFAULTS INCLUDING CONSTRAINTS, CHECK (segment = {segment}));
 -- jscpd:ignore-start
 INSERT INTO {groups} (
   region_id, origin_cell, destination_cell, slot, trips,
@@ -25,7 +23,9 @@ SELECT
   min(t.trip_time), max(t.trip_time),
   {segment}
 FROM {trips} AS t
-WHERE (t.tod_minute / 30) % 2 = {half}
 GROUP BY 1, 2, 3, 4
 ORDER BY 1, 2, 3, 4;
 -- jscpd:ignore-end
+-- The parent's key (db/migrations/10): attaching links it instead of building it.
+ALTER TABLE {groups} ADD PRIMARY KEY (region_id, origin_cell, destination_cell, slot, segment);
+ANALYZE {groups};
