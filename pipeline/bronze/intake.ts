@@ -15,7 +15,6 @@ import { inspectFile } from "../landing/inspect.ts";
 import { registerIngestion } from "../landing/register.ts";
 import { openForWriting } from "../landing/writers.ts";
 import { attachChunk, bronzeChunkRows, loadBronze, type ExpectedFile } from "./loader.ts";
-import { SegmentVacuum } from "./segment_vacuum.ts";
 import { Dimensions } from "./silver_rows.ts";
 import { stageWeeklyCounts, WeeklyCounts } from "./weekly_counts.ts";
 
@@ -273,9 +272,6 @@ export class Intake {
     // A large file's weekly counts, kept while its lines are read: they spare the seal its gold
     // aggregate. Only a first load reads every chunk; a resumed one keeps none (the seal counts then).
     const counts = started.bulk && !resuming ? new WeeklyCounts() : undefined;
-    const vacuum = started.bulk
-      ? new SegmentVacuum(this.pool, segmentTable(id), this.logger.child({ ingestion: id }))
-      : undefined;
     const client = await this.pool.connect();
     try {
       const result = await loadBronze(client, {
@@ -324,7 +320,6 @@ export class Intake {
             if (!loaded.last) await queueSilverChunk(c, payload);
           }
           await c.query("COMMIT");
-          vacuum?.chunkCommitted();
           chunkStarted = Date.now();
           if (!loaded.last && Date.now() - lastProgress >= this.config.progressIntervalMs) {
             lastProgress = Date.now();
@@ -337,7 +332,6 @@ export class Intake {
           }
         },
       });
-      await vacuum?.settled(); // the last chunk's pages hinted too, and the seal's builds never wait on it
       await client.query("BEGIN");
       await lockIngestion(client, id);
       if (lastChunk) await queueSilverChunk(client, lastChunk);
@@ -356,7 +350,6 @@ export class Intake {
       throw err;
     } finally {
       client.release();
-      await vacuum?.settled();
     }
   }
 
