@@ -3,7 +3,7 @@
  */
 
 /** An answer that was not a 2xx, or no answer at all (status 0); `message` is the API's own when it gave one. */
-export class ApiError extends Error {
+class ApiError extends Error {
   constructor(status, code, message) {
     super(message);
     this.status = status;

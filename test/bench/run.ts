@@ -18,7 +18,7 @@
 import { spawn } from "node:child_process";
 import { createReadStream, existsSync, openSync, readFileSync } from "node:fs";
 import { copyFile, link, mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
+import { freePort } from "../helpers/ports.ts";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -78,17 +78,6 @@ function quantile(xs: number[], q: number): number {
   return s[i]!;
 }
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const c = new pg.Client({ connectionString: url, application_name: "tripflow-bench" });

@@ -1,6 +1,5 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { chromium, type Browser } from "playwright-core";
 
 /** Where Debian's chromium lives (`.ci/run` installs it); CHROMIUM_PATH points elsewhere. */
@@ -29,16 +28,4 @@ function installChromium(): string | undefined {
   execFileSync("apt-get", ["update", "-q"], { stdio: "ignore", env });
   execFileSync("apt-get", ["install", "-y", "-q", "chromium"], { stdio: "ignore", env });
   return findChromium();
-}
-
-/** A TCP port nobody listens on right now: the service is restarted on the same one. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
