@@ -48,8 +48,8 @@ port.on("message", (m: CountRequest) => {
   } else if (m.type === "end") {
     port.postMessage({ type: "ended", weekly: weekly.complete, groups: groups.complete });
   } else {
-    const rows = reading.get(m.table) ?? tables[m.table]();
-    reading.set(m.table, rows);
+    let rows = reading.get(m.table);
+    if (!rows) reading.set(m.table, (rows = tables[m.table]()));
     const pieces: Buffer[] = [];
     let bytes = 0;
     let done = false;
