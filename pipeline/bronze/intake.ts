@@ -16,7 +16,8 @@ import { registerIngestion } from "../landing/register.ts";
 import { openForWriting } from "../landing/writers.ts";
 import { attachChunk, bronzeChunkRows, loadBronze, type ExpectedFile } from "./loader.ts";
 import { Dimensions } from "./silver_rows.ts";
-import { LoadCounts, stageLoadCounts } from "./load_counts.ts";
+import { GroupCounts, stageGroups } from "./group_counts.ts";
+import { stageWeeklyCounts, WeeklyCounts } from "./weekly_counts.ts";
 
 export type IntakeDeps = {
   pool: pg.Pool;
@@ -272,7 +273,8 @@ export class Intake {
     // A large file's weekly counts and groups, kept while its lines are read: they spare the seal its
     // gold and groups aggregates. Only a first load reads every chunk; a resumed one keeps none (the
     // seal aggregates then).
-    const counts = started.bulk && !resuming ? new LoadCounts(id, this.config.bulkGroupsMax) : undefined;
+    const counts = started.bulk && !resuming ? new WeeklyCounts() : undefined;
+    const groups = started.bulk && !resuming ? new GroupCounts(this.config.bulkGroupsMax) : undefined;
     const client = await this.pool.connect();
     try {
       const result = await loadBronze(client, {
@@ -284,7 +286,9 @@ export class Intake {
         expected,
         signal: this.abort.signal,
         loadedChunk: resuming ? (c, chunk, first, end) => bronzeChunkRows(c, id, chunk, first, end) : undefined,
-        segment: started.bulk ? { table: segmentTable(id), dimensions: new Dimensions(this.pool), counts } : undefined,
+        segment: started.bulk
+          ? { table: segmentTable(id), dimensions: new Dimensions(this.pool), counts, groups }
+          : undefined,
         onChunk: async (c, loaded) => {
           // Each chunk is attached, counted and (but the last) queued as soon as it is in, so that
           // transforms overlap the load; the last chunk is queued with bronze.loaded below, so that a
@@ -343,7 +347,8 @@ export class Intake {
       if (done.rowCount === 0) throw new IngestionEndedError(`ingestion ${id} ended during its load`);
       await recordEvent(client, id, "bronze.loaded", { rows: result.rows, bytes: result.bytes, chunks: result.chunks });
       await completeIfDone(client, id); // a file with a header and no data lines completes here
-      if (counts) await stageLoadCounts(client, id, counts);
+      if (counts) await stageWeeklyCounts(client, id, counts);
+      if (groups) await stageGroups(client, id, groups);
       if (started.bulk) await queueSealIfReady(client, id); // every chunk is in its segment now
       await client.query("COMMIT");
     } catch (err) {
@@ -351,7 +356,6 @@ export class Intake {
       throw err;
     } finally {
       client.release();
-      await counts?.close();
     }
   }
 

@@ -12,7 +12,8 @@ import type { Column } from "../landing/inspect.ts";
 import { addBronzeRows, BRONZE_COLUMNS, CopyBuffer, lineReader } from "./parse.ts";
 import { LineSource } from "./line_source.ts";
 import { type Dimensions, SegmentReader, SILVER_COLUMNS, SilverRows } from "./silver_rows.ts";
-import type { LoadCounts } from "./load_counts.ts";
+import type { GroupCounts } from "./group_counts.ts";
+import type { WeeklyCounts } from "./weekly_counts.ts";
 
 export type ChunkLoaded = {
   chunk: number;
@@ -36,9 +37,9 @@ export type ChunkLoaded = {
 
 /**
  * A large file's segment table, the ids of its names, and what its first load keeps while it reads the
- * lines: its weekly counts and groups (absent on a resumed load).
+ * lines: its weekly counts and its groups (each absent on a resumed load).
  */
-type Segment = { table: string; dimensions: Dimensions; counts?: LoadCounts };
+type Segment = { table: string; dimensions: Dimensions; counts?: WeeklyCounts; groups?: GroupCounts };
 
 /** The file as it was registered: what is read must be exactly this. */
 export type ExpectedFile = { sha256: string; size: number; mtimeMs: number };
@@ -197,7 +198,7 @@ async function copySegmentChunk(
   let rejected = 0;
   let lineNo = firstLine;
   async function* silverRows(): AsyncGenerator<Buffer> {
-    const out = new SilverRows(target.counts);
+    const out = new SilverRows(target.counts, target.groups);
     const segmentReader = new SegmentReader(reader, target.dimensions, out, id);
     while (lineNo < endLine) {
       const batch = await lines.nextBytes(endLine - lineNo);
@@ -220,7 +221,6 @@ async function copySegmentChunk(
       }
       lineNo += count;
       yield* out.take();
-      await target.counts?.ready();
     }
     out.end();
     yield* out.take();

@@ -1,4 +1,10 @@
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
 import { CELL_LEVEL } from "../core/cells.ts";
+import { KEPT_BY_LOAD, segmentSql, segmentTables } from "../core/lifecycle.ts";
+import { SQL } from "../core/sql.ts";
 import { BinaryRows, daysFromCivil, date, int4, int8 } from "./binary.ts";
 
 /** 0001-01-01, a Monday: weeks are numbered from it (week n starts 7n days later). */
@@ -160,4 +166,24 @@ class CountRows extends BinaryRows {
     at = int8(v, at, trips);
     this.used = int4(v, at, segment);
   }
+}
+
+/**
+ * In the load's last transaction: a large file's weekly counts into its segment's three gold tables
+ * (db/transforms/seal/gold_tables.sql), marked KEPT_BY_LOAD, so that the tables exist only if the
+ * whole file is in the segment; nothing if the counts gave up. The seal keys and analyses them
+ * (gold_keys.sql) beside its index builds, off the load's path.
+ */
+export async function stageWeeklyCounts(client: pg.PoolClient, id: number, counts: WeeklyCounts): Promise<void> {
+  if (!counts.complete) return;
+  const tables = segmentTables(id);
+  await client.query(segmentSql(SQL.sealGoldTables, id));
+  const copies: [string, Buffer[]][] = [
+    [`${tables.regions} (region_id, week, trips, segment)`, counts.regionRows(id)],
+    [`${tables.origins} (region_id, week, cell, trips, segment)`, counts.cellRows("origins", id)],
+    [`${tables.destinations} (region_id, week, cell, trips, segment)`, counts.cellRows("destinations", id)],
+  ];
+  for (const [target, rows] of copies)
+    await pipeline(Readable.from(rows), client.query(copyFrom(`COPY ${target} FROM STDIN WITH (FORMAT binary)`)));
+  await client.query(`COMMENT ON TABLE ${tables.regions} IS '${KEPT_BY_LOAD}'`);
 }

@@ -29,7 +29,7 @@ const schema = z.object({
   DATA_DIR: z.string().trim().min(1).default("./.data"),
   UPLOAD_MAX_BYTES: integer(1, Number.MAX_SAFE_INTEGER).default(1024 ** 3),
   BULK_MIN_BYTES: integer(1, Number.MAX_SAFE_INTEGER).default(32 * 1024 ** 2),
-  BULK_GROUPS_MAX: integer(0, 2 ** 22).default(2 ** 19),
+  BULK_GROUPS_MAX: integer(0, 2 ** 22).default(2 ** 20),
   MAX_SEGMENTS: integer(1, 1000).default(8),
   STALL_MS: integer(1000, 86_400_000).default(DEFAULT_STALL_MS),
   API_TOKEN: z
