@@ -16,12 +16,11 @@ import { registerIngestion } from "../landing/register.ts";
 import { openForWriting } from "../landing/writers.ts";
 import { attachChunk, bronzeChunkRows, loadBronze, type ExpectedFile } from "./loader.ts";
 import { Dimensions } from "./silver_rows.ts";
-import { GroupCounts, stageGroups } from "./group_counts.ts";
 import { stageWeeklyCounts, WeeklyCounts } from "./weekly_counts.ts";
 
 export type IntakeDeps = {
   pool: pg.Pool;
-  config: Pick<Config, "chunkRows" | "progressIntervalMs" | "bulkMinBytes" | "bulkGroupsMax">;
+  config: Pick<Config, "chunkRows" | "progressIntervalMs" | "bulkMinBytes">;
   archive: Archive;
   logger: Logger;
   owner?: string;
@@ -270,11 +269,9 @@ export class Intake {
     let lastProgress = Date.now();
     let chunkStarted = Date.now();
     let lastChunk: ChunkPayload | undefined;
-    // A large file's weekly counts and groups, kept while its lines are read: they spare the seal its
-    // gold and groups aggregates. Only a first load reads every chunk; a resumed one keeps none (the
-    // seal aggregates then).
+    // A large file's weekly counts, kept while its lines are read: they spare the seal its gold
+    // aggregate. Only a first load reads every chunk; a resumed one keeps none (the seal counts then).
     const counts = started.bulk && !resuming ? new WeeklyCounts() : undefined;
-    const groups = started.bulk && !resuming ? new GroupCounts(this.config.bulkGroupsMax) : undefined;
     const client = await this.pool.connect();
     try {
       const result = await loadBronze(client, {
@@ -286,9 +283,7 @@ export class Intake {
         expected,
         signal: this.abort.signal,
         loadedChunk: resuming ? (c, chunk, first, end) => bronzeChunkRows(c, id, chunk, first, end) : undefined,
-        segment: started.bulk
-          ? { table: segmentTable(id), dimensions: new Dimensions(this.pool), counts, groups }
-          : undefined,
+        segment: started.bulk ? { table: segmentTable(id), dimensions: new Dimensions(this.pool), counts } : undefined,
         onChunk: async (c, loaded) => {
           // Each chunk is attached, counted and (but the last) queued as soon as it is in, so that
           // transforms overlap the load; the last chunk is queued with bronze.loaded below, so that a
@@ -348,7 +343,6 @@ export class Intake {
       await recordEvent(client, id, "bronze.loaded", { rows: result.rows, bytes: result.bytes, chunks: result.chunks });
       await completeIfDone(client, id); // a file with a header and no data lines completes here
       if (counts) await stageWeeklyCounts(client, id, counts);
-      if (groups) await stageGroups(client, id, groups);
       if (started.bulk) await queueSealIfReady(client, id); // every chunk is in its segment now
       await client.query("COMMIT");
     } catch (err) {

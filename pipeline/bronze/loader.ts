@@ -12,7 +12,6 @@ import type { Column } from "../landing/inspect.ts";
 import { addBronzeRows, BRONZE_COLUMNS, CopyBuffer, lineReader } from "./parse.ts";
 import { LineSource } from "./line_source.ts";
 import { type Dimensions, SegmentReader, SILVER_COLUMNS, SilverRows } from "./silver_rows.ts";
-import type { GroupCounts } from "./group_counts.ts";
 import type { WeeklyCounts } from "./weekly_counts.ts";
 
 export type ChunkLoaded = {
@@ -35,12 +34,6 @@ export type ChunkLoaded = {
   segment?: { stored: number; rejected: number };
 };
 
-/**
- * A large file's segment table, the ids of its names, and what its first load keeps while it reads the
- * lines: its weekly counts and its groups (each absent on a resumed load).
- */
-type Segment = { table: string; dimensions: Dimensions; counts?: WeeklyCounts; groups?: GroupCounts };
-
 /** The file as it was registered: what is read must be exactly this. */
 export type ExpectedFile = { sha256: string; size: number; mtimeMs: number };
 
@@ -60,7 +53,7 @@ export type LoadOptions = {
    * A large file: each chunk goes straight into this segment table (silver rows, and refused lines into
    * audit.rejects) in a transaction that `onChunk` commits, instead of into bronze.
    */
-  segment?: Segment;
+  segment?: { table: string; dimensions: Dimensions; counts?: WeeklyCounts };
   /** Aborting rolls back the chunk being copied and stops. */
   signal?: AbortSignal;
   /** Called after each chunk is in its own table, before the next one is read. */
@@ -188,7 +181,7 @@ export async function loadBronze(
  */
 async function copySegmentChunk(
   client: pg.PoolClient,
-  target: Segment,
+  target: { table: string; dimensions: Dimensions; counts?: WeeklyCounts },
   chunk: { id: number; lines: LineSource; reader: ReturnType<typeof lineReader>; firstLine: number; endLine: number },
   signal: AbortSignal | undefined,
 ): Promise<{ stored: number; rejected: number }> {
@@ -198,7 +191,7 @@ async function copySegmentChunk(
   let rejected = 0;
   let lineNo = firstLine;
   async function* silverRows(): AsyncGenerator<Buffer> {
-    const out = new SilverRows(target.counts, target.groups);
+    const out = new SilverRows(target.counts);
     const segmentReader = new SegmentReader(reader, target.dimensions, out, id);
     while (lineNo < endLine) {
       const batch = await lines.nextBytes(endLine - lineNo);

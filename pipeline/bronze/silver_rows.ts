@@ -4,7 +4,6 @@ import { copyText } from "./csvline.ts";
 import { BinaryRows, daysFromCivil, int4, int8, PG_EPOCH_DAYS, timestampField } from "./binary.ts";
 import { dataLine, type lineReader, type Point } from "./parse.ts";
 import { PlainBytes } from "./plain_bytes.ts";
-import type { GroupCounts } from "./group_counts.ts";
 import type { WeeklyCounts } from "./weekly_counts.ts";
 
 /**
@@ -48,14 +47,10 @@ const subcell = (x27: number, y27: number) => (x27 % SUB) * SUB + (y27 % SUB);
  * Silver rows of a segment in PostgreSQL's binary COPY format (columns as SILVER_COLUMNS): no number
  * or point is printed by Node and parsed again by PostgreSQL. Each row is written straight into a
  * buffer; `take()` hands out what was added since the last call (a piece handed out is never written
- * again). With `counts`, every trip is also counted into the file's weekly counts (weekly_counts.ts),
- * with `groups` into its groups of similar trips (group_counts.ts).
+ * again). With `counts`, every trip is also counted into the file's weekly counts (weekly_counts.ts).
  */
 export class SilverRows extends BinaryRows {
-  constructor(
-    private readonly counts?: WeeklyCounts,
-    private readonly groups?: GroupCounts,
-  ) {
+  constructor(private readonly counts?: WeeklyCounts) {
     super();
   }
 
@@ -146,19 +141,6 @@ export class SilverRows extends BinaryRows {
     at = int4(v, at, subcell(dx27, dy27));
     this.used = at;
     this.counts?.add(region, days, ox, oy, dx, dy);
-    this.groups?.add(
-      region,
-      minute,
-      ox,
-      oy,
-      dx,
-      dy,
-      originLon,
-      originLat,
-      destinationLon,
-      destinationLat,
-      seconds * 1e6 + micros,
-    );
   }
 }
 

@@ -3,7 +3,7 @@ import { pipeline } from "node:stream/promises";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { CELL_LEVEL } from "../core/cells.ts";
-import { KEPT_BY_LOAD, segmentSql, segmentTables } from "../core/lifecycle.ts";
+import { segmentSql, segmentTables } from "../core/lifecycle.ts";
 import { SQL } from "../core/sql.ts";
 import { BinaryRows, daysFromCivil, date, int4, int8 } from "./binary.ts";
 
@@ -31,7 +31,7 @@ class CountTable {
 
   add(a: number, b: number): boolean {
     const t = this.slots;
-    let h = hashKey(a, b) & this.mask;
+    let h = slot(a, b) & this.mask;
     for (;;) {
       const at = h * 3;
       const key = t[at]!;
@@ -65,7 +65,7 @@ class CountTable {
     for (let from = 0; from < old.length; from += 3) {
       const a = old[from]!;
       if (a === EMPTY) continue;
-      let h = hashKey(a, old[from + 1]!) & this.mask;
+      let h = slot(a, old[from + 1]!) & this.mask;
       while (t[h * 3] !== EMPTY) h = (h + 1) & this.mask;
       t.set(old.subarray(from, from + 3), h * 3);
     }
@@ -73,8 +73,7 @@ class CountTable {
   }
 }
 
-/** A 32-bit hash of a key (a below 2^53, b below 2^32): the tables here and in group_counts.ts. */
-export function hashKey(a: number, b: number): number {
+function slot(a: number, b: number): number {
   let h = Math.imul(a | 0, 0x9e3779b1) ^ Math.imul(((a / 4294967296) | 0) ^ b, 0x85ebca77);
   h ^= h >>> 15;
   return Math.imul(h, 0x2c1b3c6d) ^ (h >>> 12);
@@ -169,10 +168,9 @@ class CountRows extends BinaryRows {
 }
 
 /**
- * In the load's last transaction: a large file's weekly counts into its segment's three gold tables
- * (db/transforms/seal/gold_tables.sql), marked KEPT_BY_LOAD, so that the tables exist only if the
- * whole file is in the segment; nothing if the counts gave up. The seal keys and analyses them
- * (gold_keys.sql) beside its index builds, off the load's path.
+ * In the load's last transaction: a large file's weekly counts into its segment's three gold tables,
+ * keyed and analysed as the seal leaves them (db/transforms/seal/gold_tables.sql, gold_keys.sql), so
+ * that the tables exist only if the whole file is in the segment; nothing if the counts gave up.
  */
 export async function stageWeeklyCounts(client: pg.PoolClient, id: number, counts: WeeklyCounts): Promise<void> {
   if (!counts.complete) return;
@@ -185,5 +183,5 @@ export async function stageWeeklyCounts(client: pg.PoolClient, id: number, count
   ];
   for (const [target, rows] of copies)
     await pipeline(Readable.from(rows), client.query(copyFrom(`COPY ${target} FROM STDIN WITH (FORMAT binary)`)));
-  await client.query(`COMMENT ON TABLE ${tables.regions} IS '${KEPT_BY_LOAD}'`);
+  await client.query(segmentSql(SQL.sealGoldKeys, id));
 }

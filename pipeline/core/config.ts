@@ -29,7 +29,6 @@ const schema = z.object({
   DATA_DIR: z.string().trim().min(1).default("./.data"),
   UPLOAD_MAX_BYTES: integer(1, Number.MAX_SAFE_INTEGER).default(1024 ** 3),
   BULK_MIN_BYTES: integer(1, Number.MAX_SAFE_INTEGER).default(32 * 1024 ** 2),
-  BULK_GROUPS_MAX: integer(0, 2 ** 22).default(2 ** 20),
   MAX_SEGMENTS: integer(1, 1000).default(8),
   STALL_MS: integer(1000, 86_400_000).default(DEFAULT_STALL_MS),
   API_TOKEN: z
@@ -82,11 +81,6 @@ export type Config = {
   uploadMaxBytes: number;
   /** Files at least this large load as a segment of their own, sealed as a unit (pipeline/transform/seal.ts). */
   bulkMinBytes: number;
-  /**
-   * Groups of similar trips a large file's load keeps in memory while it reads (72 bytes each and 4 to 8 of index:
-   * pipeline/bronze/group_counts.ts); a file with more has its groups aggregated by the seal.
-   */
-  bulkGroupsMax: number;
   /** Segments of large files (silver.trips partitions besides 0) a compaction keeps at most (pipeline/transform/compact.ts). */
   maxSegments: number;
   /** An unfinished ingestion without an event for longer than this is stalled: GET /health says degraded, the CLI stops waiting. */
@@ -153,7 +147,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: c.DATA_DIR,
     uploadMaxBytes: c.UPLOAD_MAX_BYTES,
     bulkMinBytes: c.BULK_MIN_BYTES,
-    bulkGroupsMax: c.BULK_GROUPS_MAX,
     maxSegments: c.MAX_SEGMENTS,
     stallMs: c.STALL_MS,
     apiToken: c.API_TOKEN,

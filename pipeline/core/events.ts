@@ -49,7 +49,6 @@ export const EVENTS = Object.freeze({
       rows: count,
       chunks: count,
       gold_from_load: z.boolean(),
-      groups_from_load: z.boolean().optional(),
       indexes_ms: ms,
       /** Each of the first part's sessions, as they ran side by side (seal.ts). */
       steps: z.array(z.object({ step: z.string(), ms })).optional(),

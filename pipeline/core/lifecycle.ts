@@ -39,13 +39,6 @@ export const PARENTS: [keyof SegmentTables, string][] = [
   ["destinations", "gold.weekly_destination_cells"],
 ];
 
-/**
- * The comment on a segment's groups table, or on its gold table of regions, that the load's last
- * transaction wrote from what it kept while reading the lines (group_counts.ts, weekly_counts.ts),
- * so that the seal can tell them from tables an earlier, interrupted seal built.
- */
-export const KEPT_BY_LOAD = "kept by the load while it read the lines";
-
 /** The table of a bulk ingestion's trips: a segment of silver.trips once sealed. */
 export const segmentTable = (id: number) => segmentTables(id).trips;
 

@@ -31,8 +31,6 @@ export const SQL = {
   goldWeeklyDestinationCells: loadSql("transforms/gold/weekly_destination_cells.sql"),
   withdrawAggregates: loadSql("transforms/withdraw/aggregates.sql"),
   sealStageGroups: loadSql("transforms/seal/stage_groups.sql"),
-  sealGroupsTable: loadSql("transforms/seal/groups_table.sql"),
-  sealGroupsKeys: loadSql("transforms/seal/groups_keys.sql"),
   sealStageGold: loadSql("transforms/seal/stage_gold.sql"),
   sealGoldTables: loadSql("transforms/seal/gold_tables.sql"),
   sealGoldKeys: loadSql("transforms/seal/gold_keys.sql"),

@@ -3,7 +3,6 @@ import { inTransaction, recordEvent } from "../core/audit.ts";
 import {
   completeIfDone,
   enterIngestion,
-  KEPT_BY_LOAD,
   lockAggregates,
   lockIngestion,
   PARENTS,
@@ -41,37 +40,14 @@ export const STAGE_SETTINGS = ["SET work_mem = '256MB'"];
 const STAGE_GOLD = (id: number) =>
   [SQL.sealGoldTables, SQL.sealStageGold, SQL.sealGoldKeys].map((sql) => segmentSql(sql, id)).join("\n");
 
-/** The seal's own groups of a segment, in one query (one transaction): table, aggregate, key. */
-const STAGE_GROUPS = (id: number) =>
-  [SQL.sealGroupsTable, SQL.sealStageGroups, SQL.sealGroupsKeys].map((sql) => segmentSql(sql, id)).join("\n");
-
-type Staged = {
-  gold: boolean;
-  groups: boolean;
-  goldKeyed: boolean;
-  groupsKeyed: boolean;
-  goldKept: boolean;
-  groupsKept: boolean;
-};
-
-/**
- * Which of a segment's aggregates are there already: its three gold tables, its groups (each set
- * created and filled in one transaction, so whole); which of them are keyed (an earlier seal builds
- * and keys its own in one transaction, the load's last transaction leaves the keys to the seal); and
- * which of them the load wrote (KEPT_BY_LOAD), not an earlier seal that was interrupted later.
- */
-async function staged(pool: pg.Pool, id: number): Promise<Staged> {
+/** Whether a segment's three gold tables exist: created, filled and keyed in one transaction, so whole. */
+async function goldTablesExist(pool: pg.Pool, id: number): Promise<boolean> {
   const t = segmentTables(id);
-  const { rows } = await pool.query<Staged>(
-    `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL AS gold,
-            to_regclass($4) IS NOT NULL AS groups,
-            EXISTS (SELECT FROM pg_index WHERE indrelid = to_regclass($1) AND indisprimary) AS "goldKeyed",
-            EXISTS (SELECT FROM pg_index WHERE indrelid = to_regclass($4) AND indisprimary) AS "groupsKeyed",
-            coalesce(obj_description(to_regclass($1), 'pg_class') = $5, false) AS "goldKept",
-            coalesce(obj_description(to_regclass($4), 'pg_class') = $5, false) AS "groupsKept"`,
-    [t.regions, t.origins, t.destinations, t.groups, KEPT_BY_LOAD],
+  const { rows } = await pool.query<{ all: boolean }>(
+    "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL AS all",
+    [t.regions, t.origins, t.destinations],
   );
-  return rows[0]!;
+  return rows[0]!.all;
 }
 
 type Sealed = { applied: boolean; rows: number; indexesMs: number; attachMs: number };
@@ -150,36 +126,28 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
   const started = Date.now();
   const notApplied = { applied: false, rows: 0, indexesMs: 0, attachMs: 0 };
   // The indexes and the file's own aggregates, side by side. Three sessions on two cores: whichever
-  // ends first leaves its core to the others and takes the short steps left (the keys of the
-  // aggregates the load wrote, the BRIN index, ANALYZE). When the load kept the weekly counts and the
-  // groups (a file's first load, with fewer groups than group_counts.ts keeps), the two index builds
-  // take two sessions and the short steps the third; otherwise each aggregate the load did not keep
-  // takes a session of its own beside them, and with two aggregates the builds share one.
+  // ends first leaves its core to the others and takes the short steps left (the BRIN index,
+  // ANALYZE): which of the three is longest depends on the file's size (the groups at 1 M, the index
+  // builds at 100 M, whose sorts grow faster). When the load wrote the weekly counts, the index builds
+  // take two sessions beside the groups' aggregate; otherwise one, beside the groups and the gold
+  // aggregates.
   const trips = segmentTable(id);
   const [origin, destination, brin] = segmentIndexes(trips) as [string, string, string];
-  const there = await staged(pool, id);
+  const goldStaged = await goldTablesExist(pool, id);
+  const groups = segmentSql(SQL.sealStageGroups, id);
   const build = (step: string, ...statements: string[]) => ({ step, settings: INDEX_SETTINGS, statements });
   const stage = (step: string, statements: string) => ({ step, settings: STAGE_SETTINGS, statements: [statements] });
-  const aggregates = [
-    ...(there.groups ? [] : [stage("groups", STAGE_GROUPS(id))]),
-    ...(there.gold ? [] : [stage("gold", STAGE_GOLD(id))]),
-  ];
-  const builds =
-    aggregates.length < 2
-      ? [build("origin index", origin), build("destination index", destination)]
-      : [build("indexes", origin, destination)];
-  const sessions = [...builds, ...aggregates];
-  if (sessions.length < 3) sessions.push({ step: "", settings: INDEX_SETTINGS, statements: [] });
+  const sessions = goldStaged
+    ? [build("origin index", origin), build("destination index", destination), stage("groups", groups)]
+    : [build("indexes", origin, destination), stage("groups", groups), stage("gold", STAGE_GOLD(id))];
   const shortSteps: Step[] = [
-    ...(there.groups && !there.groupsKeyed ? [{ step: "groups key", sql: segmentSql(SQL.sealGroupsKeys, id) }] : []),
-    ...(there.gold && !there.goldKeyed ? [{ step: "gold keys", sql: segmentSql(SQL.sealGoldKeys, id) }] : []),
     { step: "BRIN index", sql: brin },
     { step: "ANALYZE", sql: `ANALYZE ${trips}` },
   ];
   const steps: { step: string; ms: number }[] = [];
   const done = await Promise.all(
     sessions.map((s) =>
-      onSegment(pool, id, s.settings, s.step ? [{ step: s.step, sql: s.statements }] : [], shortSteps, (step) =>
+      onSegment(pool, id, s.settings, [{ step: s.step, sql: s.statements }], shortSteps, (step) =>
         steps.push({ step, ms: Date.now() - started }),
       ),
     ),
@@ -213,8 +181,7 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
     await recordEvent(tx, id, "silver.sealed", {
       rows: state.rows,
       chunks: state.chunks,
-      gold_from_load: there.goldKept,
-      groups_from_load: there.groupsKept,
+      gold_from_load: goldStaged,
       indexes_ms: indexesMs,
       steps,
       attach_ms: attachMs,

@@ -23,15 +23,11 @@ describe("the bulk path: a large file loads into a segment of its own, sealed as
 
   const ingest = (rows: number, seed: number, name: string) => ingestGenerated(tf, db.pool, rows, seed, name);
 
-  /**
-   * Per silver.sealed event of the ingestion: whether its gold came from the weekly counts the load kept,
-   * and its groups from the groups the load kept.
-   */
+  /** Per silver.sealed event of the ingestion: whether its gold came from the weekly counts the load kept. */
   const fromLoad = async (id: number) =>
     (
       await db.pool.query(
-        `SELECT payload->'gold_from_load' AS gold, payload->'groups_from_load' AS groups
-         FROM audit.events WHERE ingestion_id = $1 AND type = 'silver.sealed'`,
+        "SELECT payload->'gold_from_load' AS gold FROM audit.events WHERE ingestion_id = $1 AND type = 'silver.sealed'",
         [id],
       )
     ).rows;
@@ -71,9 +67,9 @@ describe("the bulk path: a large file loads into a segment of its own, sealed as
       { relname: "trips_0", bound: "FOR VALUES IN (0)", indexes: 4 },
       { relname: `trips_seg_${id}`, bound: `FOR VALUES IN (${id})`, indexes: 3 },
     ]);
-    // The weekly counts and the groups were kept while the lines were read (the seal aggregated
-    // neither), and every key of gold and of the groups equals the same aggregate computed from silver.
-    expect(await fromLoad(id)).toEqual([{ gold: true, groups: true }]);
+    // The weekly counts were kept while the lines were read (the seal did not aggregate them), and
+    // every key of gold and of the groups equals the same aggregate computed from silver.
+    expect(await fromLoad(id)).toEqual([{ gold: true }]);
     expect(await mismatches(db)).toEqual(AGREE);
   });
 
@@ -112,9 +108,8 @@ describe("the bulk path: a large file loads into a segment of its own, sealed as
     await eventSeen(db.pool, name, "file.archived");
     const bulk = (await db.pool.query("SELECT id::int FROM audit.ingestions WHERE file_name = $1", [name])).rows[0].id;
     // Its weekly counts, kept while it was read (years 0001 to 9999, the grid's edges), equal gold's
-    // aggregate of silver, key by key. Its groups were not kept (a moment centuries from 2000 is past
-    // what the load's table holds exactly): the seal aggregated them, and they equal silver's too.
-    expect(await fromLoad(bulk)).toEqual([{ gold: true, groups: false }]);
+    // aggregate of silver, key by key.
+    expect(await fromLoad(bulk)).toEqual([{ gold: true }]);
     expect(await mismatches(db)).toEqual(AGREE);
     const chunk = await bronzeChunk(db.pool, rows);
     expect((await promoteSilverChunk(db.pool, chunk)).applied).toBe(true);

@@ -126,8 +126,8 @@ function processes() {
   const s = { db: undefined as unknown as TestDatabase, env: {} as Record<string, string> };
   const children: Child[] = [];
   return Object.assign(s, {
-    async start(more: Record<string, string> = {}): Promise<Child> {
-      const c = await startChild("all", { ...s.env, ...more });
+    async start(): Promise<Child> {
+      const c = await startChild("all", s.env);
       children.push(c);
       return c;
     },
@@ -187,32 +187,25 @@ describe("exactly once for the bulk path: SIGKILL during its load and each step 
     holder = undefined;
   };
 
-  // The load's last transaction writes the weekly counts it kept into the segment's gold tables, then
-  // the groups it kept into the segment's groups table: a session holding gold.weekly_regions (or
-  // silver.trip_groups), whose shape they take, stops it there, every chunk already committed.
+  // The load's last transaction writes the weekly counts it kept into the segment's gold tables: a
+  // session holding gold.weekly_regions (their shape) stops it there, every chunk already committed.
   const inLastTransaction = (c: Child) =>
     stoppedAt(c, "gold.weekly_regions", "ACCESS EXCLUSIVE", "%Target: gold.weekly_regions_seg%");
-  const writingGroups = (c: Child) =>
-    stoppedAt(c, "silver.trip_groups", "ACCESS EXCLUSIVE", "%Target: silver.trip_groups_seg%");
 
-  // Where the first process dies; whether the weekly counts and the groups the load kept reach the seal
-  // (a load resumed after its chunks were committed does not read them again: the seal aggregates the
-  // segment); and the first process's settings: with BULK_GROUPS_MAX=0 its load keeps no groups, so
-  // its seal aggregates them.
-  const NO_GROUPS = { BULK_GROUPS_MAX: "0" };
-  const points: [string, (child: Child, file: string) => Promise<unknown>, boolean, Record<string, string>][] = [
-    ["its load (the first silver.promoted)", (_c, file) => seen(db.pool, file, "silver.promoted"), false, {}],
-    ["its last transaction, writing the weekly counts it kept", inLastTransaction, false, {}],
-    ["its last transaction, writing the groups it kept", writingGroups, false, {}],
-    ["the seal's index build", (c) => running(c, "CREATE %INDEX%trips_seg_%"), true, {}],
-    ["the seal's groups", (c) => running(c, "%Target: silver.trip_groups_seg%"), true, NO_GROUPS],
-    ["the seal's attach (four of five tables attached)", midAttach, true, {}],
+  // Where the first process dies, and whether the weekly counts the load kept reach the seal (a load
+  // resumed after its chunks were committed does not read them again: the seal counts the segment).
+  const points: [string, (child: Child, file: string) => Promise<unknown>, boolean][] = [
+    ["its load (the first silver.promoted)", (_c, file) => seen(db.pool, file, "silver.promoted"), false],
+    ["its last transaction, writing the weekly counts it kept", inLastTransaction, false],
+    ["the seal's index build", (c) => running(c, "CREATE %INDEX%trips_seg_%"), true],
+    ["the seal's groups", (c) => running(c, "%Target: silver.trip_groups_seg%"), true],
+    ["the seal's attach (four of five tables attached)", midAttach, true],
   ];
 
-  for (const [i, [point, reached, counted, settings]] of points.entries()) {
+  for (const [i, [point, reached, counted]] of points.entries()) {
     it(`continues after SIGKILL during ${point}: one completed ingestion, every line once, one segment`, async () => {
       const file = `bulk-kill-${i}.csv`;
-      const first = await start(settings);
+      const first = await start();
       const tmp = join(env.LANDING_DIR!, `.${file}.tmp`);
       await generate(BULK_LINES, 700 + i, tmp);
       await rename(tmp, join(env.LANDING_DIR!, file));
@@ -246,11 +239,10 @@ describe("exactly once for the bulk path: SIGKILL during its load and each step 
         );
         expect(attached[0].n).toBe(5);
         const { rows: sealed } = await db.pool.query(
-          `SELECT payload->'gold_from_load' AS gold, payload->'groups_from_load' AS groups
-           FROM audit.events WHERE ingestion_id = $1 AND type = 'silver.sealed'`,
+          "SELECT payload->'gold_from_load' AS gold FROM audit.events WHERE ingestion_id = $1 AND type = 'silver.sealed'",
           [rows[0].id],
         );
-        expect(sealed).toEqual([{ gold: counted, groups: counted && settings !== NO_GROUPS }]);
+        expect(sealed).toEqual([{ gold: counted }]);
         expect(await mismatches(db)).toEqual(AGREE);
       } finally {
         second.process.kill("SIGTERM");

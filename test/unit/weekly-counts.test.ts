@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { WeeklyCounts } from "../../pipeline/bronze/weekly_counts.ts";
-import { decodeCopy as decode } from "../helpers/binary-copy.ts";
 import { picker, rng } from "../helpers/random.ts";
 
 // The weekly counts a bulk load keeps while it reads (pipeline/bronze/weekly_counts.ts), against a
@@ -21,6 +20,32 @@ function monday(days: number): string {
 }
 
 const goldCell = (x: number, y: number) => (8n << 42n) | (BigInt(x >> 4) << 21n) | BigInt(y >> 4);
+
+/** Decodes binary COPY rows of int4 / date / int8 fields (types given per column). */
+function decode(pieces: Buffer[], types: ("int4" | "date" | "int8")[]): string[] {
+  const buf = Buffer.concat(pieces);
+  expect(buf.subarray(0, 11).toString("latin1")).toBe("PGCOPY\n\xff\r\n\0");
+  let at = 19;
+  const rows: string[] = [];
+  for (;;) {
+    const fields = buf.readInt16BE(at);
+    at += 2;
+    if (fields === -1) break;
+    expect(fields).toBe(types.length);
+    const values: string[] = [];
+    for (const type of types) {
+      const length = buf.readInt32BE(at);
+      at += 4;
+      if (type === "int8") values.push(String(buf.readBigInt64BE(at)));
+      else if (type === "int4") values.push(String(buf.readInt32BE(at)));
+      else values.push(new Date((buf.readInt32BE(at) + 10_957) * DAY_MS).toISOString().slice(0, 10));
+      at += length;
+    }
+    rows.push(values.join(" "));
+  }
+  expect(at).toBe(buf.length);
+  return rows;
+}
 
 describe("WeeklyCounts: the weekly counts a bulk load keeps while it reads", () => {
   it("counts per region and week, and per level-8 origin and destination cell, as defined, in the tables' key order", () => {

@@ -1,13 +1,14 @@
--- Target: {groups} (created empty by groups_table.sql), one bulk ingestion's groups of similar trips,
--- one row per (region, level-7 origin cell, level-7 destination cell, 30-minute slot), as
--- silver.trip_groups keeps them, in segment {segment}: attached as its partition by the seal's final
--- transaction (pipeline/transform/seal.ts), so nothing is merged into shared rows.
+-- Target: {groups}, one bulk ingestion's groups of similar trips, one row per (region, level-7 origin
+-- cell, level-7 destination cell, 30-minute slot), as silver.trip_groups keeps them, in segment {segment}:
+-- a table shaped like silver.trip_groups, with its key, attached as its partition by the
+-- seal's final transaction (pipeline/transform/seal.ts), so nothing is merged into shared rows.
 -- Source: the ingestion's segment {trips}, read whole.
--- Built beside the segment's index builds, before the final transaction, when the load did not keep
--- the groups while it read the lines (a load resumed after a crash, or more groups than it keeps).
--- Safe to run twice: run in one transaction with groups_table.sql and groups_keys.sql.
+-- Built beside the segment's index builds, before the final transaction.
+-- Safe to run twice: one transaction (the statements go as one query); a second run builds it again.
 -- The aggregate of a group is the one every writer of silver.trip_groups computes (silver/trip_groups.sql,
 -- withdraw/aggregates.sql): the copy-paste check (npm run lint) skips it.
+DROP TABLE IF EXISTS {groups};
+CREATE TABLE {groups} (LIKE silver.trip_groups INCLUDING DEFAULTS INCLUDING CONSTRAINTS, CHECK (segment = {segment}));
 -- jscpd:ignore-start
 INSERT INTO {groups} (
   region_id, origin_cell, destination_cell, slot, trips,
@@ -25,3 +26,6 @@ FROM {trips} AS t
 GROUP BY 1, 2, 3, 4
 ORDER BY 1, 2, 3, 4;
 -- jscpd:ignore-end
+-- The parent's key (db/migrations/10): attaching links it instead of building it.
+ALTER TABLE {groups} ADD PRIMARY KEY (region_id, origin_cell, destination_cell, slot, segment);
+ANALYZE {groups};
