@@ -142,16 +142,37 @@ type WeeklyBoxBothParams = Period & {
   inner: Rect | null;
   /** $12..$15 colLo, colHi, rowLo, rowHi: the level-12 rectangles the box's edges cut, one array per field. */
   edge: Rect[];
+  /** $16, $17 colLo, colHi: the inner columns this query reads for trips with both ends inner; $18 ring: the ring too. */
+  part: { colLo: number; colHi: number; ring: boolean };
 };
 
 /** WeeklyBoxBothParams in weekly_box_both.sql's $n order. */
-const weeklyBoxBothArgs = (p: WeeklyBoxBothParams) => [...periodBoxArgs(p, p.box, p.inner), ...bounds(p.edge)];
+const weeklyBoxBothArgs = (p: WeeklyBoxBothParams) => [
+  ...periodBoxArgs(p, p.box, p.inner),
+  ...bounds(p.edge),
+  p.part.colLo,
+  p.part.colHi,
+  p.part.ring,
+];
 
-/** Trips per week whose origin and destination both lie in the box, from silver's level-12 cell indexes. */
+/**
+ * Trips per week whose origin and destination both lie in the box, from silver's level-12 cell indexes:
+ * two queries side by side, so that one answer uses both cores. The first reads the trips with both
+ * ends inner under the western half of the inner columns; the second those under the eastern half,
+ * and the ring's; their weeks add up.
+ */
 async function bothSeries(pool: pg.Pool, q: Period & { box: Box }): Promise<Series> {
   const { inner, edge } = splitBox(q.box);
-  const { rows } = await pool.query<Series[number]>(QUERIES.weeklyBoxBoth, weeklyBoxBothArgs({ ...q, inner, edge }));
-  return rows;
+  const lo = inner?.colLo ?? 1;
+  const hi = inner?.colHi ?? 0;
+  const mid = lo + Math.floor((hi - lo + 1) / 2);
+  const run = (part: WeeklyBoxBothParams["part"]) =>
+    pool.query<Series[number]>(QUERIES.weeklyBoxBoth, weeklyBoxBothArgs({ ...q, inner, edge, part }));
+  const [a, b] = await Promise.all([
+    run({ colLo: lo, colHi: mid - 1, ring: false }),
+    run({ colLo: mid, colHi: hi, ring: true }),
+  ]);
+  return a.rows.map((w, i) => ({ week: w.week, trips: w.trips + b.rows[i]!.trips }));
 }
 
 async function series(pool: pg.Pool, period: Period, box: Box | undefined, match: Match): Promise<Series> {

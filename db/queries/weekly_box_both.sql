@@ -17,7 +17,11 @@
 --   $8..$11 inner.colLo, inner.colHi, inner.rowLo, inner.rowHi bigint: the inner level-12 columns and rows
 --           (col_lo > col_hi when none);
 --   $12..$15 edge's colLo, colHi, rowLo, rowHi int[]: the ring's rectangles (api/box.ts splitBox's `edge`),
---           one array of level-12 column or row bounds each.
+--           one array of level-12 column or row bounds each;
+--   $16, $17 part.colLo, part.colHi bigint: the inner columns whose A this query counts (a part of $8..$9);
+--   $18 part.ring bool: whether it counts B and C.
+-- So one answer can be two queries side by side, on both cores: A's columns split between them, the
+-- ring with one of them; each trip is counted by exactly one (api/routes/stats.ts bothSeries).
 WITH period AS (
   SELECT w::date AS week FROM generate_series($2::date, $3::date, interval '7 days') AS w
 ),
@@ -27,8 +31,8 @@ WITH period AS (
 -- region; see weekly_box.sql): A and C read origins, B destinations.
 inner_columns AS (
   SELECT (12::bigint << 42) | (gx << 21) | $10::bigint AS lo, (12::bigint << 42) | (gx << 21) | $11::bigint AS hi
-  FROM generate_series($8::bigint >> 4, $9::bigint >> 4) AS x8
-  CROSS JOIN LATERAL generate_series(greatest($8::bigint, x8 << 4), least($9::bigint, (x8 << 4) | 15)) AS gx
+  FROM generate_series($16::bigint >> 4, $17::bigint >> 4) AS x8
+  CROSS JOIN LATERAL generate_series(greatest($16::bigint, x8 << 4), least($17::bigint, (x8 << 4) | 15)) AS gx
   WHERE EXISTS (
     SELECT FROM gold.weekly_origin_cells AS g
     WHERE g.cell BETWEEN (8::bigint << 42) | (x8 << 21) | ($10::bigint >> 4) AND (8::bigint << 42) | (x8 << 21) | ($11::bigint >> 4))
@@ -47,6 +51,7 @@ ring AS (
     ) AS destinations
   FROM unnest($12::int[], $13::int[], $14::int[], $15::int[]) AS r (col_lo, col_hi, row_lo, row_hi)
   CROSS JOIN LATERAL generate_series(r.col_lo::bigint >> 4, r.col_hi::bigint >> 4) AS x8
+  WHERE $18::bool
 ),
 
 ring_columns AS (
