@@ -168,10 +168,9 @@ class CountRows extends BinaryRows {
 }
 
 /**
- * In the load's last transaction: a large file's weekly counts into its segment's three gold tables
- * (db/transforms/seal/gold_tables.sql), so that the tables exist only if the whole file is in the
- * segment; nothing if the counts gave up. The seal keys and analyses them (gold_keys.sql) beside its
- * index builds, off the load's path.
+ * In the load's last transaction: a large file's weekly counts into its segment's three gold tables,
+ * keyed and analysed as the seal leaves them (db/transforms/seal/gold_tables.sql, gold_keys.sql), so
+ * that the tables exist only if the whole file is in the segment; nothing if the counts gave up.
  */
 export async function stageWeeklyCounts(client: pg.PoolClient, id: number, counts: WeeklyCounts): Promise<void> {
   if (!counts.complete) return;
@@ -184,4 +183,5 @@ export async function stageWeeklyCounts(client: pg.PoolClient, id: number, count
   ];
   for (const [target, rows] of copies)
     await pipeline(Readable.from(rows), client.query(copyFrom(`COPY ${target} FROM STDIN WITH (FORMAT binary)`)));
+  await client.query(segmentSql(SQL.sealGoldKeys, id));
 }

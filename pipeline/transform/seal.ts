@@ -40,19 +40,14 @@ export const STAGE_SETTINGS = ["SET work_mem = '256MB'"];
 const STAGE_GOLD = (id: number) =>
   [SQL.sealGoldTables, SQL.sealStageGold, SQL.sealGoldKeys].map((sql) => segmentSql(sql, id)).join("\n");
 
-/**
- * Whether a segment's three gold tables exist (created and filled in one transaction, so whole), and
- * whether they are keyed: the seal's own aggregate keys them in the same transaction; the load's last
- * transaction leaves the keys to the seal, off the load's path (pipeline/bronze/weekly_counts.ts).
- */
-async function goldTables(pool: pg.Pool, id: number): Promise<{ exist: boolean; keyed: boolean }> {
+/** Whether a segment's three gold tables exist: created, filled and keyed in one transaction, so whole. */
+async function goldTablesExist(pool: pg.Pool, id: number): Promise<boolean> {
   const t = segmentTables(id);
-  const { rows } = await pool.query<{ exist: boolean; keyed: boolean }>(
-    `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL AS exist,
-            EXISTS (SELECT FROM pg_index WHERE indrelid = to_regclass($1) AND indisprimary) AS keyed`,
+  const { rows } = await pool.query<{ all: boolean }>(
+    "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL AS all",
     [t.regions, t.origins, t.destinations],
   );
-  return rows[0]!;
+  return rows[0]!.all;
 }
 
 type Sealed = { applied: boolean; rows: number; indexesMs: number; attachMs: number };
@@ -131,15 +126,14 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
   const started = Date.now();
   const notApplied = { applied: false, rows: 0, indexesMs: 0, attachMs: 0 };
   // The indexes and the file's own aggregates, side by side. Three sessions on two cores: whichever
-  // ends first leaves its core to the others and takes the short steps left (the keys of the gold
-  // tables the load wrote, the BRIN index, ANALYZE): which of the three is longest depends on the file's size (the groups at 1 M, the index
+  // ends first leaves its core to the others and takes the short steps left (the BRIN index,
+  // ANALYZE): which of the three is longest depends on the file's size (the groups at 1 M, the index
   // builds at 100 M, whose sorts grow faster). When the load wrote the weekly counts, the index builds
   // take two sessions beside the groups' aggregate; otherwise one, beside the groups and the gold
   // aggregates.
   const trips = segmentTable(id);
   const [origin, destination, brin] = segmentIndexes(trips) as [string, string, string];
-  const gold = await goldTables(pool, id);
-  const goldStaged = gold.exist;
+  const goldStaged = await goldTablesExist(pool, id);
   const groups = segmentSql(SQL.sealStageGroups, id);
   const build = (step: string, ...statements: string[]) => ({ step, settings: INDEX_SETTINGS, statements });
   const stage = (step: string, statements: string) => ({ step, settings: STAGE_SETTINGS, statements: [statements] });
@@ -147,7 +141,6 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
     ? [build("origin index", origin), build("destination index", destination), stage("groups", groups)]
     : [build("indexes", origin, destination), stage("groups", groups), stage("gold", STAGE_GOLD(id))];
   const shortSteps: Step[] = [
-    ...(goldStaged && !gold.keyed ? [{ step: "gold keys", sql: segmentSql(SQL.sealGoldKeys, id) }] : []),
     { step: "BRIN index", sql: brin },
     { step: "ANALYZE", sql: `ANALYZE ${trips}` },
   ];
