@@ -121,15 +121,20 @@ const weeklyBoxArgs = (p: WeeklyBoxParams) => [
 ];
 
 /**
- * Trips per week whose origin (or destination) lies in the box: gold, corrected by level-12 parts. The
- * parts are read by two queries side by side (each half of every part; gold with the first), so that one
- * answer uses both cores; their weeks add up.
+ * Trips per week whose origin (or destination) lies in the box: gold, corrected by level-12 parts. With
+ * `split`, the parts are read by two queries side by side (each half of every part; gold with the
+ * first), so that one answer uses both cores; their weeks add up.
  */
-async function boxSeries(pool: pg.Pool, q: Period & { box: Box; end: "origin" | "destination" }): Promise<Series> {
+async function boxSeries(
+  pool: pg.Pool,
+  q: Period & { box: Box; end: "origin" | "destination" },
+  split: boolean,
+): Promise<Series> {
   const { gold, parts } = planBox(q.box);
-  const [first, second] = halves(parts);
   const run = (g: Rect | null, ps: BoxPart[]) =>
     pool.query<Series[number]>(QUERIES.weeklyBox[q.end], weeklyBoxArgs({ ...q, gold: g, parts: ps }));
+  if (!split) return (await run(gold, parts)).rows;
+  const [first, second] = halves(parts);
   const [a, b] = await Promise.all([run(gold, first), run(null, second)]);
   return a.rows.map((w, i) => ({ week: w.week, trips: w.trips + b.rows[i]!.trips }));
 }
@@ -156,18 +161,19 @@ const weeklyBoxBothArgs = (p: WeeklyBoxBothParams) => [
 ];
 
 /**
- * Trips per week whose origin and destination both lie in the box, from silver's level-12 cell indexes:
- * two queries side by side, so that one answer uses both cores. The first reads the trips with both
- * ends inner under the western half of the inner columns; the second those under the eastern half,
- * and the ring's; their weeks add up.
+ * Trips per week whose origin and destination both lie in the box, from silver's level-12 cell indexes.
+ * With `split`, two queries side by side, so that one answer uses both cores: the first reads the trips
+ * with both ends inner under the western half of the inner columns; the second those under the eastern
+ * half, and the ring's; their weeks add up.
  */
-async function bothSeries(pool: pg.Pool, q: Period & { box: Box }): Promise<Series> {
+async function bothSeries(pool: pg.Pool, q: Period & { box: Box }, split: boolean): Promise<Series> {
   const { inner, edge } = splitBox(q.box);
   const lo = inner?.colLo ?? 1;
   const hi = inner?.colHi ?? 0;
-  const mid = lo + Math.floor((hi - lo + 1) / 2);
   const run = (part: WeeklyBoxBothParams["part"]) =>
     pool.query<Series[number]>(QUERIES.weeklyBoxBoth, weeklyBoxBothArgs({ ...q, inner, edge, part }));
+  if (!split) return (await run({ colLo: lo, colHi: hi, ring: true })).rows;
+  const mid = lo + Math.floor((hi - lo + 1) / 2);
   const [a, b] = await Promise.all([
     run({ colLo: lo, colHi: mid - 1, ring: false }),
     run({ colLo: mid, colHi: hi, ring: true }),
@@ -184,13 +190,14 @@ async function series(pool: pg.Pool, period: Period, box: Box | undefined, match
     ]);
     return rows;
   }
-  if (match === "origin" || match === "destination") return boxSeries(pool, { ...period, box, end: match });
-  if (match === "both") return bothSeries(pool, { ...period, box });
-  // any = origin + destination - both (inclusion-exclusion, week by week)
+  if (match === "origin" || match === "destination") return boxSeries(pool, { ...period, box, end: match }, true);
+  if (match === "both") return bothSeries(pool, { ...period, box }, true);
+  // any = origin + destination - both (inclusion-exclusion, week by week): three queries side by side
+  // already keep both cores busy, so none is split further.
   const [o, d, both] = await Promise.all([
-    boxSeries(pool, { ...period, box, end: "origin" }),
-    boxSeries(pool, { ...period, box, end: "destination" }),
-    bothSeries(pool, { ...period, box }),
+    boxSeries(pool, { ...period, box, end: "origin" }, false),
+    boxSeries(pool, { ...period, box, end: "destination" }, false),
+    bothSeries(pool, { ...period, box }, false),
   ]);
   return o.map((w, i) => ({ week: w.week, trips: w.trips + d[i]!.trips - both[i]!.trips }));
 }
