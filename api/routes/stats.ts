@@ -102,6 +102,10 @@ const periodBoxArgs = (p: Period, box: Box, whole: Rect | null) => [
   whole?.rowHi ?? 0,
 ];
 
+/** Two series of the same weeks added week by week (`sign` -1: the second taken away). */
+const addSeries = (a: Series, b: Series, sign = 1): Series =>
+  a.map((w, i) => ({ week: w.week, trips: w.trips + sign * b[i]!.trips }));
+
 /** The parameters of db/queries/weekly_box.sql, by the names its header lists. */
 type WeeklyBoxParams = Period & {
   /** $4..$7 west, south, east, north: the box, edges included. */
@@ -136,7 +140,7 @@ async function boxSeries(
   if (!split) return (await run(gold, parts)).rows;
   const [first, second] = halves(parts);
   const [a, b] = await Promise.all([run(gold, first), run(null, second)]);
-  return a.rows.map((w, i) => ({ week: w.week, trips: w.trips + b.rows[i]!.trips }));
+  return addSeries(a.rows, b.rows);
 }
 
 /** The parameters of db/queries/weekly_box_both.sql, by the names its header lists. */
@@ -178,7 +182,7 @@ async function bothSeries(pool: pg.Pool, q: Period & { box: Box }, split: boolea
     run({ colLo: lo, colHi: mid - 1, ring: false }),
     run({ colLo: mid, colHi: hi, ring: true }),
   ]);
-  return a.rows.map((w, i) => ({ week: w.week, trips: w.trips + b.rows[i]!.trips }));
+  return addSeries(a.rows, b.rows);
 }
 
 async function series(pool: pg.Pool, period: Period, box: Box | undefined, match: Match): Promise<Series> {
@@ -199,7 +203,7 @@ async function series(pool: pg.Pool, period: Period, box: Box | undefined, match
     boxSeries(pool, { ...period, box, end: "destination" }, false),
     bothSeries(pool, { ...period, box }, false),
   ]);
-  return o.map((w, i) => ({ week: w.week, trips: w.trips + d[i]!.trips - both[i]!.trips }));
+  return addSeries(addSeries(o, d), both, -1);
 }
 
 /**
