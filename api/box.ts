@@ -11,6 +11,7 @@ export type Rect = { colLo: number; colHi: number; rowLo: number; rowHi: number 
 
 export const GOLD_LEVEL = CELL_LEVEL.gold;
 export const FINE_LEVEL = CELL_LEVEL.fine;
+const PAIRS_LEVEL = CELL_LEVEL.pairs;
 
 export function column(lon: number, level: number): number {
   const scale = 2 ** level;
@@ -82,6 +83,31 @@ export function splitBox(box: Box): {
   const edge = inner ? subtract(all, inner) : [all];
   const ring = edge.flatMap((r) => subtract(r, inside12));
   return { inside, interior, ring, edge, all, inner };
+}
+
+/**
+ * splitBox, and `pairs`: the level-6 cells (gold.weekly_cell_pairs) whose level-12 cells are all inner,
+ * as those level-12 cells; null for none. Taken from `inner`, not from the box: a box edge on a cell
+ * border leaves the level-12 cells along it in the ring, and pairs must hold none of the ring's.
+ */
+export function splitBoxPairs(box: Box): ReturnType<typeof splitBox> & { pairs: Rect | null } {
+  const split = splitBox(box);
+  const f = 2 ** (FINE_LEVEL - PAIRS_LEVEL);
+  const i = split.inner;
+  const pairs = i && {
+    colLo: Math.ceil(i.colLo / f) * f,
+    colHi: Math.floor((i.colHi + 1) / f) * f - 1,
+    rowLo: Math.ceil(i.rowLo / f) * f,
+    rowHi: Math.floor((i.rowHi + 1) / f) * f - 1,
+  };
+  return { ...split, pairs: pairs && pairs.colLo <= pairs.colHi && pairs.rowLo <= pairs.rowHi ? pairs : null };
+}
+
+/** The western (`half` 0) or eastern (1) half of a rectangle's columns, as a list of none or one rectangle. */
+export function halfColumns(r: Rect, half: 0 | 1): Rect[] {
+  const mid = r.colLo + Math.floor((r.colHi - r.colLo + 1) / 2);
+  const part = half === 0 ? { ...r, colHi: mid - 1 } : { ...r, colLo: mid };
+  return part.colLo <= part.colHi ? [part] : [];
 }
 
 /** The cells both rectangles hold, or null. */

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type pg from "pg";
-import { halves, planBox, splitBox, type BoxPart, type Rect } from "../box.ts";
+import { halfColumns, halves, planBox, splitBoxPairs, subtract, type BoxPart, type Rect } from "../box.ts";
 import { BadRequestError, errorResponse } from "../errors.ts";
 import { Bbox, checkPeriod, PeriodParams, RegionName, unknownParameter, type Box } from "../params.ts";
 import { QUERIES } from "../queries.ts";
@@ -151,37 +151,47 @@ type WeeklyBoxBothParams = Period & {
   inner: Rect | null;
   /** $12..$15 colLo, colHi, rowLo, rowHi: the level-12 rectangles the box's edges cut, one array per field. */
   edge: Rect[];
-  /** $16, $17 colLo, colHi: the inner columns this query reads for trips with both ends inner; $18 ring: the ring too. */
-  part: { colLo: number; colHi: number; ring: boolean };
+  /** $16..$19 colLo, colHi, rowLo, rowHi: the level-12 cells under the level-6 cells wholly inside the box; null for none. */
+  pairs: Rect | null;
+  /** What this query counts: $20..$23 the rectangles read by origin (A1), $24..$27 by destination (A2), $28 the ring, $29 the pairs. */
+  part: { byOrigin: Rect[]; byDestination: Rect[]; ring: boolean; pairs: boolean };
 };
 
 /** WeeklyBoxBothParams in weekly_box_both.sql's $n order. */
 const weeklyBoxBothArgs = (p: WeeklyBoxBothParams) => [
   ...periodBoxArgs(p, p.box, p.inner),
   ...bounds(p.edge),
-  p.part.colLo,
-  p.part.colHi,
+  p.pairs?.colLo ?? 1,
+  p.pairs?.colHi ?? 0,
+  p.pairs?.rowLo ?? 1,
+  p.pairs?.rowHi ?? 0,
+  ...bounds(p.part.byOrigin),
+  ...bounds(p.part.byDestination),
   p.part.ring,
+  p.part.pairs,
 ];
 
 /**
- * Trips per week whose origin and destination both lie in the box, from silver's level-12 cell indexes.
- * With `split`, two queries side by side, so that one answer uses both cores: the first reads the trips
- * with both ends inner under the western half of the inner columns; the second those under the eastern
- * half, and the ring's; their weeks add up.
+ * Trips per week whose origin and destination both lie in the box: gold's cell pairs for the trips
+ * between level-6 cells wholly inside it, silver's level-12 cell indexes for the band between those
+ * cells and the box's edges (weekly_box_both.sql). With `split`, two queries side by side, so that one
+ * answer uses both cores: the pairs and the band read by origin, then the band read by destination and
+ * the ring; without pairs, the western and the eastern half of the inner cells, the ring with the
+ * second. Their weeks add up.
  */
 async function bothSeries(pool: pg.Pool, q: Period & { box: Box }, split: boolean): Promise<Series> {
-  const { inner, edge } = splitBox(q.box);
-  const lo = inner?.colLo ?? 1;
-  const hi = inner?.colHi ?? 0;
+  const { inner, edge, pairs } = splitBoxPairs(q.box);
   const run = (part: WeeklyBoxBothParams["part"]) =>
-    pool.query<Series[number]>(QUERIES.weeklyBoxBoth, weeklyBoxBothArgs({ ...q, inner, edge, part }));
-  if (!split) return (await run({ colLo: lo, colHi: hi, ring: true })).rows;
-  const mid = lo + Math.floor((hi - lo + 1) / 2);
-  const [a, b] = await Promise.all([
-    run({ colLo: lo, colHi: mid - 1, ring: false }),
-    run({ colLo: mid, colHi: hi, ring: true }),
-  ]);
+    pool.query<Series[number]>(QUERIES.weeklyBoxBoth, weeklyBoxBothArgs({ ...q, inner, edge, pairs, part }));
+  const band = inner ? subtract(inner, pairs) : [];
+  const all = { byOrigin: band, byDestination: pairs ? band : [], ring: true, pairs: pairs !== null };
+  if (!split || !inner) return (await run(all)).rows;
+  const [a, b] = pairs
+    ? await Promise.all([run({ ...all, byDestination: [], ring: false }), run({ ...all, byOrigin: [], pairs: false })])
+    : await Promise.all([
+        run({ ...all, byOrigin: halfColumns(inner, 0), ring: false }),
+        run({ ...all, byOrigin: halfColumns(inner, 1) }),
+      ]);
   return addSeries(a.rows, b.rows);
 }
 

@@ -1,15 +1,21 @@
 -- Trips per ISO week of a period whose origin AND destination both lie in a box (edges included): one
--- row per week (Monday), zeros included. Gold cannot answer a joint condition, so this reads silver's
--- two level-12 cell indexes, which carry the other end's cell, trip_time, region_id and their own end's
--- level-27 subcell (db/migrations/12_subcells.sql). With "inner" the level-12 cells wholly inside the
--- box and "ring" those its edges cut through, three disjoint parts, each from an index alone:
---   A  origin inner, destination inner: the origin index over the inner cells;
+-- row per week (Monday), zeros included. Exact. With "inner" the level-12 cells wholly inside the box,
+-- "ring" those its edges cut through, and "pairs" the level-6 cells wholly inside it (as the level-12
+-- cells under them, a part of inner), the trips split into disjoint parts:
+--   G  origin and destination in pairs: gold.weekly_cell_pairs, one row per cell pair and week;
+--   A1 origin inner but not in pairs, destination inner: silver's origin index over the band between
+--      pairs and the ring (the band's rectangles, $20..$23), the destination's cell from the entry;
+--   A2 origin in pairs, destination inner but not in pairs: the destination index over the band
+--      ($24..$27), the origin's cell from the entry;
 --   B  origin inner, destination in the ring: the destination index over the ring, the destination's
---      side from its subcell;
+--      side from its level-27 subcell (db/migrations/12_subcells.sql);
 --   C  origin in the ring, destination inner or in the ring: the origin index over the ring, the
 --      origin's side from its subcell, the destination's from its cell when that is inner.
--- A trip of B or C that the indexes cannot decide (a subcell an edge runs through, or both ends in the
--- ring: about one in a hundred of the ring's) is tested by its points, read from the heap.
+-- Silver's two level-12 cell indexes carry the other end's cell, trip_time, region_id and their own
+-- end's subcell, so A1, A2, B and C read the indexes alone. A trip of B or C that the indexes cannot
+-- decide (a subcell an edge runs through, or both ends in the ring: about one in a hundred of the
+-- ring's) is tested by its points, read from the heap. Without pairs (a box narrower than two level-6
+-- cells), A1's rectangles are the inner cells and A2 reads nothing.
 -- Each id range is a LATERAL subquery fenced with OFFSET 0 (see weekly_box.sql).
 -- Parameters, by the names api/routes/stats.ts gives them (WeeklyBoxBothParams, weeklyBoxBothArgs):
 --   $1 regionId int or NULL for all regions;  $2 firstWeek, $3 lastWeek date: Mondays of the first and last week;
@@ -18,26 +24,84 @@
 --           (col_lo > col_hi when none);
 --   $12..$15 edge's colLo, colHi, rowLo, rowHi int[]: the ring's rectangles (api/box.ts splitBox's `edge`),
 --           one array of level-12 column or row bounds each;
---   $16, $17 part.colLo, part.colHi bigint: the inner columns whose A this query counts (a part of $8..$9);
---   $18 part.ring bool: whether it counts B and C.
--- So one answer can be two queries side by side, on both cores: A's columns split between them, the
--- ring with one of them; each trip is counted by exactly one (api/routes/stats.ts bothSeries).
+--   $16..$19 pairs.colLo, pairs.colHi, pairs.rowLo, pairs.rowHi bigint: the level-12 columns and rows under
+--           the level-6 cells wholly inside the box (col_lo > col_hi when none);
+--   $20..$23 byOrigin's, $24..$27 byDestination's colLo, colHi, rowLo, rowHi int[]: the rectangles of
+--           level-12 cells that A1 reads through the origin index and A2 through the destination index;
+--   $28 ring bool: whether it counts B and C;  $29 pairs bool: whether it counts G.
+-- So one answer can be two queries side by side, on both cores (api/routes/stats.ts bothSeries), each
+-- trip counted by exactly one.
 WITH period AS (
   SELECT w::date AS week FROM generate_series($2::date, $3::date, interval '7 days') AS w
 ),
 
--- The level-12 columns of the inner rectangle and of the ring, each as one id range per column, but only
--- under level-8 columns that hold a trip of the end the range is read for (in gold, whatever its week or
--- region; see weekly_box.sql): A and C read origins, B destinations.
-inner_columns AS (
-  SELECT (12::bigint << 42) | (gx << 21) | $10::bigint AS lo, (12::bigint << 42) | (gx << 21) | $11::bigint AS hi
-  FROM generate_series($16::bigint >> 4, $17::bigint >> 4) AS x8
-  CROSS JOIN LATERAL generate_series(greatest($16::bigint, x8 << 4), least($17::bigint, (x8 << 4) | 15)) AS gx
-  WHERE EXISTS (
-    SELECT FROM gold.weekly_origin_cells AS g
-    WHERE g.cell BETWEEN (8::bigint << 42) | (x8 << 21) | ($10::bigint >> 4) AND (8::bigint << 42) | (x8 << 21) | ($11::bigint >> 4))
+-- G: the level-6 columns of pairs, one id range of origin cells each, the destination's cell tested.
+pairs AS (
+  SELECT g.week, sum(g.trips) AS trips
+  FROM generate_series($16::bigint >> 6, $17::bigint >> 6) AS x6
+  CROSS JOIN LATERAL (
+    SELECT g.week, g.trips FROM gold.weekly_cell_pairs AS g
+    WHERE g.origin_cell BETWEEN (6::bigint << 42) | (x6 << 21) | ($18::bigint >> 6) AND (6::bigint << 42) | (x6 << 21) | ($19::bigint >> 6)
+      AND ((g.destination_cell >> 21) & 2097151) BETWEEN $16::bigint >> 6 AND $17::bigint >> 6
+      AND (g.destination_cell & 2097151) BETWEEN $18::bigint >> 6 AND $19::bigint >> 6
+      AND g.week BETWEEN $2::date AND $3::date AND ($1::int IS NULL OR g.region_id = $1::int)
+    OFFSET 0
+  ) AS g
+  WHERE $29::bool
+  GROUP BY g.week
 ),
 
+-- The band's rectangles, but the level-8 columns under which gold has no trip of the end a rectangle
+-- is read for (whatever its week or region; see weekly_box.sql): their range probes are skipped.
+band AS (
+  SELECT r.read_by, r.col_lo::bigint AS col_lo, r.col_hi::bigint AS col_hi, r.row_lo::bigint AS row_lo, r.row_hi::bigint AS row_hi, x8
+  FROM (
+    SELECT 'origin' AS read_by, * FROM unnest($20::int[], $21::int[], $22::int[], $23::int[]) AS r (col_lo, col_hi, row_lo, row_hi)
+    UNION ALL
+    SELECT 'destination', * FROM unnest($24::int[], $25::int[], $26::int[], $27::int[]) AS r (col_lo, col_hi, row_lo, row_hi)
+  ) AS r
+  CROSS JOIN LATERAL generate_series(r.col_lo::bigint >> 4, r.col_hi::bigint >> 4) AS x8
+  WHERE CASE WHEN r.read_by = 'origin' THEN EXISTS (
+      SELECT FROM gold.weekly_origin_cells AS g
+      WHERE g.cell BETWEEN (8::bigint << 42) | (x8 << 21) | (r.row_lo::bigint >> 4) AND (8::bigint << 42) | (x8 << 21) | (r.row_hi::bigint >> 4))
+    ELSE EXISTS (
+      SELECT FROM gold.weekly_destination_cells AS g
+      WHERE g.cell BETWEEN (8::bigint << 42) | (x8 << 21) | (r.row_lo::bigint >> 4) AND (8::bigint << 42) | (x8 << 21) | (r.row_hi::bigint >> 4)) END
+),
+
+band_columns AS (
+  SELECT b.read_by, (12::bigint << 42) | (gx << 21) | b.row_lo AS lo, (12::bigint << 42) | (gx << 21) | b.row_hi AS hi
+  FROM band AS b
+  CROSS JOIN LATERAL generate_series(greatest(b.col_lo, b.x8 << 4), least(b.col_hi, (b.x8 << 4) | 15)) AS gx
+),
+
+-- A1 and A2: each trip from the index alone.
+inner_trips AS (
+  SELECT t.trip_time FROM band_columns AS c
+  CROSS JOIN LATERAL (
+    SELECT t.trip_time FROM silver.trips AS t
+    WHERE t.origin_cell BETWEEN c.lo AND c.hi
+      AND ((t.destination_cell >> 21) & 2097151) BETWEEN $8::bigint AND $9::bigint
+      AND (t.destination_cell & 2097151) BETWEEN $10::bigint AND $11::bigint
+      AND t.trip_time >= $2::date AND t.trip_time < $3::date + 7 AND ($1::int IS NULL OR t.region_id = $1::int)
+    OFFSET 0
+  ) AS t
+  WHERE c.read_by = 'origin'
+  UNION ALL
+  SELECT t.trip_time FROM band_columns AS c
+  CROSS JOIN LATERAL (
+    SELECT t.trip_time FROM silver.trips AS t
+    WHERE t.destination_cell BETWEEN c.lo AND c.hi
+      AND ((t.origin_cell >> 21) & 2097151) BETWEEN $16::bigint AND $17::bigint
+      AND (t.origin_cell & 2097151) BETWEEN $18::bigint AND $19::bigint
+      AND t.trip_time >= $2::date AND t.trip_time < $3::date + 7 AND ($1::int IS NULL OR t.region_id = $1::int)
+    OFFSET 0
+  ) AS t
+  WHERE c.read_by = 'destination'
+),
+
+-- The ring's rectangles for B and C, by level-8 column, with whether gold has origins or destinations
+-- under each.
 ring AS (
   SELECT
     r.col_lo::bigint AS col_lo, r.col_hi::bigint AS col_hi, r.row_lo::bigint AS row_lo, r.row_hi::bigint AS row_hi, x8,
@@ -51,7 +115,7 @@ ring AS (
     ) AS destinations
   FROM unnest($12::int[], $13::int[], $14::int[], $15::int[]) AS r (col_lo, col_hi, row_lo, row_hi)
   CROSS JOIN LATERAL generate_series(r.col_lo::bigint >> 4, r.col_hi::bigint >> 4) AS x8
-  WHERE $18::bool
+  WHERE $28::bool
 ),
 
 ring_columns AS (
@@ -72,19 +136,6 @@ edges AS (
     tripflow.column27($6::float8) AS e, tripflow.row27($7::float8) AS n,
     tripflow.column27($4::float8) >> 15 AS col_lo, tripflow.column27($6::float8) >> 15 AS col_hi,
     tripflow.row27($5::float8) >> 15 AS row_lo, tripflow.row27($7::float8) >> 15 AS row_hi
-),
-
--- A: both cells inner, from the origin index alone.
-inner_trips AS (
-  SELECT t.trip_time FROM inner_columns AS c
-  CROSS JOIN LATERAL (
-    SELECT t.trip_time FROM silver.trips AS t
-    WHERE t.origin_cell BETWEEN c.lo AND c.hi
-      AND ((t.destination_cell >> 21) & 2097151) BETWEEN $8::bigint AND $9::bigint
-      AND (t.destination_cell & 2097151) BETWEEN $10::bigint AND $11::bigint
-      AND t.trip_time >= $2::date AND t.trip_time < $3::date + 7 AND ($1::int IS NULL OR t.region_id = $1::int)
-    OFFSET 0
-  ) AS t
 ),
 
 -- B and C: each trip counted from the indexes alone (origin and destination null), or the two cells of
@@ -159,6 +210,8 @@ rechecked AS (
 weekly AS (
   SELECT week, sum(trips) AS trips FROM (
     SELECT tripflow.iso_week(trip_time) AS week, count(*) AS trips FROM inner_trips GROUP BY 1
+    UNION ALL
+    SELECT week, trips FROM pairs
     UNION ALL
     SELECT tripflow.iso_week(trip_time), count(*) FROM ring_trips WHERE origin IS NULL GROUP BY 1
     UNION ALL

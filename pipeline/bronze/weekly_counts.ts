@@ -14,12 +14,18 @@ const WEEK_BITS = 2 ** 19;
 /** Level-12 columns and rows per level-8 cell, and the rows of level 8 (packing a cell in 32 bits). */
 const FINE_PER_GOLD = 2 ** (CELL_LEVEL.fine - CELL_LEVEL.gold);
 const GOLD_ROWS = 180 * 2 ** CELL_LEVEL.gold;
+/** The same for the level-6 cells of gold.weekly_cell_pairs: a cell packed as column * PAIR_ROWS + row, below 2^28. */
+const FINE_PER_PAIR = 2 ** (CELL_LEVEL.fine - CELL_LEVEL.pairs);
+const PAIR_ROWS = 180 * 2 ** CELL_LEVEL.pairs;
+const PAIR_CELL = 2 ** 28;
+/** A pair's key holds its region beside a level-6 cell: regions from this id on give the pairs up. */
+const PAIR_REGIONS = 2 ** 25;
 /** A table gives up past this many slots (24 bytes each): 24 MiB, about 629,000 keys. */
 const MAX_SLOTS = 2 ** 20;
 const EMPTY = -1;
 
 /**
- * Counts per key, a key being a whole number below 2^53 (`a`) and one below 2^32 (`b`), in an
+ * Counts per key, a key being two whole numbers below 2^53 (`a` and `b`), in an
  * open-addressing table: one Float64Array holding each slot's a, b and count side by side (one cache
  * line read per probe; no object per key). `add` returns false once the table would outgrow
  * MAX_SLOTS: the counts are then incomplete and must not be used.
@@ -75,6 +81,7 @@ class CountTable {
 
 function slot(a: number, b: number): number {
   let h = Math.imul(a | 0, 0x9e3779b1) ^ Math.imul(((a / 4294967296) | 0) ^ b, 0x85ebca77);
+  h ^= Math.imul((b / 4294967296) | 0, 0xc2b2ae35);
   h ^= h >>> 15;
   return Math.imul(h, 0x2c1b3c6d) ^ (h >>> 12);
 }
@@ -82,17 +89,22 @@ function slot(a: number, b: number): number {
 /**
  * A large file's weekly counts, kept while its lines are read (silver_rows.ts SilverRows): trips per
  * (region, ISO week), per (region, week, level-8 origin cell) and per (region, week, level-8
- * destination cell), exactly what db/transforms/seal/stage_gold.sql computes from the segment. Only a
+ * destination cell), exactly what db/transforms/seal/stage_gold.sql computes from the segment, and per
+ * (region, week, level-6 origin cell, level-6 destination cell), what seal/stage_pairs.sql does. Only a
  * file's first load keeps them (pipeline/bronze/intake.ts): a load resumed after a crash skips the
  * chunks in the segment already, and the seal then counts the segment itself. The tables are bounded:
  * past MAX_SLOTS keys (or a week outside years 1..9999) they give up (`complete` false), and the seal
- * counts instead.
+ * counts instead. The pairs, many more keys, give up on their own (`pairsComplete`; also for a region
+ * id from 2^25 on): a file of millions of trips connects more cell pairs a week than they keep, and the
+ * seal counts those.
  */
 export class WeeklyCounts {
   private readonly regions = new CountTable();
   private readonly origins = new CountTable();
   private readonly destinations = new CountTable();
+  private readonly pairs = new CountTable();
   private whole = true;
+  private pairsWhole = true;
 
   /** One trip: its region, the day of its date (from 1970-01-01) and its level-12 cells (column, row). */
   add(region: number, days: number, ox: number, oy: number, dx: number, dy: number): void {
@@ -107,14 +119,26 @@ export class WeeklyCounts {
     const destination = Math.floor(dx / FINE_PER_GOLD) * GOLD_ROWS + Math.floor(dy / FINE_PER_GOLD);
     if (!this.regions.add(key, 0) || !this.origins.add(key, origin) || !this.destinations.add(key, destination))
       this.giveUp();
+    if (!this.pairsWhole) return;
+    // (origin cell, week) and (region, destination cell): each below 2^53.
+    const pairOrigin = Math.floor(ox / FINE_PER_PAIR) * PAIR_ROWS + Math.floor(oy / FINE_PER_PAIR);
+    const pairDestination = Math.floor(dx / FINE_PER_PAIR) * PAIR_ROWS + Math.floor(dy / FINE_PER_PAIR);
+    if (region >= PAIR_REGIONS || !this.pairs.add(pairOrigin * WEEK_BITS + week, region * PAIR_CELL + pairDestination))
+      this.pairsWhole = false;
   }
 
   private giveUp(): void {
     this.whole = false;
+    this.pairsWhole = false;
   }
 
   get complete(): boolean {
     return this.whole;
+  }
+
+  /** Whether the pairs are whole (and so is the rest). */
+  get pairsComplete(): boolean {
+    return this.whole && this.pairsWhole;
   }
 
   /** Binary COPY rows for gold.weekly_regions' columns (region_id, week, trips, segment), by region and week. */
@@ -128,6 +152,29 @@ export class WeeklyCounts {
    */
   cellRows(end: "origins" | "destinations", segment: number): Buffer[] {
     return this.rows(this[end], segment, true);
+  }
+
+  /**
+   * Binary COPY rows for gold.weekly_cell_pairs' columns (region_id, week, origin_cell,
+   * destination_cell, trips, segment), in the order of its key: origin cell, destination cell, week, region.
+   */
+  pairRows(segment: number): Buffer[] {
+    const n = this.pairs.size;
+    const [a, b, trips] = [new Float64Array(n), new Float64Array(n), new Float64Array(n)];
+    let i = 0;
+    for (const [x, y, count] of this.pairs.entries()) [a[i], b[i], trips[i++]] = [x, y, count];
+    const order = new Uint32Array(n).map((_, j) => j);
+    order.sort(
+      (i, j) =>
+        Math.floor(a[i]! / WEEK_BITS) - Math.floor(a[j]! / WEEK_BITS) ||
+        (b[i]! % PAIR_CELL) - (b[j]! % PAIR_CELL) ||
+        (a[i]! % WEEK_BITS) - (a[j]! % WEEK_BITS) ||
+        b[i]! - b[j]!,
+    );
+    const out = new PairRows();
+    for (const j of order) out.row(a[j]!, b[j]!, trips[j]!, segment);
+    out.end();
+    return out.take();
   }
 
   private rows(table: CountTable, segment: number, cells: boolean): Buffer[] {
@@ -167,10 +214,32 @@ class CountRows extends BinaryRows {
   }
 }
 
+/** A level-6 cell packed as column * PAIR_ROWS + row, as its id (tripflow.cell's packing). */
+const pairCell = (packed: number) => {
+  const column = Math.floor(packed / PAIR_ROWS);
+  return CELL_LEVEL.pairs * 2 ** 42 + column * 2 ** 21 + (packed - column * PAIR_ROWS);
+};
+
+class PairRows extends BinaryRows {
+  row(a: number, b: number, trips: number, segment: number): void {
+    this.room(72);
+    const v = this.view;
+    const week = a % WEEK_BITS;
+    v.setInt16(this.used, 6);
+    let at = int4(v, this.used + 2, Math.floor(b / PAIR_CELL));
+    at = date(v, at, FIRST_MONDAY + 7 * week);
+    at = int8(v, at, pairCell((a - week) / WEEK_BITS));
+    at = int8(v, at, pairCell(b % PAIR_CELL));
+    at = int8(v, at, trips);
+    this.used = int4(v, at, segment);
+  }
+}
+
 /**
  * In the load's last transaction: a large file's weekly counts into its segment's three gold tables,
  * keyed and analysed as the seal leaves them (db/transforms/seal/gold_tables.sql, gold_keys.sql), so
- * that the tables exist only if the whole file is in the segment; nothing if the counts gave up.
+ * that the tables exist only if the whole file is in the segment; nothing if the counts gave up. The
+ * same for its cell pairs (seal/pairs_table.sql, pairs_keys.sql), when they were kept whole.
  */
 export async function stageWeeklyCounts(client: pg.PoolClient, id: number, counts: WeeklyCounts): Promise<void> {
   if (!counts.complete) return;
@@ -184,4 +253,15 @@ export async function stageWeeklyCounts(client: pg.PoolClient, id: number, count
   for (const [target, rows] of copies)
     await pipeline(Readable.from(rows), client.query(copyFrom(`COPY ${target} FROM STDIN WITH (FORMAT binary)`)));
   await client.query(segmentSql(SQL.sealGoldKeys, id));
+  if (!counts.pairsComplete) return;
+  await client.query(segmentSql(SQL.sealPairsTable, id));
+  await pipeline(
+    Readable.from(counts.pairRows(id)),
+    client.query(
+      copyFrom(
+        `COPY ${tables.pairs} (region_id, week, origin_cell, destination_cell, trips, segment) FROM STDIN WITH (FORMAT binary)`,
+      ),
+    ),
+  );
+  await client.query(segmentSql(SQL.sealPairsKeys, id));
 }

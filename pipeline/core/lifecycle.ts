@@ -21,6 +21,7 @@ export function segmentTables(segment: number) {
     regions: `gold.weekly_regions_${suffix}`,
     origins: `gold.weekly_origin_cells_${suffix}`,
     destinations: `gold.weekly_destination_cells_${suffix}`,
+    pairs: `gold.weekly_cell_pairs_${suffix}`,
   };
 }
 type SegmentTables = ReturnType<typeof segmentTables>;
@@ -37,6 +38,7 @@ export const PARENTS: [keyof SegmentTables, string][] = [
   ["regions", "gold.weekly_regions"],
   ["origins", "gold.weekly_origin_cells"],
   ["destinations", "gold.weekly_destination_cells"],
+  ["pairs", "gold.weekly_cell_pairs"],
 ];
 
 /** The table of a bulk ingestion's trips: a segment of silver.trips once sealed. */

@@ -28,12 +28,16 @@ export const SQL = {
   silverTripGroups: loadSql("transforms/silver/trip_groups.sql"),
   goldWeeklyRegions: loadSql("transforms/gold/weekly_regions.sql"),
   goldWeeklyOriginCells: loadSql("transforms/gold/weekly_origin_cells.sql"),
+  goldWeeklyCellPairs: loadSql("transforms/gold/weekly_cell_pairs.sql"),
   goldWeeklyDestinationCells: loadSql("transforms/gold/weekly_destination_cells.sql"),
   withdrawAggregates: loadSql("transforms/withdraw/aggregates.sql"),
   sealStageGroups: loadSql("transforms/seal/stage_groups.sql"),
   sealStageGold: loadSql("transforms/seal/stage_gold.sql"),
   sealGoldTables: loadSql("transforms/seal/gold_tables.sql"),
   sealGoldKeys: loadSql("transforms/seal/gold_keys.sql"),
+  sealPairsTable: loadSql("transforms/seal/pairs_table.sql"),
+  sealStagePairs: loadSql("transforms/seal/stage_pairs.sql"),
+  sealPairsKeys: loadSql("transforms/seal/pairs_keys.sql"),
   compactTrips: loadSql("transforms/compact/trips.sql"),
   compactGroups: loadSql("transforms/compact/groups.sql"),
   compactGold: loadSql("transforms/compact/gold.sql"),
@@ -68,6 +72,7 @@ export const GOLD_TRANSFORMS = [
   ["gold.weekly_regions", SQL.goldWeeklyRegions],
   ["gold.weekly_origin_cells", SQL.goldWeeklyOriginCells],
   ["gold.weekly_destination_cells", SQL.goldWeeklyDestinationCells],
+  ["gold.weekly_cell_pairs", SQL.goldWeeklyCellPairs],
 ] as const;
 
 /** Every transform that merges one silver chunk into an aggregate: trip groups (queue "groups"), then gold. */

@@ -66,6 +66,7 @@ export async function compactSegments(pool: pg.Pool, maxSegments: number): Promi
         region_sources: union(sources, "regions"),
         origin_sources: union(sources, "origins"),
         destination_sources: union(sources, "destinations"),
+        pair_sources: union(sources, "pairs"),
       }),
     ),
   ]);

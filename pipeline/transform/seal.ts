@@ -40,14 +40,22 @@ export const STAGE_SETTINGS = ["SET work_mem = '256MB'"];
 const STAGE_GOLD = (id: number) =>
   [SQL.sealGoldTables, SQL.sealStageGold, SQL.sealGoldKeys].map((sql) => segmentSql(sql, id)).join("\n");
 
-/** Whether a segment's three gold tables exist: created, filled and keyed in one transaction, so whole. */
-async function goldTablesExist(pool: pg.Pool, id: number): Promise<boolean> {
+/** The seal's own weekly cell pairs of a segment, in one query (one transaction): table, aggregate, key. */
+const STAGE_PAIRS = (id: number) =>
+  [SQL.sealPairsTable, SQL.sealStagePairs, SQL.sealPairsKeys].map((sql) => segmentSql(sql, id)).join("\n");
+
+/**
+ * Which of a segment's gold tables the load wrote (pipeline/bronze/weekly_counts.ts): the three weekly
+ * count tables, and the cell pairs table. Each set is created, filled and keyed in one transaction, so whole.
+ */
+async function goldStaged(pool: pg.Pool, id: number): Promise<{ counts: boolean; pairs: boolean }> {
   const t = segmentTables(id);
-  const { rows } = await pool.query<{ all: boolean }>(
-    "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL AS all",
-    [t.regions, t.origins, t.destinations],
+  const { rows } = await pool.query<{ counts: boolean; pairs: boolean }>(
+    `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL AS counts,
+            to_regclass($4) IS NOT NULL AS pairs`,
+    [t.regions, t.origins, t.destinations, t.pairs],
   );
-  return rows[0]!.all;
+  return rows[0]!;
 }
 
 type Sealed = { applied: boolean; rows: number; indexesMs: number; attachMs: number };
@@ -133,14 +141,17 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
   // aggregates.
   const trips = segmentTable(id);
   const [origin, destination, brin] = segmentIndexes(trips) as [string, string, string];
-  const goldStaged = await goldTablesExist(pool, id);
+  const staged = await goldStaged(pool, id);
   const groups = segmentSql(SQL.sealStageGroups, id);
   const build = (step: string, ...statements: string[]) => ({ step, settings: INDEX_SETTINGS, statements });
   const stage = (step: string, statements: string) => ({ step, settings: STAGE_SETTINGS, statements: [statements] });
-  const sessions = goldStaged
+  const sessions = staged.counts
     ? [build("origin index", origin), build("destination index", destination), stage("groups", groups)]
     : [build("indexes", origin, destination), stage("groups", groups), stage("gold", STAGE_GOLD(id))];
+  // The cell pairs, when the load could not keep them (too many for its memory bound), go to the
+  // session that ends first; work_mem as the aggregates', set for that step alone.
   const shortSteps: Step[] = [
+    ...(staged.pairs ? [] : [{ step: "cell pairs", sql: [...STAGE_SETTINGS, STAGE_PAIRS(id), "RESET work_mem"] }]),
     { step: "BRIN index", sql: brin },
     { step: "ANALYZE", sql: `ANALYZE ${trips}` },
   ];
@@ -181,7 +192,8 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
     await recordEvent(tx, id, "silver.sealed", {
       rows: state.rows,
       chunks: state.chunks,
-      gold_from_load: goldStaged,
+      gold_from_load: staged.counts,
+      pairs_from_load: staged.pairs,
       indexes_ms: indexesMs,
       steps,
       attach_ms: attachMs,

@@ -44,6 +44,7 @@ export async function totals(pool: pg.Pool) {
            (SELECT coalesce(sum(trips), 0) FROM gold.weekly_regions)::int AS gold_regions,
            (SELECT coalesce(sum(trips), 0) FROM gold.weekly_origin_cells)::int AS gold_origins,
            (SELECT coalesce(sum(trips), 0) FROM gold.weekly_destination_cells)::int AS gold_destinations,
+           (SELECT coalesce(sum(trips), 0) FROM gold.weekly_cell_pairs)::int AS gold_pairs,
            (SELECT coalesce(sum(trips), 0) FROM silver.trip_groups)::int AS groups,
            (SELECT count(*) FROM audit.ingestions WHERE status NOT IN ('completed', 'failed', 'skipped'))::int AS unfinished`);
   return rows[0] as Record<string, number>;
@@ -56,6 +57,7 @@ export const exactly = (n: number) => ({
   gold_regions: n,
   gold_origins: n,
   gold_destinations: n,
+  gold_pairs: n,
   groups: n,
   unfinished: 0,
 });
@@ -103,6 +105,11 @@ export async function mismatches(db: { pool: pg.Pool }): Promise<Record<string, 
       FULL JOIN (SELECT region_id, tripflow.iso_week(trip_time) AS week, tripflow.cell_parent(destination_cell, 8) AS cell,
                         count(*) AS trips FROM silver.trips GROUP BY 1, 2, 3) s
       USING (region_id, week, cell) WHERE g.trips IS DISTINCT FROM s.trips`),
+    pairs: await q(`SELECT count(*)::int AS n FROM
+      (SELECT region_id, week, origin_cell, destination_cell, sum(trips) AS trips FROM gold.weekly_cell_pairs GROUP BY 1, 2, 3, 4) g
+      FULL JOIN (SELECT region_id, tripflow.iso_week(trip_time) AS week, tripflow.cell_parent(origin_cell, 6) AS origin_cell,
+                        tripflow.cell_parent(destination_cell, 6) AS destination_cell, count(*) AS trips FROM silver.trips GROUP BY 1, 2, 3, 4) s
+      USING (region_id, week, origin_cell, destination_cell) WHERE g.trips IS DISTINCT FROM s.trips`),
     groups: await q(`SELECT count(*)::int AS n FROM
       (SELECT region_id, origin_cell, destination_cell, slot, sum(trips) AS trips, min(first_trip_at) AS first,
               max(last_trip_at) AS last, round(sum(sum_origin_lon)::numeric, 6) AS lon, round(sum(sum_dest_lat)::numeric, 6) AS lat
@@ -117,4 +124,4 @@ export async function mismatches(db: { pool: pg.Pool }): Promise<Record<string, 
   };
 }
 
-export const AGREE = { regions: 0, origins: 0, destinations: 0, groups: 0 };
+export const AGREE = { regions: 0, origins: 0, destinations: 0, pairs: 0, groups: 0 };

@@ -172,7 +172,7 @@ describe("exactly once for the bulk path: SIGKILL during its load and each step 
     await holder.query(`LOCK TABLE ${table} IN ${mode} MODE`);
     return running(c, pattern);
   };
-  // The seal's final transaction attaches five tables: a session holding gold.weekly_destination_cells
+  // The seal's final transaction attaches six tables: a session holding gold.weekly_destination_cells
   // (SHARE UPDATE EXCLUSIVE, as an attach takes it) stops it after the first four, inside the transaction.
   const midAttach = (c: Child) =>
     stoppedAt(
@@ -199,7 +199,7 @@ describe("exactly once for the bulk path: SIGKILL during its load and each step 
     ["its last transaction, writing the weekly counts it kept", inLastTransaction, false],
     ["the seal's index build", (c) => running(c, "CREATE %INDEX%trips_seg_%"), true],
     ["the seal's groups", (c) => running(c, "%Target: silver.trip_groups_seg%"), true],
-    ["the seal's attach (four of five tables attached)", midAttach, true],
+    ["the seal's attach (four of six tables attached)", midAttach, true],
   ];
 
   for (const [i, [point, reached, counted]] of points.entries()) {
@@ -232,12 +232,12 @@ describe("exactly once for the bulk path: SIGKILL during its load and each step 
           [`trips_seg_${rows[0].id}`],
         );
         expect(segments[0].n).toBe(1);
-        // Its trips, groups and three gold tables: each attached once, as a partition of its parent.
+        // Its trips, groups and four gold tables: each attached once, as a partition of its parent.
         const { rows: attached } = await db.pool.query(
           "SELECT count(*)::int AS n FROM pg_inherits WHERE inhrelid::regclass::text LIKE $1",
           [`%_seg_${rows[0].id}`],
         );
-        expect(attached[0].n).toBe(5);
+        expect(attached[0].n).toBe(6);
         const { rows: sealed } = await db.pool.query(
           "SELECT payload->'gold_from_load' AS gold FROM audit.events WHERE ingestion_id = $1 AND type = 'silver.sealed'",
           [rows[0].id],
@@ -277,7 +277,7 @@ describe("exactly once for a compaction: SIGKILL while it builds and inside its 
   const points: [string, (c: Child) => Promise<boolean>][] = [
     ["while it builds the merged trips", (c) => running(c, "%Target: silver.trips_cmp%")],
     [
-      "inside its swap (the old tables of four parents dropped, the fifth waiting)",
+      "inside its swap (the old tables of four parents dropped, the fifth and sixth waiting)",
       async (c) => {
         holder = new pg.Client({ connectionString: db.url });
         await holder.connect();

@@ -39,7 +39,14 @@ describe("contracts defined once and kept equal in TypeScript, SQL and the docs"
     expect(read("db/transforms/silver/trip_groups.sql")).toEqual(new Set([CELL_LEVEL.group]));
     expect(read("db/transforms/gold/weekly_origin_cells.sql")).toEqual(new Set([CELL_LEVEL.gold]));
     expect(read("db/transforms/gold/weekly_destination_cells.sql")).toEqual(new Set([CELL_LEVEL.gold]));
-    expect(read("db/transforms/withdraw/aggregates.sql")).toEqual(new Set([CELL_LEVEL.group, CELL_LEVEL.gold]));
+    expect(read("db/transforms/gold/weekly_cell_pairs.sql")).toEqual(new Set([CELL_LEVEL.pairs]));
+    expect(read("db/transforms/seal/stage_pairs.sql")).toEqual(new Set([CELL_LEVEL.pairs]));
+    expect(read("db/transforms/withdraw/aggregates.sql")).toEqual(
+      new Set([CELL_LEVEL.group, CELL_LEVEL.gold, CELL_LEVEL.pairs]),
+    );
+    expect(read("db/queries/weekly_box_both.sql")).toEqual(
+      new Set([CELL_LEVEL.pairs, CELL_LEVEL.gold, CELL_LEVEL.fine]),
+    );
     expect(read("db/queries/weekly_box.sql")).toEqual(new Set([CELL_LEVEL.gold, CELL_LEVEL.fine]));
     const all = new Set<number>(Object.values(CELL_LEVEL));
     for (const { path, text } of [...files("db/transforms", [".sql"]), ...files("db/queries", [".sql"])])

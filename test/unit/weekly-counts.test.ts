@@ -20,6 +20,7 @@ function monday(days: number): string {
 }
 
 const goldCell = (x: number, y: number) => (8n << 42n) | (BigInt(x >> 4) << 21n) | BigInt(y >> 4);
+const pairCell = (x: number, y: number) => (6n << 42n) | (BigInt(x >> 6) << 21n) | BigInt(y >> 6);
 
 /** Decodes binary COPY rows of int4 / date / int8 fields (types given per column). */
 function decode(pieces: Buffer[], types: ("int4" | "date" | "int8")[]): string[] {
@@ -48,12 +49,13 @@ function decode(pieces: Buffer[], types: ("int4" | "date" | "int8")[]): string[]
 }
 
 describe("WeeklyCounts: the weekly counts a bulk load keeps while it reads", () => {
-  it("counts per region and week, and per level-8 origin and destination cell, as defined, in the tables' key order", () => {
+  it("counts per region and week, per level-8 origin and destination cell and per level-6 cell pair, as defined, in the tables' key order", () => {
     const next = rng(42);
     const counts = new WeeklyCounts();
     const regions = new Map<string, number>();
     const origins = new Map<string, number>();
     const destinations = new Map<string, number>();
+    const pairs = new Map<string, number>();
     const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
     const pick = picker(next);
     // Few values of each part, so that keys repeat; the edges of the calendar and of the grid included.
@@ -63,7 +65,7 @@ describe("WeeklyCounts: the weekly counts a bulk load keeps while it reads", () 
     const someY = [0, 15, 16, 180 * 4096 - 1, 368_640];
     for (let i = 0; i < 20; i++) someX.push(Math.floor(next() * 360 * 4096));
     for (let i = 0; i < 20; i++) someY.push(Math.floor(next() * 180 * 4096));
-    const someRegions = [1, 2, 3, 70_000, 2 ** 31 - 1];
+    const someRegions = [1, 2, 3, 70_000, 2 ** 25 - 1];
     for (let i = 0; i < 50_000; i++) {
       const region = pick(someRegions);
       const days = pick(someDays);
@@ -73,8 +75,10 @@ describe("WeeklyCounts: the weekly counts a bulk load keeps while it reads", () 
       bump(regions, `${region} ${week}`);
       bump(origins, `${region} ${week} ${goldCell(ox, oy)}`);
       bump(destinations, `${region} ${week} ${goldCell(dx, dy)}`);
+      bump(pairs, `${region} ${week} ${pairCell(ox, oy)} ${pairCell(dx, dy)}`);
     }
     expect(counts.complete).toBe(true);
+    expect(counts.pairsComplete).toBe(true);
     const expected = (m: Map<string, number>, segment: number) => [...m].map(([k, n]) => `${k} ${n} ${segment}`).sort();
     const regionRows = decode(counts.regionRows(7), ["int4", "date", "int8", "int4"]);
     expect([...regionRows].sort()).toEqual(expected(regions, 7));
@@ -100,6 +104,20 @@ describe("WeeklyCounts: the weekly counts a bulk load keeps while it reads", () 
       };
       expect(rows).toEqual([...rows].sort(order));
     }
+    const pairRows = decode(counts.pairRows(7), ["int4", "date", "int8", "int8", "int8", "int4"]);
+    expect([...pairRows].sort()).toEqual(expected(pairs, 7));
+    // By origin cell, destination cell, week and region: the order of gold.weekly_cell_pairs' key.
+    const pairOrder = (a: string, b: string) => {
+      const [ra, wa, oa, da] = byKey(a);
+      const [rb, wb, ob, db] = byKey(b);
+      return (
+        Number(BigInt(oa!) - BigInt(ob!)) ||
+        Number(BigInt(da!) - BigInt(db!)) ||
+        wa!.localeCompare(wb!) ||
+        Number(ra) - Number(rb)
+      );
+    };
+    expect(pairRows).toEqual([...pairRows].sort(pairOrder));
   });
 
   it("gives up (the seal counts instead) past its bound of keys and outside the calendar it packs", () => {
@@ -112,6 +130,15 @@ describe("WeeklyCounts: the weekly counts a bulk load keeps while it reads", () 
     const late = new WeeklyCounts();
     late.add(1, LAST + 7 * 2 ** 19, 0, 0, 0, 0);
     expect(late.complete).toBe(false);
+    // The pairs give up on their own, past their bound or for a region id they cannot pack: the rest stays.
+    const manyPairs = new WeeklyCounts();
+    for (let i = 0; i < 700_000; i++)
+      manyPairs.add(1, 18_000 + (i % 100) * 7, (Math.floor(i / 100) % 100) * 64, 0, Math.floor(i / 10_000) * 64, 0);
+    expect([manyPairs.complete, manyPairs.pairsComplete]).toEqual([true, false]);
+    const bigRegion = new WeeklyCounts();
+    bigRegion.add(2 ** 25, 18_000, 0, 0, 0, 0);
+    expect([bigRegion.complete, bigRegion.pairsComplete]).toEqual([true, false]);
+    expect([many.complete, many.pairsComplete]).toEqual([false, false]);
     const bounded = new WeeklyCounts();
     for (let i = 0; i < 100_000; i++) bounded.add(1, 18_000 + (i % 700), i % 300, 0, 0, 0);
     expect(bounded.complete).toBe(true);

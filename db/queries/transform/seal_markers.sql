@@ -7,6 +7,6 @@
 INSERT INTO audit.steps (ingestion_id, step, chunk)
 SELECT $1::bigint, s.step, c.chunk
 FROM unnest(ARRAY['silver.trip_groups', 'gold', 'gold.weekly_regions', 'gold.weekly_origin_cells',
-                  'gold.weekly_destination_cells']) AS s (step)
+                  'gold.weekly_destination_cells', 'gold.weekly_cell_pairs']) AS s (step)
 CROSS JOIN generate_series(0, $2::int - 1) AS c (chunk)
 ON CONFLICT DO NOTHING;

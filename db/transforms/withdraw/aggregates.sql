@@ -1,5 +1,5 @@
--- Target: gold.weekly_regions, gold.weekly_origin_cells, gold.weekly_destination_cells and
--- silver.trip_groups, segment 0: takes out of each what one ingestion ($1) of the incremental path
+-- Target: gold.weekly_regions, gold.weekly_origin_cells, gold.weekly_destination_cells,
+-- gold.weekly_cell_pairs and silver.trip_groups, segment 0: takes out of each what one ingestion ($1) of the incremental path
 -- merged into it, so that a failed ingestion counts nowhere. (A large file's groups and gold are
 -- partitions of their own, dropped whole with its segment: pipeline/core/withdraw.ts.)
 -- Source: the ingestion's silver.trips (read by primary key) and its merge markers in audit.steps: a
@@ -18,7 +18,8 @@ WITH ing AS (
 merged AS (
   SELECT step, chunk FROM audit.steps
   WHERE ingestion_id = $1::bigint
-    AND step IN ('gold.weekly_regions', 'gold.weekly_origin_cells', 'gold.weekly_destination_cells', 'silver.trip_groups')
+    AND step IN ('gold.weekly_regions', 'gold.weekly_origin_cells', 'gold.weekly_destination_cells', 'gold.weekly_cell_pairs',
+                 'silver.trip_groups')
 ),
 
 trips AS MATERIALIZED (
@@ -44,6 +45,15 @@ destinations AS (
   SELECT t.region_id, tripflow.iso_week(t.trip_time) AS week, tripflow.cell_parent(t.destination_cell, 8) AS cell, count(*) AS trips
   FROM trips AS t JOIN merged AS m ON m.step = 'gold.weekly_destination_cells' AND m.chunk = t.chunk
   GROUP BY 1, 2, 3
+),
+
+pairs AS (
+  SELECT
+    t.region_id, tripflow.iso_week(t.trip_time) AS week,
+    tripflow.cell_parent(t.origin_cell, 6) AS origin_cell, tripflow.cell_parent(t.destination_cell, 6) AS destination_cell,
+    count(*) AS trips
+  FROM trips AS t JOIN merged AS m ON m.step = 'gold.weekly_cell_pairs' AND m.chunk = t.chunk
+  GROUP BY 1, 2, 3, 4
 ),
 
 groups AS (
@@ -96,6 +106,20 @@ destinations_cut AS (
   RETURNING w.trips
 ),
 
+pairs_gone AS (
+  DELETE FROM gold.weekly_cell_pairs AS g USING pairs AS w
+  WHERE g.segment = 0 AND g.origin_cell = w.origin_cell AND g.destination_cell = w.destination_cell AND g.week = w.week
+    AND g.region_id = w.region_id AND g.trips <= w.trips
+  RETURNING w.trips
+),
+
+pairs_cut AS (
+  UPDATE gold.weekly_cell_pairs AS g SET trips = g.trips - w.trips FROM pairs AS w
+  WHERE g.segment = 0 AND g.origin_cell = w.origin_cell AND g.destination_cell = w.destination_cell AND g.week = w.week
+    AND g.region_id = w.region_id AND g.trips > w.trips
+  RETURNING w.trips
+),
+
 groups_gone AS (
   DELETE FROM silver.trip_groups AS g USING groups AS w
   WHERE g.segment = 0 AND g.region_id = w.region_id AND g.origin_cell = w.origin_cell AND g.destination_cell = w.destination_cell
@@ -122,6 +146,7 @@ SELECT
   (SELECT coalesce(sum(trips), 0) FROM (SELECT trips FROM regions_gone UNION ALL SELECT trips FROM regions_cut) AS x)::bigint AS gold_trips,
   (SELECT coalesce(sum(trips), 0) FROM (SELECT trips FROM origins_gone UNION ALL SELECT trips FROM origins_cut) AS x)::bigint AS origin_trips,
   (SELECT coalesce(sum(trips), 0) FROM (SELECT trips FROM destinations_gone UNION ALL SELECT trips FROM destinations_cut) AS x)::bigint AS destination_trips,
+  (SELECT coalesce(sum(trips), 0) FROM (SELECT trips FROM pairs_gone UNION ALL SELECT trips FROM pairs_cut) AS x)::bigint AS pair_trips,
   (SELECT coalesce(sum(trips), 0) FROM (SELECT trips FROM groups_gone UNION ALL SELECT trips FROM groups_cut) AS x)::bigint AS group_trips,
   (SELECT coalesce(array_agg(region_id), '{}') FROM groups_cut WHERE stale_first OR stale_last) AS stale_regions,
   (SELECT coalesce(array_agg(origin_cell), '{}') FROM groups_cut WHERE stale_first OR stale_last) AS stale_origins,

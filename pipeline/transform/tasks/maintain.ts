@@ -11,6 +11,7 @@ const TABLES = [
   "gold.weekly_regions",
   "gold.weekly_origin_cells",
   "gold.weekly_destination_cells",
+  "gold.weekly_cell_pairs",
 ];
 
 /**
