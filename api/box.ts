@@ -12,6 +12,8 @@ export type Rect = { colLo: number; colHi: number; rowLo: number; rowHi: number 
 export const GOLD_LEVEL = CELL_LEVEL.gold;
 export const FINE_LEVEL = CELL_LEVEL.fine;
 const PAIRS_LEVEL = CELL_LEVEL.pairs;
+/** Level-12 columns per level-6 column. */
+export const PAIR_COLUMN = 2 ** (FINE_LEVEL - PAIRS_LEVEL);
 
 export function column(lon: number, level: number): number {
   const scale = 2 ** level;
@@ -92,7 +94,7 @@ export function splitBox(box: Box): {
  */
 export function splitBoxPairs(box: Box): ReturnType<typeof splitBox> & { pairs: Rect | null } {
   const split = splitBox(box);
-  const f = 2 ** (FINE_LEVEL - PAIRS_LEVEL);
+  const f = PAIR_COLUMN;
   const i = split.inner;
   const pairs = i && {
     colLo: Math.ceil(i.colLo / f) * f,
@@ -103,9 +105,12 @@ export function splitBoxPairs(box: Box): ReturnType<typeof splitBox> & { pairs: 
   return { ...split, pairs: pairs && pairs.colLo <= pairs.colHi && pairs.rowLo <= pairs.rowHi ? pairs : null };
 }
 
-/** The western (`half` 0) or eastern (1) half of a rectangle's columns, as a list of none or one rectangle. */
-export function halfColumns(r: Rect, half: 0 | 1): Rect[] {
-  const mid = r.colLo + Math.floor((r.colHi - r.colLo + 1) / 2);
+/**
+ * The western (`half` 0) or eastern (1) half of a rectangle's columns, as a list of none or one
+ * rectangle, cut between groups of `unit` columns (the rectangle's columns being whole groups).
+ */
+export function halfColumns(r: Rect, half: 0 | 1, unit = 1): Rect[] {
+  const mid = r.colLo + Math.floor((r.colHi - r.colLo + 1) / unit / 2) * unit;
   const part = half === 0 ? { ...r, colHi: mid - 1 } : { ...r, colLo: mid };
   return part.colLo <= part.colHi ? [part] : [];
 }

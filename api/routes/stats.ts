@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type pg from "pg";
-import { halfColumns, halves, planBox, splitBoxPairs, subtract, type BoxPart, type Rect } from "../box.ts";
+import { halfColumns, halves, PAIR_COLUMN, planBox, splitBoxPairs, subtract, type BoxPart, type Rect } from "../box.ts";
 import { BadRequestError, errorResponse } from "../errors.ts";
 import { Bbox, checkPeriod, PeriodParams, RegionName, unknownParameter, type Box } from "../params.ts";
 import { QUERIES } from "../queries.ts";
@@ -153,8 +153,11 @@ type WeeklyBoxBothParams = Period & {
   edge: Rect[];
   /** $16..$19 colLo, colHi, rowLo, rowHi: the level-12 cells under the level-6 cells wholly inside the box; null for none. */
   pairs: Rect | null;
-  /** What this query counts: $20..$23 the rectangles read by origin (A1), $24..$27 by destination (A2), $28 the ring, $29 the pairs. */
-  part: { byOrigin: Rect[]; byDestination: Rect[]; ring: boolean; pairs: boolean };
+  /**
+   * What this query counts: $20..$23 the rectangles read by origin (A1), $24..$27 by destination (A2),
+   * $28 the ring, $29..$30 the columns of `pairs` whose gold rows it reads (colLo > colHi: none).
+   */
+  part: { byOrigin: Rect[]; byDestination: Rect[]; ring: boolean; pairs: Rect[] };
 };
 
 /** WeeklyBoxBothParams in weekly_box_both.sql's $n order. */
@@ -168,26 +171,30 @@ const weeklyBoxBothArgs = (p: WeeklyBoxBothParams) => [
   ...bounds(p.part.byOrigin),
   ...bounds(p.part.byDestination),
   p.part.ring,
-  p.part.pairs,
+  p.part.pairs[0]?.colLo ?? 1,
+  p.part.pairs[0]?.colHi ?? 0,
 ];
 
 /**
  * Trips per week whose origin and destination both lie in the box: gold's cell pairs for the trips
  * between level-6 cells wholly inside it, silver's level-12 cell indexes for the band between those
  * cells and the box's edges (weekly_box_both.sql). With `split`, two queries side by side, so that one
- * answer uses both cores: the pairs and the band read by origin, then the band read by destination and
- * the ring; without pairs, the western and the eastern half of the inner cells, the ring with the
- * second. Their weeks add up.
+ * answer uses both cores: the western half of the pairs' columns and the band read by origin, then the
+ * eastern half, the band read by destination and the ring; without pairs, the western and the eastern
+ * half of the inner cells, the ring with the second. Their weeks add up.
  */
 async function bothSeries(pool: pg.Pool, q: Period & { box: Box }, split: boolean): Promise<Series> {
   const { inner, edge, pairs } = splitBoxPairs(q.box);
   const run = (part: WeeklyBoxBothParams["part"]) =>
     pool.query<Series[number]>(QUERIES.weeklyBoxBoth, weeklyBoxBothArgs({ ...q, inner, edge, pairs, part }));
   const band = inner ? subtract(inner, pairs) : [];
-  const all = { byOrigin: band, byDestination: pairs ? band : [], ring: true, pairs: pairs !== null };
+  const all = { byOrigin: band, byDestination: pairs ? band : [], ring: true, pairs: pairs ? [pairs] : [] };
   if (!split || !inner) return (await run(all)).rows;
   const [a, b] = pairs
-    ? await Promise.all([run({ ...all, byDestination: [], ring: false }), run({ ...all, byOrigin: [], pairs: false })])
+    ? await Promise.all([
+        run({ ...all, byDestination: [], ring: false, pairs: halfColumns(pairs, 0, PAIR_COLUMN) }),
+        run({ ...all, byOrigin: [], pairs: halfColumns(pairs, 1, PAIR_COLUMN) }),
+      ])
     : await Promise.all([
         run({ ...all, byOrigin: halfColumns(inner, 0), ring: false }),
         run({ ...all, byOrigin: halfColumns(inner, 1) }),
@@ -211,7 +218,7 @@ async function series(pool: pg.Pool, period: Period, box: Box | undefined, match
   const [o, d, both] = await Promise.all([
     boxSeries(pool, { ...period, box, end: "origin" }, false),
     boxSeries(pool, { ...period, box, end: "destination" }, false),
-    bothSeries(pool, { ...period, box }, false),
+    bothSeries(pool, { ...period, box }, true),
   ]);
   return addSeries(addSeries(o, d), both, -1);
 }

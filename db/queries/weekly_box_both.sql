@@ -28,9 +28,10 @@
 --           the level-6 cells wholly inside the box (col_lo > col_hi when none);
 --   $20..$23 byOrigin's, $24..$27 byDestination's colLo, colHi, rowLo, rowHi int[]: the rectangles of
 --           level-12 cells that A1 reads through the origin index and A2 through the destination index;
---   $28 ring bool: whether it counts B and C;  $29 pairs bool: whether it counts G.
+--   $28 ring bool: whether it counts B and C;
+--   $29, $30 the level-12 columns of pairs whose trips of G it counts (a part of $16..$17; $29 > $30: none).
 -- So one answer can be two queries side by side, on both cores (api/routes/stats.ts bothSeries), each
--- trip counted by exactly one.
+-- trip counted by exactly one: each takes half of G's columns and some of the other parts.
 WITH period AS (
   SELECT w::date AS week FROM generate_series($2::date, $3::date, interval '7 days') AS w
 ),
@@ -38,7 +39,7 @@ WITH period AS (
 -- G: the level-6 columns of pairs, one id range of origin cells each, the destination's cell tested.
 pairs AS (
   SELECT g.week, sum(g.trips) AS trips
-  FROM generate_series($16::bigint >> 6, $17::bigint >> 6) AS x6
+  FROM generate_series($29::bigint >> 6, $30::bigint >> 6) AS x6
   CROSS JOIN LATERAL (
     SELECT g.week, g.trips FROM gold.weekly_cell_pairs AS g
     WHERE g.origin_cell BETWEEN (6::bigint << 42) | (x6 << 21) | ($18::bigint >> 6) AND (6::bigint << 42) | (x6 << 21) | ($19::bigint >> 6)
@@ -47,7 +48,7 @@ pairs AS (
       AND g.week BETWEEN $2::date AND $3::date AND ($1::int IS NULL OR g.region_id = $1::int)
     OFFSET 0
   ) AS g
-  WHERE $29::bool
+  WHERE $29::bigint <= $30::bigint
   GROUP BY g.week
 ),
 
