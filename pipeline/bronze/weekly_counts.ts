@@ -17,15 +17,18 @@ const GOLD_ROWS = 180 * 2 ** CELL_LEVEL.gold;
 /** The same for the level-6 cells of gold.weekly_cell_pairs: a cell packed as column * PAIR_ROWS + row, below 2^28. */
 const FINE_PER_PAIR = 2 ** (CELL_LEVEL.fine - CELL_LEVEL.pairs);
 const PAIR_ROWS = 180 * 2 ** CELL_LEVEL.pairs;
-const PAIR_CELL = 2 ** 28;
-/** A pair's key holds its region beside a level-6 cell: regions from this id on give the pairs up. */
-const PAIR_REGIONS = 2 ** 25;
+/** A pair's week and region share 32 bits: regions from this id on give the pairs up. */
+const PAIR_REGIONS = 2 ** 13;
+/** The pairs' table gives up past this many slots (16 bytes each): 32 MiB, about 1.47 million pairs. */
+const MAX_PAIR_SLOTS = 2 ** 21;
+/** Binary COPY rows handed out at a time by WeeklyCounts.pairRows. */
+const PAIR_BATCH = 16_384;
 /** A table gives up past this many slots (24 bytes each): 24 MiB, about 629,000 keys. */
 const MAX_SLOTS = 2 ** 20;
 const EMPTY = -1;
 
 /**
- * Counts per key, a key being two whole numbers below 2^53 (`a` and `b`), in an
+ * Counts per key, a key being a whole number below 2^53 (`a`) and one below 2^32 (`b`), in an
  * open-addressing table: one Float64Array holding each slot's a, b and count side by side (one cache
  * line read per probe; no object per key). `add` returns false once the table would outgrow
  * MAX_SLOTS: the counts are then incomplete and must not be used.
@@ -81,7 +84,69 @@ class CountTable {
 
 function slot(a: number, b: number): number {
   let h = Math.imul(a | 0, 0x9e3779b1) ^ Math.imul(((a / 4294967296) | 0) ^ b, 0x85ebca77);
-  h ^= Math.imul((b / 4294967296) | 0, 0xc2b2ae35);
+  h ^= h >>> 15;
+  return Math.imul(h, 0x2c1b3c6d) ^ (h >>> 12);
+}
+
+/**
+ * Trips per cell pair and week, in an open-addressing table of 16-byte slots (one Int32Array: origin
+ * cell, destination cell, week and region in one number, count; no object per key): a file of 10 M
+ * trips has about 770,000 pairs, kept in 32 MiB. `add` returns false once the table would outgrow
+ * MAX_PAIR_SLOTS.
+ */
+class PairTable {
+  size = 0;
+  private mask = (1 << 12) - 1;
+  private slots = new Int32Array((this.mask + 1) * 4).fill(EMPTY);
+
+  /** One trip: its level-6 cells packed below 2^28, and week * PAIR_REGIONS + region as an int32. */
+  add(origin: number, destination: number, weekRegion: number): boolean {
+    const t = this.slots;
+    let h = pairSlot(origin, destination, weekRegion) & this.mask;
+    for (;;) {
+      const at = h * 4;
+      const o = t[at]!;
+      if (o === EMPTY) break;
+      if (o === origin && t[at + 1] === destination && t[at + 2] === weekRegion) {
+        t[at + 3]!++;
+        return true;
+      }
+      h = (h + 1) & this.mask;
+    }
+    const at = h * 4;
+    t[at] = origin;
+    t[at + 1] = destination;
+    t[at + 2] = weekRegion;
+    t[at + 3] = 1;
+    this.size++;
+    return this.size * 10 < (this.mask + 1) * 7 || this.grow();
+  }
+
+  /** Each pair: origin, destination, week * PAIR_REGIONS + region (an int32), count. */
+  *entries(): Generator<[origin: number, destination: number, weekRegion: number, count: number]> {
+    const t = this.slots;
+    for (let at = 0; at < t.length; at += 4) if (t[at] !== EMPTY) yield [t[at]!, t[at + 1]!, t[at + 2]!, t[at + 3]!];
+  }
+
+  private grow(): boolean {
+    const slots = (this.mask + 1) * 2;
+    if (slots > MAX_PAIR_SLOTS) return false;
+    const old = this.slots;
+    this.mask = slots - 1;
+    const t = new Int32Array(slots * 4).fill(EMPTY);
+    this.slots = t;
+    for (let from = 0; from < old.length; from += 4) {
+      if (old[from] === EMPTY) continue;
+      let h = pairSlot(old[from]!, old[from + 1]!, old[from + 2]!) & this.mask;
+      while (t[h * 4] !== EMPTY) h = (h + 1) & this.mask;
+      t.set(old.subarray(from, from + 4), h * 4);
+    }
+    return true;
+  }
+}
+
+function pairSlot(origin: number, destination: number, weekRegion: number): number {
+  let h = Math.imul(origin, 0x9e3779b1) ^ Math.imul(destination, 0x85ebca77) ^ Math.imul(weekRegion, 0xc2b2ae35);
   h ^= h >>> 15;
   return Math.imul(h, 0x2c1b3c6d) ^ (h >>> 12);
 }
@@ -95,16 +160,14 @@ function slot(a: number, b: number): number {
  * chunks in the segment already, and the seal then counts the segment itself. The tables are bounded:
  * past MAX_SLOTS keys (or a week outside years 1..9999) they give up (`complete` false), and the seal
  * counts instead. The pairs, many more keys, give up on their own (`pairsComplete`; also for a region
- * id from 2^25 on): a file of millions of trips connects more cell pairs a week than they keep, and the
- * seal counts those.
+ * id from 2^13 on) past MAX_PAIR_SLOTS, and free their table: then the seal counts them.
  */
 export class WeeklyCounts {
   private readonly regions = new CountTable();
   private readonly origins = new CountTable();
   private readonly destinations = new CountTable();
-  private readonly pairs = new CountTable();
+  private pairs: PairTable | null = new PairTable();
   private whole = true;
-  private pairsWhole = true;
 
   /** One trip: its region, the day of its date (from 1970-01-01) and its level-12 cells (column, row). */
   add(region: number, days: number, ox: number, oy: number, dx: number, dy: number): void {
@@ -119,17 +182,16 @@ export class WeeklyCounts {
     const destination = Math.floor(dx / FINE_PER_GOLD) * GOLD_ROWS + Math.floor(dy / FINE_PER_GOLD);
     if (!this.regions.add(key, 0) || !this.origins.add(key, origin) || !this.destinations.add(key, destination))
       this.giveUp();
-    if (!this.pairsWhole) return;
-    // (origin cell, week) and (region, destination cell): each below 2^53.
+    if (!this.pairs) return;
     const pairOrigin = Math.floor(ox / FINE_PER_PAIR) * PAIR_ROWS + Math.floor(oy / FINE_PER_PAIR);
     const pairDestination = Math.floor(dx / FINE_PER_PAIR) * PAIR_ROWS + Math.floor(dy / FINE_PER_PAIR);
-    if (region >= PAIR_REGIONS || !this.pairs.add(pairOrigin * WEEK_BITS + week, region * PAIR_CELL + pairDestination))
-      this.pairsWhole = false;
+    if (region >= PAIR_REGIONS || !this.pairs.add(pairOrigin, pairDestination, (week * PAIR_REGIONS + region) | 0))
+      this.pairs = null;
   }
 
   private giveUp(): void {
     this.whole = false;
-    this.pairsWhole = false;
+    this.pairs = null;
   }
 
   get complete(): boolean {
@@ -138,7 +200,7 @@ export class WeeklyCounts {
 
   /** Whether the pairs are whole (and so is the rest). */
   get pairsComplete(): boolean {
-    return this.whole && this.pairsWhole;
+    return this.whole && this.pairs !== null;
   }
 
   /** Binary COPY rows for gold.weekly_regions' columns (region_id, week, trips, segment), by region and week. */
@@ -156,25 +218,20 @@ export class WeeklyCounts {
 
   /**
    * Binary COPY rows for gold.weekly_cell_pairs' columns (region_id, week, origin_cell,
-   * destination_cell, trips, segment), in the order of its key: origin cell, destination cell, week, region.
+   * destination_cell, trips, segment), PAIR_BATCH rows a piece, in no order (the key is built by a
+   * sort, and box answers read it alone): nothing is copied or sorted first.
    */
-  pairRows(segment: number): Buffer[] {
-    const n = this.pairs.size;
-    const [a, b, trips] = [new Float64Array(n), new Float64Array(n), new Float64Array(n)];
-    let i = 0;
-    for (const [x, y, count] of this.pairs.entries()) [a[i], b[i], trips[i++]] = [x, y, count];
-    const order = new Uint32Array(n).map((_, j) => j);
-    order.sort(
-      (i, j) =>
-        Math.floor(a[i]! / WEEK_BITS) - Math.floor(a[j]! / WEEK_BITS) ||
-        (b[i]! % PAIR_CELL) - (b[j]! % PAIR_CELL) ||
-        (a[i]! % WEEK_BITS) - (a[j]! % WEEK_BITS) ||
-        b[i]! - b[j]!,
-    );
+  *pairRows(segment: number): Generator<Buffer> {
+    if (!this.pairs) throw new Error("the cell pairs gave up: the seal counts them");
     const out = new PairRows();
-    for (const j of order) out.row(a[j]!, b[j]!, trips[j]!, segment);
+    let n = 0;
+    for (const [origin, destination, weekRegion, trips] of this.pairs.entries()) {
+      const wr = weekRegion >>> 0;
+      out.row(origin, destination, Math.floor(wr / PAIR_REGIONS), wr % PAIR_REGIONS, trips, segment);
+      if (++n % PAIR_BATCH === 0) yield* out.take();
+    }
     out.end();
-    return out.take();
+    yield* out.take();
   }
 
   private rows(table: CountTable, segment: number, cells: boolean): Buffer[] {
@@ -221,15 +278,14 @@ const pairCell = (packed: number) => {
 };
 
 class PairRows extends BinaryRows {
-  row(a: number, b: number, trips: number, segment: number): void {
+  row(origin: number, destination: number, week: number, region: number, trips: number, segment: number): void {
     this.room(72);
     const v = this.view;
-    const week = a % WEEK_BITS;
     v.setInt16(this.used, 6);
-    let at = int4(v, this.used + 2, Math.floor(b / PAIR_CELL));
+    let at = int4(v, this.used + 2, region);
     at = date(v, at, FIRST_MONDAY + 7 * week);
-    at = int8(v, at, pairCell((a - week) / WEEK_BITS));
-    at = int8(v, at, pairCell(b % PAIR_CELL));
+    at = int8(v, at, pairCell(origin));
+    at = int8(v, at, pairCell(destination));
     at = int8(v, at, trips);
     this.used = int4(v, at, segment);
   }

@@ -345,6 +345,9 @@ async function storage(url: string) {
       const s = await size(t);
       goldBytes += s.table + s.indexes;
     }
+    const pairs = await size("gold.weekly_cell_pairs");
+    const pairBytes = pairs.table + pairs.indexes;
+    goldBytes += pairBytes;
     const { rows } = await c.query(`SELECT
         (SELECT count(*) FROM silver.trips) AS silver_rows,
         (SELECT count(*) FROM silver.trip_groups) AS groups,
@@ -352,6 +355,8 @@ async function storage(url: string) {
         (SELECT count(*) FROM gold.weekly_regions) AS gold_regions,
         (SELECT count(*) FROM gold.weekly_origin_cells) AS gold_origin,
         (SELECT count(*) FROM gold.weekly_destination_cells) AS gold_destination,
+        (SELECT count(*) FROM gold.weekly_cell_pairs) AS gold_pairs,
+        (SELECT coalesce(sum(trips), 0) FROM gold.weekly_cell_pairs) AS sum_pairs,
         (SELECT coalesce(sum(trips), 0) FROM gold.weekly_regions) AS sum_regions,
         (SELECT coalesce(sum(trips), 0) FROM gold.weekly_origin_cells) AS sum_origin,
         (SELECT coalesce(sum(trips), 0) FROM gold.weekly_destination_cells) AS sum_destination,
@@ -362,7 +367,7 @@ async function storage(url: string) {
       `SELECT relname, n_live_tup, n_dead_tup, last_autovacuum, last_autoanalyze, autovacuum_count, autoanalyze_count
        FROM pg_stat_user_tables WHERE schemaname IN ('silver', 'gold') ORDER BY schemaname, relname`,
     );
-    const goldRows = r.gold_regions! + r.gold_origin! + r.gold_destination!;
+    const goldRows = r.gold_regions! + r.gold_origin! + r.gold_destination! + r.gold_pairs!;
     return {
       silver_rows: r.silver_rows!,
       silver_table_bytes: silver.table,
@@ -372,6 +377,8 @@ async function storage(url: string) {
       gold_rows: goldRows,
       gold_rows_per_silver_row: goldRows / Math.max(1, r.silver_rows!),
       gold_bytes: goldBytes,
+      pair_rows: r.gold_pairs!,
+      pair_bytes: pairBytes,
       database_bytes: r.database_bytes!,
       bytes_per_trip: {
         silver: (silver.table + silver.indexes) / Math.max(1, r.silver_rows!),
@@ -383,6 +390,7 @@ async function storage(url: string) {
         r.sum_regions === r.silver_rows &&
         r.sum_origin === r.silver_rows &&
         r.sum_destination === r.silver_rows &&
+        r.sum_pairs === r.silver_rows &&
         r.group_trips === r.silver_rows,
       autovacuum: vac,
     };
@@ -770,6 +778,7 @@ export function markdown(r: BenchResult): string {
     `| silver.trips: table + indexes | ${mb(r.storage.silver_table_bytes)} + ${mb(r.storage.silver_index_bytes)} (${round(r.storage.bytes_per_trip.silver, 0)} B/trip) |`,
     `| silver.trip_groups: groups, size | ${r.storage.groups.toLocaleString("en")}, ${mb(r.storage.groups_bytes)} (${round(r.storage.bytes_per_trip.groups, 1)} B/trip) |`,
     `| gold: rows, size | ${r.storage.gold_rows.toLocaleString("en")} (${round(100 * r.storage.gold_rows_per_silver_row, 2)} % of silver rows), ${mb(r.storage.gold_bytes)} (${round(r.storage.bytes_per_trip.gold, 1)} B/trip) |`,
+    `| — of which gold.weekly_cell_pairs (both-ends answers) | ${r.storage.pair_rows.toLocaleString("en")} rows, ${mb(r.storage.pair_bytes)} |`,
     `| database size | ${mb(r.storage.database_bytes)} (${round(r.storage.database_bytes / r.rows, 0)} B/trip) |`,
     `| gold totals = silver total; bronze released | ${r.storage.gold_equals_silver ? "yes" : "**NO**"}; ${r.storage.bronze_rows_left === 0 ? "yes" : `**${r.storage.bronze_rows_left} rows left**`} |`,
     `| API weekly-average, region: p50 / p95 (n=${r.queries.region.n}) | ${r.queries.region.p50_ms} / ${r.queries.region.p95_ms} ms |`,
