@@ -46,13 +46,18 @@ const STAGE_PAIRS = (id: number) =>
 
 /**
  * Which of a segment's gold tables the load wrote (pipeline/bronze/weekly_counts.ts): the three weekly
- * count tables, and the cell pairs table. Each set is created, filled and keyed in one transaction, so whole.
+ * count tables (created, filled and keyed in one transaction, so whole), and the cell pairs table
+ * (created and filled in one transaction; `pairsKeyed` once the seal has built its key).
  */
-async function goldStaged(pool: pg.Pool, id: number): Promise<{ counts: boolean; pairs: boolean }> {
+async function goldStaged(
+  pool: pg.Pool,
+  id: number,
+): Promise<{ counts: boolean; pairs: boolean; pairsKeyed: boolean }> {
   const t = segmentTables(id);
-  const { rows } = await pool.query<{ counts: boolean; pairs: boolean }>(
+  const { rows } = await pool.query<{ counts: boolean; pairs: boolean; pairsKeyed: boolean }>(
     `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL AS counts,
-            to_regclass($4) IS NOT NULL AS pairs`,
+            to_regclass($4) IS NOT NULL AS pairs,
+            EXISTS (SELECT FROM pg_index WHERE indrelid = to_regclass($4) AND indisprimary) AS "pairsKeyed"`,
     [t.regions, t.origins, t.destinations, t.pairs],
   );
   return rows[0]!;
@@ -148,10 +153,16 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
   const sessions = staged.counts
     ? [build("origin index", origin), build("destination index", destination), stage("groups", groups)]
     : [build("indexes", origin, destination), stage("groups", groups), stage("gold", STAGE_GOLD(id))];
-  // The cell pairs, when the load could not keep them (too many for its memory bound), go to the
-  // session that ends first; work_mem as the aggregates', set for that step alone.
+  // The cell pairs go to the session that ends first: their key when the load wrote them, or the
+  // whole table when the load could not keep them (too many for its memory bound; work_mem as the
+  // aggregates', set for that step alone).
+  const pairsStep: Step[] = staged.pairsKeyed
+    ? []
+    : staged.pairs
+      ? [{ step: "cell pairs key", sql: segmentSql(SQL.sealPairsKeys, id) }]
+      : [{ step: "cell pairs", sql: [...STAGE_SETTINGS, STAGE_PAIRS(id), "RESET work_mem"] }];
   const shortSteps: Step[] = [
-    ...(staged.pairs ? [] : [{ step: "cell pairs", sql: [...STAGE_SETTINGS, STAGE_PAIRS(id), "RESET work_mem"] }]),
+    ...pairsStep,
     { step: "BRIN index", sql: brin },
     { step: "ANALYZE", sql: `ANALYZE ${trips}` },
   ];
