@@ -21,9 +21,6 @@ const PAIR_ROWS = 180 * 2 ** CELL_LEVEL.pairs;
 const PAIR_REGIONS = 2 ** 13;
 /** The pairs' table gives up past this many slots (16 bytes each): 32 MiB, about 1.47 million pairs. */
 const MAX_PAIR_SLOTS = 2 ** 21;
-/** Trips whose pairs are counted at a time (PairTable.flush), and the slot ranges they are sorted into. */
-const PENDING_PAIRS = 65_536;
-const PAIR_BUCKETS = 4096;
 /** Binary COPY rows handed out at a time by WeeklyCounts.pairRows. */
 const PAIR_BATCH = 16_384;
 /** A table gives up past this many slots (24 bytes each): 24 MiB, about 629,000 keys. */
@@ -101,53 +98,11 @@ class PairTable {
   size = 0;
   private mask = (1 << 12) - 1;
   private slots = new Int32Array((this.mask + 1) * 4).fill(EMPTY);
-  /** Trips waiting to be counted: origin, destination, week and region, each with its hash. */
-  private readonly pending = new Int32Array(PENDING_PAIRS * 3);
-  private readonly hashes = new Int32Array(PENDING_PAIRS);
-  private readonly order = new Int32Array(PENDING_PAIRS);
-  private readonly buckets = new Int32Array(PAIR_BUCKETS + 1);
-  private waiting = 0;
 
-  /**
-   * One trip: its level-6 cells packed below 2^28, and week * PAIR_REGIONS + region as an int32. It is
-   * counted with the next PENDING_PAIRS trips, in the order of their slots (flush).
-   */
+  /** One trip: its level-6 cells packed below 2^28, and week * PAIR_REGIONS + region as an int32. */
   add(origin: number, destination: number, weekRegion: number): boolean {
-    const at = this.waiting * 3;
-    this.pending[at] = origin;
-    this.pending[at + 1] = destination;
-    this.pending[at + 2] = weekRegion;
-    return ++this.waiting < PENDING_PAIRS || this.flush();
-  }
-
-  /**
-   * Counts the waiting trips, sorted first by where their slots lie (a counting sort on the slot
-   * number's top bits): the table, tens of megabytes, is then walked from one end to the other instead
-   * of hit at random, one cache miss a trip (measured: 160 -> 60 ns a trip, 10 M bench-like trips).
-   */
-  flush(): boolean {
-    const n = this.waiting;
-    this.waiting = 0;
-    const { pending: p, hashes, order, buckets } = this;
-    const shift = Math.max(0, 31 - Math.clz32(this.mask + 1) - Math.log2(PAIR_BUCKETS));
-    buckets.fill(0);
-    for (let i = 0; i < n; i++) {
-      const h = pairSlot(p[i * 3]!, p[i * 3 + 1]!, p[i * 3 + 2]!);
-      hashes[i] = h;
-      buckets[((h & this.mask) >>> shift) + 1]!++;
-    }
-    for (let b = 1; b <= PAIR_BUCKETS; b++) buckets[b]! += buckets[b - 1]!;
-    for (let i = 0; i < n; i++) order[buckets[(hashes[i]! & this.mask) >>> shift]!++] = i;
-    for (let k = 0; k < n; k++) {
-      const i = order[k]!;
-      if (!this.count(p[i * 3]!, p[i * 3 + 1]!, p[i * 3 + 2]!, hashes[i]!)) return false;
-    }
-    return true;
-  }
-
-  private count(origin: number, destination: number, weekRegion: number, hash: number): boolean {
     const t = this.slots;
-    let h = hash & this.mask;
+    let h = pairSlot(origin, destination, weekRegion) & this.mask;
     for (;;) {
       const at = h * 4;
       const o = t[at]!;
@@ -244,9 +199,8 @@ export class WeeklyCounts {
     return this.whole;
   }
 
-  /** Whether the pairs are whole (and so is the rest), the trips still waiting counted first. */
+  /** Whether the pairs are whole (and so is the rest). */
   get pairsComplete(): boolean {
-    if (this.pairs && !this.pairs.flush()) this.pairs = null;
     return this.whole && this.pairs !== null;
   }
 
