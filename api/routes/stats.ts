@@ -213,8 +213,8 @@ async function series(pool: pg.Pool, period: Period, box: Box | undefined, match
   }
   if (match === "origin" || match === "destination") return boxSeries(pool, { ...period, box, end: match }, true);
   if (match === "both") return bothSeries(pool, { ...period, box }, true);
-  // any = origin + destination - both (inclusion-exclusion, week by week): three queries side by side
-  // already keep both cores busy, so none is split further.
+  // any = origin + destination - both (inclusion-exclusion, week by week): the three series side by
+  // side; only the both-ends one, the longest since it reads gold's cell pairs too, is split in two.
   const [o, d, both] = await Promise.all([
     boxSeries(pool, { ...period, box, end: "origin" }, false),
     boxSeries(pool, { ...period, box, end: "destination" }, false),

@@ -14,8 +14,8 @@
 -- Silver's two level-12 cell indexes carry the other end's cell, trip_time, region_id and their own
 -- end's subcell, so A1, A2, B and C read the indexes alone. A trip of B or C that the indexes cannot
 -- decide (a subcell an edge runs through, or both ends in the ring: about one in a hundred of the
--- ring's) is tested by its points, read from the heap. Without pairs (a box narrower than two level-6
--- cells), A1's rectangles are the inner cells and A2 reads nothing.
+-- ring's) is tested by its points, read from the heap. Without pairs (no level-6 cell wholly inside
+-- the inner cells), A1's rectangles are the inner cells and A2 reads nothing.
 -- Each id range is a LATERAL subquery fenced with OFFSET 0 (see weekly_box.sql).
 -- Parameters, by the names api/routes/stats.ts gives them (WeeklyBoxBothParams, weeklyBoxBothArgs):
 --   $1 regionId int or NULL for all regions;  $2 firstWeek, $3 lastWeek date: Mondays of the first and last week;
