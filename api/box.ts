@@ -11,9 +11,8 @@ export type Rect = { colLo: number; colHi: number; rowLo: number; rowHi: number 
 
 export const GOLD_LEVEL = CELL_LEVEL.gold;
 export const FINE_LEVEL = CELL_LEVEL.fine;
-const PAIRS_LEVEL = CELL_LEVEL.pairs;
-/** Level-12 columns per level-6 column. */
-export const PAIR_COLUMN = 2 ** (FINE_LEVEL - PAIRS_LEVEL);
+/** Level-12 columns per level-6 column (gold.weekly_cell_pairs' cells). */
+export const PAIR_COLUMN = 2 ** (FINE_LEVEL - CELL_LEVEL.pairs);
 
 export function column(lon: number, level: number): number {
   const scale = 2 ** level;

@@ -303,22 +303,13 @@ export async function stageWeeklyCounts(client: pg.PoolClient, id: number, count
   if (!counts.complete) return;
   const tables = segmentTables(id);
   await client.query(segmentSql(SQL.sealGoldTables, id));
-  const copies: [string, Buffer[]][] = [
-    [`${tables.regions} (region_id, week, trips, segment)`, counts.regionRows(id)],
-    [`${tables.origins} (region_id, week, cell, trips, segment)`, counts.cellRows("origins", id)],
-    [`${tables.destinations} (region_id, week, cell, trips, segment)`, counts.cellRows("destinations", id)],
-  ];
-  for (const [target, rows] of copies)
-    await pipeline(Readable.from(rows), client.query(copyFrom(`COPY ${target} FROM STDIN WITH (FORMAT binary)`)));
+  const copy = (target: string, rows: Iterable<Buffer>) =>
+    pipeline(Readable.from(rows), client.query(copyFrom(`COPY ${target} FROM STDIN WITH (FORMAT binary)`)));
+  await copy(`${tables.regions} (region_id, week, trips, segment)`, counts.regionRows(id));
+  await copy(`${tables.origins} (region_id, week, cell, trips, segment)`, counts.cellRows("origins", id));
+  await copy(`${tables.destinations} (region_id, week, cell, trips, segment)`, counts.cellRows("destinations", id));
   await client.query(segmentSql(SQL.sealGoldKeys, id));
   if (!counts.pairsComplete) return;
   await client.query(segmentSql(SQL.sealPairsTable, id));
-  await pipeline(
-    Readable.from(counts.pairRows(id)),
-    client.query(
-      copyFrom(
-        `COPY ${tables.pairs} (region_id, week, origin_cell, destination_cell, trips, segment) FROM STDIN WITH (FORMAT binary)`,
-      ),
-    ),
-  );
+  await copy(`${tables.pairs} (region_id, week, origin_cell, destination_cell, trips, segment)`, counts.pairRows(id));
 }
