@@ -15,8 +15,9 @@ import { inspectFile } from "../landing/inspect.ts";
 import { registerIngestion } from "../landing/register.ts";
 import { openForWriting } from "../landing/writers.ts";
 import { attachChunk, bronzeChunkRows, loadBronze, type ExpectedFile } from "./loader.ts";
+import { CountingThread } from "./counting.ts";
 import { Dimensions } from "./silver_rows.ts";
-import { stageWeeklyCounts, WeeklyCounts } from "./weekly_counts.ts";
+import { stageWeeklyCounts } from "./weekly_counts.ts";
 
 export type IntakeDeps = {
   pool: pg.Pool;
@@ -271,7 +272,8 @@ export class Intake {
     let lastChunk: ChunkPayload | undefined;
     // A large file's weekly counts, kept while its lines are read: they spare the seal its gold
     // aggregate. Only a first load reads every chunk; a resumed one keeps none (the seal counts then).
-    const counts = started.bulk && !resuming ? new WeeklyCounts() : undefined;
+    // They are kept on a thread of their own (counting.ts), off the loader's.
+    const counter = started.bulk && !resuming ? new CountingThread() : undefined;
     const client = await this.pool.connect();
     try {
       const result = await loadBronze(client, {
@@ -283,7 +285,9 @@ export class Intake {
         expected,
         signal: this.abort.signal,
         loadedChunk: resuming ? (c, chunk, first, end) => bronzeChunkRows(c, id, chunk, first, end) : undefined,
-        segment: started.bulk ? { table: segmentTable(id), dimensions: new Dimensions(this.pool), counts } : undefined,
+        segment: started.bulk
+          ? { table: segmentTable(id), dimensions: new Dimensions(this.pool), counts: counter }
+          : undefined,
         onChunk: async (c, loaded) => {
           // Each chunk is attached, counted and (but the last) queued as soon as it is in, so that
           // transforms overlap the load; the last chunk is queued with bronze.loaded below, so that a
@@ -332,6 +336,7 @@ export class Intake {
           }
         },
       });
+      const counts = await counter?.finish();
       await client.query("BEGIN");
       await lockIngestion(client, id);
       if (lastChunk) await queueSilverChunk(client, lastChunk);
@@ -350,6 +355,7 @@ export class Intake {
       throw err;
     } finally {
       client.release();
+      await counter?.close();
     }
   }
 

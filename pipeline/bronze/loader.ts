@@ -9,10 +9,10 @@ import { FileChangedError } from "../core/errors.ts";
 import { bronzePartition } from "../core/lifecycle.ts";
 import { SQL } from "../core/sql.ts";
 import type { Column } from "../landing/inspect.ts";
+import type { CountingThread } from "./counting.ts";
 import { addBronzeRows, BRONZE_COLUMNS, CopyBuffer, lineReader } from "./parse.ts";
 import { LineSource } from "./line_source.ts";
 import { type Dimensions, SegmentReader, SILVER_COLUMNS, SilverRows } from "./silver_rows.ts";
-import type { WeeklyCounts } from "./weekly_counts.ts";
 
 export type ChunkLoaded = {
   chunk: number;
@@ -53,7 +53,7 @@ export type LoadOptions = {
    * A large file: each chunk goes straight into this segment table (silver rows, and refused lines into
    * audit.rejects) in a transaction that `onChunk` commits, instead of into bronze.
    */
-  segment?: { table: string; dimensions: Dimensions; counts?: WeeklyCounts };
+  segment?: { table: string; dimensions: Dimensions; counts?: CountingThread };
   /** Aborting rolls back the chunk being copied and stops. */
   signal?: AbortSignal;
   /** Called after each chunk is in its own table, before the next one is read. */
@@ -181,7 +181,7 @@ export async function loadBronze(
  */
 async function copySegmentChunk(
   client: pg.PoolClient,
-  target: { table: string; dimensions: Dimensions; counts?: WeeklyCounts },
+  target: { table: string; dimensions: Dimensions; counts?: CountingThread },
   chunk: { id: number; lines: LineSource; reader: ReturnType<typeof lineReader>; firstLine: number; endLine: number },
   signal: AbortSignal | undefined,
 ): Promise<{ stored: number; rejected: number }> {
@@ -214,6 +214,8 @@ async function copySegmentChunk(
       }
       lineNo += count;
       yield* out.take();
+      const behind = target.counts?.backlog();
+      if (behind) await behind;
     }
     out.end();
     yield* out.take();

@@ -4,7 +4,7 @@ import { copyText } from "./csvline.ts";
 import { BinaryRows, daysFromCivil, int4, int8, PG_EPOCH_DAYS, timestampField } from "./binary.ts";
 import { dataLine, type lineReader, type Point } from "./parse.ts";
 import { PlainBytes } from "./plain_bytes.ts";
-import type { WeeklyCounts } from "./weekly_counts.ts";
+import type { TripCounter } from "./counting.ts";
 
 /**
  * The columns a large file's chunk is COPYed with, straight into its segment table: what
@@ -47,10 +47,11 @@ const subcell = (x27: number, y27: number) => (x27 % SUB) * SUB + (y27 % SUB);
  * Silver rows of a segment in PostgreSQL's binary COPY format (columns as SILVER_COLUMNS): no number
  * or point is printed by Node and parsed again by PostgreSQL. Each row is written straight into a
  * buffer; `take()` hands out what was added since the last call (a piece handed out is never written
- * again). With `counts`, every trip is also counted into the file's weekly counts (weekly_counts.ts).
+ * again). With `counts`, every trip is also counted into the file's weekly counts (counting.ts,
+ * weekly_counts.ts).
  */
 export class SilverRows extends BinaryRows {
-  constructor(private readonly counts?: WeeklyCounts) {
+  constructor(private readonly counts?: TripCounter) {
     super();
   }
 

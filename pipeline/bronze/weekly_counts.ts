@@ -27,6 +27,22 @@ const PAIR_BATCH = 16_384;
 const MAX_SLOTS = 2 ** 20;
 const EMPTY = -1;
 
+/** A table's state: its number of keys, its slot mask and its slots. */
+type TableParts<T extends Float64Array<ArrayBuffer> | Int32Array<ArrayBuffer>> = {
+  size: number;
+  mask: number;
+  slots: T;
+};
+
+/** A WeeklyCounts' state, to hand from the thread that counted to the one that writes the rows. */
+export type CountsParts = {
+  whole: boolean;
+  regions: TableParts<Float64Array<ArrayBuffer>>;
+  origins: TableParts<Float64Array<ArrayBuffer>>;
+  destinations: TableParts<Float64Array<ArrayBuffer>>;
+  pairs: TableParts<Int32Array<ArrayBuffer>> | null;
+};
+
 /**
  * Counts per key, a key being a whole number below 2^53 (`a`) and one below 2^32 (`b`), in an
  * open-addressing table: one Float64Array holding each slot's a, b and count side by side (one cache
@@ -37,6 +53,20 @@ class CountTable {
   size = 0;
   private mask = (1 << 12) - 1;
   private slots = new Float64Array((this.mask + 1) * 3).fill(EMPTY);
+
+  /** The table as counted on another thread (parts()), its slots taken over, not copied. */
+  static from(parts: TableParts<Float64Array<ArrayBuffer>>): CountTable {
+    const table = new CountTable();
+    table.size = parts.size;
+    table.mask = parts.mask;
+    table.slots = parts.slots;
+    return table;
+  }
+
+  /** What `from` rebuilds the table with: its slots may be transferred to another thread. */
+  parts(): TableParts<Float64Array<ArrayBuffer>> {
+    return { size: this.size, mask: this.mask, slots: this.slots };
+  }
 
   add(a: number, b: number): boolean {
     const t = this.slots;
@@ -98,6 +128,18 @@ class PairTable {
   size = 0;
   private mask = (1 << 12) - 1;
   private slots = new Int32Array((this.mask + 1) * 4).fill(EMPTY);
+
+  static from(parts: TableParts<Int32Array<ArrayBuffer>>): PairTable {
+    const table = new PairTable();
+    table.size = parts.size;
+    table.mask = parts.mask;
+    table.slots = parts.slots;
+    return table;
+  }
+
+  parts(): TableParts<Int32Array<ArrayBuffer>> {
+    return { size: this.size, mask: this.mask, slots: this.slots };
+  }
 
   /** One trip: its level-6 cells packed below 2^28, and week * PAIR_REGIONS + region as an int32. */
   add(origin: number, destination: number, weekRegion: number): boolean {
@@ -164,11 +206,35 @@ function pairSlot(origin: number, destination: number, weekRegion: number): numb
  * id from 2^13 on) past MAX_PAIR_SLOTS, and free their table: then the seal counts them.
  */
 export class WeeklyCounts {
-  private readonly regions = new CountTable();
-  private readonly origins = new CountTable();
-  private readonly destinations = new CountTable();
+  private regions = new CountTable();
+  private origins = new CountTable();
+  private destinations = new CountTable();
   private pairs: PairTable | null = new PairTable();
   private whole = true;
+
+  /** The counts as another thread kept them (`parts()` there), their tables taken over. */
+  static from(parts: CountsParts): WeeklyCounts {
+    const counts = new WeeklyCounts();
+    counts.whole = parts.whole;
+    counts.regions = CountTable.from(parts.regions);
+    counts.origins = CountTable.from(parts.origins);
+    counts.destinations = CountTable.from(parts.destinations);
+    counts.pairs = parts.pairs && PairTable.from(parts.pairs);
+    return counts;
+  }
+
+  /** The counts' state, and the buffers to transfer with it (postMessage's transfer list). */
+  parts(): { parts: CountsParts; transfer: ArrayBuffer[] } {
+    const parts: CountsParts = {
+      whole: this.whole,
+      regions: this.regions.parts(),
+      origins: this.origins.parts(),
+      destinations: this.destinations.parts(),
+      pairs: this.pairs?.parts() ?? null,
+    };
+    const tables = [parts.regions, parts.origins, parts.destinations, ...(parts.pairs ? [parts.pairs] : [])];
+    return { parts, transfer: tables.map((t) => t.slots.buffer as ArrayBuffer) };
+  }
 
   /** One trip: its region, the day of its date (from 1970-01-01) and its level-12 cells (column, row). */
   add(region: number, days: number, ox: number, oy: number, dx: number, dy: number): void {

@@ -23,11 +23,14 @@ describe("the bulk path: a large file loads into a segment of its own, sealed as
 
   const ingest = (rows: number, seed: number, name: string) => ingestGenerated(tf, db.pool, rows, seed, name);
 
-  /** Per silver.sealed event of the ingestion: whether its gold came from the weekly counts the load kept. */
+  /**
+   * Per silver.sealed event of the ingestion: whether its gold and its cell pairs came from the weekly
+   * counts the load kept (on its counting thread: pipeline/bronze/counting.ts).
+   */
   const fromLoad = async (id: number) =>
     (
       await db.pool.query(
-        "SELECT payload->'gold_from_load' AS gold FROM audit.events WHERE ingestion_id = $1 AND type = 'silver.sealed'",
+        "SELECT payload->'gold_from_load' AS gold, payload->'pairs_from_load' AS pairs FROM audit.events WHERE ingestion_id = $1 AND type = 'silver.sealed'",
         [id],
       )
     ).rows;
@@ -69,7 +72,7 @@ describe("the bulk path: a large file loads into a segment of its own, sealed as
     ]);
     // The weekly counts were kept while the lines were read (the seal did not aggregate them), and
     // every key of gold and of the groups equals the same aggregate computed from silver.
-    expect(await fromLoad(id)).toEqual([{ gold: true }]);
+    expect(await fromLoad(id)).toEqual([{ gold: true, pairs: true }]);
     expect(await mismatches(db)).toEqual(AGREE);
   });
 
@@ -109,7 +112,7 @@ describe("the bulk path: a large file loads into a segment of its own, sealed as
     const bulk = (await db.pool.query("SELECT id::int FROM audit.ingestions WHERE file_name = $1", [name])).rows[0].id;
     // Its weekly counts, kept while it was read (years 0001 to 9999, the grid's edges), equal gold's
     // aggregate of silver, key by key.
-    expect(await fromLoad(bulk)).toEqual([{ gold: true }]);
+    expect(await fromLoad(bulk)).toEqual([{ gold: true, pairs: true }]);
     expect(await mismatches(db)).toEqual(AGREE);
     const chunk = await bronzeChunk(db.pool, rows);
     expect((await promoteSilverChunk(db.pool, chunk)).applied).toBe(true);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { CountingThread } from "../../pipeline/bronze/counting.ts";
 import { WeeklyCounts } from "../../pipeline/bronze/weekly_counts.ts";
 import { picker, rng } from "../helpers/random.ts";
 
@@ -155,5 +156,53 @@ describe("WeeklyCounts: the weekly counts a bulk load keeps while it reads", () 
     const bounded = new WeeklyCounts();
     for (let i = 0; i < 100_000; i++) bounded.add(1, 18_000 + (i % 700), i % 300, 0, 0, 0);
     expect(bounded.complete).toBe(true);
+  });
+});
+
+describe("CountingThread: the same counts kept on a worker thread", () => {
+  it("gives exactly the counts WeeklyCounts gives on this thread, whatever the batches", async () => {
+    const next = rng(11);
+    const thread = new CountingThread();
+    const here = new WeeklyCounts();
+    // 40,003 trips: two full batches and a partial last one.
+    for (let i = 0; i < 40_003; i++) {
+      const trip = [
+        1 + Math.floor(next() * 5),
+        18_000 + Math.floor(next() * 400),
+        Math.floor(next() * 3_000) + 500_000,
+        Math.floor(next() * 3_000) + 200_000,
+        Math.floor(next() * 3_000) + 500_000,
+        Math.floor(next() * 3_000) + 200_000,
+      ] as const;
+      thread.add(...trip);
+      here.add(...trip);
+      const behind = thread.backlog();
+      if (behind) await behind;
+    }
+    const counts = await thread.finish();
+    await thread.close();
+    expect(counts).not.toBeNull();
+    expect([counts!.complete, counts!.pairsComplete]).toEqual([true, true]);
+    const types = ["int4", "date", "int8", "int8", "int4"] as const;
+    // Compared as one text each: the rows in the same order (pairs sorted: they come in no order).
+    const text = (rows: string[]) => rows.join("\n");
+    expect(text(decode(counts!.regionRows(3), ["int4", "date", "int8", "int4"]))).toBe(
+      text(decode(here.regionRows(3), ["int4", "date", "int8", "int4"])),
+    );
+    for (const end of ["origins", "destinations"] as const)
+      expect(text(decode(counts!.cellRows(end, 3), [...types]))).toBe(text(decode(here.cellRows(end, 3), [...types])));
+    const pairTypes = ["int4", "date", "int8", "int8", "int8", "int4"] as const;
+    const pairs = decode([...counts!.pairRows(3)], [...pairTypes]);
+    expect(pairs.length).toBeGreaterThan(30_000);
+    expect(text(pairs.sort())).toBe(text(decode([...here.pairRows(3)], [...pairTypes]).sort()));
+  }, 60_000);
+
+  it("gives no counts (the seal counts instead) once its thread is gone", async () => {
+    const thread = new CountingThread();
+    thread.add(1, 18_000, 0, 0, 0, 0);
+    await thread.close();
+    thread.add(1, 18_000, 0, 0, 0, 0);
+    expect(thread.backlog()).toBeUndefined();
+    expect(await thread.finish()).toBeNull();
   });
 });
