@@ -197,12 +197,17 @@ describe("CountingThread: the same counts kept on a worker thread", () => {
     expect(text(pairs.sort())).toBe(text(decode([...here.pairRows(3)], [...pairTypes]).sort()));
   }, 60_000);
 
-  it("gives no counts (the seal counts instead) once its thread is gone", async () => {
+  it("gives no counts (the seal counts instead) once its thread is gone, or for a week the tables cannot pack", async () => {
     const thread = new CountingThread();
     thread.add(1, 18_000, 0, 0, 0, 0);
     await thread.close();
     thread.add(1, 18_000, 0, 0, 0, 0);
     expect(thread.backlog()).toBeUndefined();
     expect(await thread.finish()).toBeNull();
+    const early = new CountingThread();
+    early.add(1, 18_000, 0, 0, 0, 0);
+    early.add(1, FIRST - 1, 0, 0, 0, 0);
+    expect(await early.finish()).toBeNull();
+    await early.close();
   });
 });

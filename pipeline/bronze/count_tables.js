@@ -1,0 +1,299 @@
+// @ts-check
+// The hash tables behind a large file's weekly counts (weekly_counts.ts), and the worker thread that
+// keeps them while the loader reads (counting.ts). Plain JavaScript, typed by JSDoc and checked by
+// `npm run typecheck`: Node 20 cannot hand a TypeScript loader on to a worker thread, and loading one
+// there (tsx and its compiler) cost 44 MB of the service's 300 MB; this module loads in 10.
+import { isMainThread, parentPort, workerData } from "node:worker_threads";
+
+/** The role the counting thread is started with (its workerData). */
+export const COUNTING_THREAD = "tripflow weekly counts";
+
+/** Numbers per trip in a batch: see TripTables.add. */
+export const KEYS_PER_TRIP = 6;
+
+/** A CountTable gives up past this many slots (24 bytes each): 24 MiB, about 629,000 keys. */
+const MAX_SLOTS = 2 ** 20;
+/** The PairTable gives up past this many slots (16 bytes each): 32 MiB, about 1.47 million pairs. */
+const MAX_PAIR_SLOTS = 2 ** 21;
+const EMPTY = -1;
+
+/**
+ * @template {Float64Array<ArrayBuffer> | Int32Array<ArrayBuffer>} T
+ * @typedef {{ size: number; mask: number; slots: T }} TableParts A table's state: keys, slot mask, slots.
+ */
+
+/**
+ * @typedef {{
+ *   whole: boolean;
+ *   regions: TableParts<Float64Array<ArrayBuffer>>;
+ *   origins: TableParts<Float64Array<ArrayBuffer>>;
+ *   destinations: TableParts<Float64Array<ArrayBuffer>>;
+ *   pairs: TableParts<Int32Array<ArrayBuffer>> | null;
+ * }} TablesParts TripTables' state, handed from the thread that counted to the one that writes rows.
+ */
+
+/**
+ * Counts per key, a key being a whole number below 2^53 (`a`) and one below 2^32 (`b`), in an
+ * open-addressing table: one Float64Array holding each slot's a, b and count side by side (one cache
+ * line read per probe; no object per key). `add` returns false once the table would outgrow
+ * MAX_SLOTS: the counts are then incomplete and must not be used.
+ */
+export class CountTable {
+  size = 0;
+  mask = (1 << 12) - 1;
+  slots = new Float64Array((this.mask + 1) * 3).fill(EMPTY);
+
+  /**
+   * The table as another thread kept it (`parts()` there), its slots taken over, not copied.
+   * @param {TableParts<Float64Array<ArrayBuffer>>} parts
+   */
+  static from(parts) {
+    const table = new CountTable();
+    table.size = parts.size;
+    table.mask = parts.mask;
+    table.slots = parts.slots;
+    return table;
+  }
+
+  /** @returns {TableParts<Float64Array<ArrayBuffer>>} what `from` rebuilds the table with */
+  parts() {
+    return { size: this.size, mask: this.mask, slots: this.slots };
+  }
+
+  /**
+   * @param {number} a
+   * @param {number} b
+   * @returns {boolean} false once the table gave up
+   */
+  add(a, b) {
+    const t = this.slots;
+    let h = slot(a, b) & this.mask;
+    for (;;) {
+      const at = h * 3;
+      const key = t[at];
+      if (key === EMPTY) break;
+      if (key === a && t[at + 1] === b) {
+        t[at + 2]++;
+        return true;
+      }
+      h = (h + 1) & this.mask;
+    }
+    t[h * 3] = a;
+    t[h * 3 + 1] = b;
+    t[h * 3 + 2] = 1;
+    this.size++;
+    return this.size * 5 < (this.mask + 1) * 3 || this.grow();
+  }
+
+  /** @returns {Generator<[a: number, b: number, count: number]>} each key with its count */
+  *entries() {
+    const t = this.slots;
+    for (let at = 0; at < t.length; at += 3) if (t[at] !== EMPTY) yield [t[at], t[at + 1], t[at + 2]];
+  }
+
+  /** @private */
+  grow() {
+    const slots = (this.mask + 1) * 2;
+    if (slots > MAX_SLOTS) return false;
+    const old = this.slots;
+    this.mask = slots - 1;
+    const t = new Float64Array(slots * 3).fill(EMPTY);
+    this.slots = t;
+    for (let from = 0; from < old.length; from += 3) {
+      const a = old[from];
+      if (a === EMPTY) continue;
+      let h = slot(a, old[from + 1]) & this.mask;
+      while (t[h * 3] !== EMPTY) h = (h + 1) & this.mask;
+      t.set(old.subarray(from, from + 3), h * 3);
+    }
+    return true;
+  }
+}
+
+/**
+ * @param {number} a
+ * @param {number} b
+ */
+function slot(a, b) {
+  let h = Math.imul(a | 0, 0x9e3779b1) ^ Math.imul(((a / 4294967296) | 0) ^ b, 0x85ebca77);
+  h ^= h >>> 15;
+  return Math.imul(h, 0x2c1b3c6d) ^ (h >>> 12);
+}
+
+/**
+ * Trips per cell pair and week, in an open-addressing table of 16-byte slots (one Int32Array: origin
+ * cell, destination cell, week and region in one number, count; no object per key): a file of 10 M
+ * trips has about 770,000 pairs, kept in 32 MiB. `add` returns false once the table would outgrow
+ * MAX_PAIR_SLOTS.
+ */
+export class PairTable {
+  size = 0;
+  mask = (1 << 12) - 1;
+  slots = new Int32Array((this.mask + 1) * 4).fill(EMPTY);
+
+  /** @param {TableParts<Int32Array<ArrayBuffer>>} parts */
+  static from(parts) {
+    const table = new PairTable();
+    table.size = parts.size;
+    table.mask = parts.mask;
+    table.slots = parts.slots;
+    return table;
+  }
+
+  /** @returns {TableParts<Int32Array<ArrayBuffer>>} */
+  parts() {
+    return { size: this.size, mask: this.mask, slots: this.slots };
+  }
+
+  /**
+   * One trip: its level-6 cells packed below 2^28, and its week and region as one int32.
+   * @param {number} origin
+   * @param {number} destination
+   * @param {number} weekRegion
+   * @returns {boolean} false once the table gave up
+   */
+  add(origin, destination, weekRegion) {
+    const t = this.slots;
+    let h = pairSlot(origin, destination, weekRegion) & this.mask;
+    for (;;) {
+      const at = h * 4;
+      const o = t[at];
+      if (o === EMPTY) break;
+      if (o === origin && t[at + 1] === destination && t[at + 2] === weekRegion) {
+        t[at + 3]++;
+        return true;
+      }
+      h = (h + 1) & this.mask;
+    }
+    const at = h * 4;
+    t[at] = origin;
+    t[at + 1] = destination;
+    t[at + 2] = weekRegion;
+    t[at + 3] = 1;
+    this.size++;
+    return this.size * 10 < (this.mask + 1) * 7 || this.grow();
+  }
+
+  /** @returns {Generator<[origin: number, destination: number, weekRegion: number, count: number]>} each pair */
+  *entries() {
+    const t = this.slots;
+    for (let at = 0; at < t.length; at += 4) if (t[at] !== EMPTY) yield [t[at], t[at + 1], t[at + 2], t[at + 3]];
+  }
+
+  /** @private */
+  grow() {
+    const slots = (this.mask + 1) * 2;
+    if (slots > MAX_PAIR_SLOTS) return false;
+    const old = this.slots;
+    this.mask = slots - 1;
+    const t = new Int32Array(slots * 4).fill(EMPTY);
+    this.slots = t;
+    for (let from = 0; from < old.length; from += 4) {
+      if (old[from] === EMPTY) continue;
+      let h = pairSlot(old[from], old[from + 1], old[from + 2]) & this.mask;
+      while (t[h * 4] !== EMPTY) h = (h + 1) & this.mask;
+      t.set(old.subarray(from, from + 4), h * 4);
+    }
+    return true;
+  }
+}
+
+/**
+ * @param {number} origin
+ * @param {number} destination
+ * @param {number} weekRegion
+ */
+function pairSlot(origin, destination, weekRegion) {
+  let h = Math.imul(origin, 0xcc9e2d51) ^ Math.imul(destination, 0x1b873593) ^ weekRegion;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/**
+ * The four tables of a file's weekly counts: trips per region-and-week key, per key and level-8 origin
+ * cell, per key and level-8 destination cell, and per cell pair (weekly_counts.ts tripKeys computes
+ * the keys). Past a table's bound the counts give up (`whole` false); the pairs give up on their own
+ * (`pairs` null), the rest staying whole.
+ */
+export class TripTables {
+  regions = new CountTable();
+  origins = new CountTable();
+  destinations = new CountTable();
+  /** @type {PairTable | null} */
+  pairs = new PairTable();
+  whole = true;
+
+  /** @param {TablesParts} parts */
+  static from(parts) {
+    const tables = new TripTables();
+    tables.whole = parts.whole;
+    tables.regions = CountTable.from(parts.regions);
+    tables.origins = CountTable.from(parts.origins);
+    tables.destinations = CountTable.from(parts.destinations);
+    tables.pairs = parts.pairs && PairTable.from(parts.pairs);
+    return tables;
+  }
+
+  /** @returns {{ parts: TablesParts; transfer: ArrayBuffer[] }} the state, and the buffers to transfer with it */
+  parts() {
+    /** @type {TablesParts} */
+    const parts = {
+      whole: this.whole,
+      regions: this.regions.parts(),
+      origins: this.origins.parts(),
+      destinations: this.destinations.parts(),
+      pairs: this.pairs?.parts() ?? null,
+    };
+    const transfer = [parts.regions.slots.buffer, parts.origins.slots.buffer, parts.destinations.slots.buffer];
+    if (parts.pairs) transfer.push(parts.pairs.slots.buffer);
+    return { parts, transfer };
+  }
+
+  /**
+   * `n` trips, KEYS_PER_TRIP numbers each from `at`: the region-and-week key, the level-8 origin and
+   * destination cells, the level-6 origin and destination cells and the pair's week-and-region int32
+   * (a pair origin of -1: this trip's pair cannot be kept, and the pairs give up).
+   * @param {Float64Array} keys
+   * @param {number} n
+   */
+  addAll(keys, n) {
+    for (let at = 0; at < n * KEYS_PER_TRIP && this.whole; at += KEYS_PER_TRIP) {
+      const key = keys[at];
+      if (
+        !this.regions.add(key, 0) ||
+        !this.origins.add(key, keys[at + 1]) ||
+        !this.destinations.add(key, keys[at + 2])
+      )
+        this.giveUp();
+      const pairs = this.pairs;
+      if (pairs && (keys[at + 3] === EMPTY || !pairs.add(keys[at + 3], keys[at + 4], keys[at + 5]))) this.pairs = null;
+    }
+  }
+
+  giveUp() {
+    this.whole = false;
+    this.pairs = null;
+  }
+}
+
+/**
+ * The counting thread: each batch of keys into its tables, the batch sent back to be filled again;
+ * at the end, the tables (transferred, not copied).
+ * @param {import("node:worker_threads").MessagePort} port
+ */
+function countTrips(port) {
+  const tables = new TripTables();
+  port.on("message", (/** @type {{ keys: Float64Array<ArrayBuffer>; n: number } | { end: true }} */ message) => {
+    if ("end" in message) {
+      const { parts, transfer } = tables.parts();
+      port.postMessage({ tables: parts }, transfer);
+      port.close();
+      return;
+    }
+    tables.addAll(message.keys, message.n);
+    port.postMessage({ done: message.keys }, [message.keys.buffer]);
+  });
+}
+
+if (!isMainThread && workerData === COUNTING_THREAD && parentPort) countTrips(parentPort);
