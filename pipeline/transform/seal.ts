@@ -28,13 +28,21 @@ export function segmentIndexes(table: string): string[] {
 }
 
 /**
- * Index builds take memory enough to sort a large segment in few passes, and no parallel worker: the
- * builds and the two aggregates already keep both cores busy for the seal's first part, and a fourth
- * process only takes CPU from the API's answers (at 10 M their p95 during a load went from 3.0 to 2.45
- * times idle without it, for a first part 39.6 s long instead of 34–37 s: docs/scalability.md).
+ * Index builds sort in runs of 64 MB, merged once (up to about 15 GB of index entries, some 190 M
+ * trips, the merge takes one pass): a covering build over 10 M trips took 7.3–7.6 s against 12.4 s
+ * in runs of 512 MB, whose quicksort leaves the caches at every step (docs/scalability.md). No parallel
+ * worker: the builds and the aggregates already keep both cores busy for the seal's first part, and a
+ * fourth process only takes CPU from the API's answers (at 10 M their p95 during a load went from 3.0
+ * to 2.45 times idle without it, for a first part 39.6 s long instead of 34–37 s).
  */
-export const INDEX_SETTINGS = ["SET maintenance_work_mem = '512MB'", "SET max_parallel_maintenance_workers = 0"];
-export const STAGE_SETTINGS = ["SET work_mem = '256MB'"];
+export const INDEX_SETTINGS = ["SET maintenance_work_mem = '64MB'", "SET max_parallel_maintenance_workers = 0"];
+/**
+ * Aggregates hash their groups in memory (the groups of 10 M trips take 220 MB; sorting instead took
+ * 1.5 times as long), with no parallel worker: beside the index builds, two more processes would only
+ * share the same two cores (alone on the machine, the groups of 10 M trips took 11.8 s with two workers
+ * and 11.1 s without).
+ */
+export const STAGE_SETTINGS = ["SET work_mem = '256MB'", "SET max_parallel_workers_per_gather = 0"];
 
 /** The seal's own weekly counts of a segment, in one query (one transaction): tables, aggregate, keys. */
 const STAGE_GOLD = (id: number) =>
@@ -160,7 +168,12 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
     ? []
     : staged.pairs
       ? [{ step: "cell pairs key", sql: segmentSql(SQL.sealPairsKeys, id) }]
-      : [{ step: "cell pairs", sql: [...STAGE_SETTINGS, STAGE_PAIRS(id), "RESET work_mem"] }];
+      : [
+          {
+            step: "cell pairs",
+            sql: [...STAGE_SETTINGS, STAGE_PAIRS(id), "RESET work_mem", "RESET max_parallel_workers_per_gather"],
+          },
+        ];
   const shortSteps: Step[] = [
     ...pairsStep,
     { step: "BRIN index", sql: brin },
