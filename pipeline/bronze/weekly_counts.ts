@@ -173,11 +173,11 @@ class PairRows extends BinaryRows {
 }
 
 /**
- * In the load's last transaction: a large file's weekly counts into its segment's three gold tables,
- * keyed and analysed as the seal leaves them (db/transforms/seal/gold_tables.sql, gold_keys.sql), so
- * that the tables exist only if the whole file is in the segment; nothing if the counts gave up. The
- * same for its cell pairs (seal/pairs_table.sql), when they were kept whole, but for their key: the
- * seal builds it (seal/pairs_keys.sql) beside its other builds, off the load's path.
+ * In the load's last transaction: a large file's weekly counts into its segment's three gold tables
+ * (db/transforms/seal/gold_tables.sql), and its cell pairs into their table (seal/pairs_table.sql) when
+ * they were kept whole, so that the tables exist only if the whole file is in the segment; nothing if
+ * the counts gave up. Their keys and statistics (seal/gold_keys.sql, pairs_keys.sql) are left to the
+ * seal, which builds them beside its other builds, off the path from the load to the seal.
  */
 export async function stageWeeklyCounts(client: pg.PoolClient, id: number, counts: WeeklyCounts): Promise<void> {
   if (!counts.complete) return;
@@ -188,7 +188,6 @@ export async function stageWeeklyCounts(client: pg.PoolClient, id: number, count
   await copy(`${tables.regions} (region_id, week, trips, segment)`, counts.regionRows(id));
   await copy(`${tables.origins} (region_id, week, cell, trips, segment)`, counts.cellRows("origins", id));
   await copy(`${tables.destinations} (region_id, week, cell, trips, segment)`, counts.cellRows("destinations", id));
-  await client.query(segmentSql(SQL.sealGoldKeys, id));
   if (!counts.pairsComplete) return;
   await client.query(segmentSql(SQL.sealPairsTable, id));
   await copy(`${tables.pairs} (region_id, week, origin_cell, destination_cell, trips, segment)`, counts.pairRows(id));

@@ -54,16 +54,17 @@ const STAGE_PAIRS = (id: number) =>
 
 /**
  * Which of a segment's gold tables the load wrote (pipeline/bronze/weekly_counts.ts): the three weekly
- * count tables (created, filled and keyed in one transaction, so whole), and the cell pairs table
- * (created and filled in one transaction; `pairsKeyed` once the seal has built its key).
+ * count tables (created and filled in one transaction, so whole; `countsKeyed` once the seal has built
+ * their keys), and the cell pairs table (the same; `pairsKeyed`).
  */
 async function goldStaged(
   pool: pg.Pool,
   id: number,
-): Promise<{ counts: boolean; pairs: boolean; pairsKeyed: boolean }> {
+): Promise<{ counts: boolean; countsKeyed: boolean; pairs: boolean; pairsKeyed: boolean }> {
   const t = segmentTables(id);
-  const { rows } = await pool.query<{ counts: boolean; pairs: boolean; pairsKeyed: boolean }>(
+  const { rows } = await pool.query<{ counts: boolean; countsKeyed: boolean; pairs: boolean; pairsKeyed: boolean }>(
     `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL AS counts,
+            (SELECT count(*) = 3 FROM pg_index WHERE indrelid IN (to_regclass($1), to_regclass($2), to_regclass($3)) AND indisprimary) AS "countsKeyed",
             to_regclass($4) IS NOT NULL AS pairs,
             EXISTS (SELECT FROM pg_index WHERE indrelid = to_regclass($4) AND indisprimary) AS "pairsKeyed"`,
     [t.regions, t.origins, t.destinations, t.pairs],
@@ -161,9 +162,11 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
   const sessions = staged.counts
     ? [build("origin index", origin), build("destination index", destination), stage("groups", groups)]
     : [build("indexes", origin, destination), stage("groups", groups), stage("gold", STAGE_GOLD(id))];
-  // The cell pairs go to the session that ends first: their key when the load wrote them, or the
-  // whole table when the load could not keep them (too many for its memory bound; work_mem as the
-  // aggregates', set for that step alone).
+  // The keys of the weekly counts the load wrote, and the cell pairs, go to the session that ends
+  // first: their keys when the load wrote them, or the whole pairs table when the load could not keep
+  // them (too many for its memory bound; work_mem as the aggregates', set for that step alone).
+  const countsStep: Step[] =
+    staged.counts && !staged.countsKeyed ? [{ step: "gold keys", sql: segmentSql(SQL.sealGoldKeys, id) }] : [];
   const pairsStep: Step[] = staged.pairsKeyed
     ? []
     : staged.pairs
@@ -175,6 +178,7 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
           },
         ];
   const shortSteps: Step[] = [
+    ...countsStep,
     ...pairsStep,
     { step: "BRIN index", sql: brin },
     { step: "ANALYZE", sql: `ANALYZE ${trips}` },

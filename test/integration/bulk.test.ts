@@ -25,12 +25,15 @@ describe("the bulk path: a large file loads into a segment of its own, sealed as
 
   /**
    * Per silver.sealed event of the ingestion: whether its gold and its cell pairs came from the weekly
-   * counts the load kept (on its counting thread: pipeline/bronze/counting.ts).
+   * counts the load kept (on its counting thread: pipeline/bronze/counting.ts), and whether the seal
+   * then built their keys (the load writes the tables only).
    */
   const fromLoad = async (id: number) =>
     (
       await db.pool.query(
-        "SELECT payload->'gold_from_load' AS gold, payload->'pairs_from_load' AS pairs FROM audit.events WHERE ingestion_id = $1 AND type = 'silver.sealed'",
+        `SELECT payload->'gold_from_load' AS gold, payload->'pairs_from_load' AS pairs,
+                payload->'steps' @> '[{"step": "gold keys"}, {"step": "cell pairs key"}]' AS keys
+           FROM audit.events WHERE ingestion_id = $1 AND type = 'silver.sealed'`,
         [id],
       )
     ).rows;
@@ -72,7 +75,7 @@ describe("the bulk path: a large file loads into a segment of its own, sealed as
     ]);
     // The weekly counts were kept while the lines were read (the seal did not aggregate them), and
     // every key of gold and of the groups equals the same aggregate computed from silver.
-    expect(await fromLoad(id)).toEqual([{ gold: true, pairs: true }]);
+    expect(await fromLoad(id)).toEqual([{ gold: true, pairs: true, keys: true }]);
     expect(await mismatches(db)).toEqual(AGREE);
   });
 
@@ -112,7 +115,7 @@ describe("the bulk path: a large file loads into a segment of its own, sealed as
     const bulk = (await db.pool.query("SELECT id::int FROM audit.ingestions WHERE file_name = $1", [name])).rows[0].id;
     // Its weekly counts, kept while it was read (years 0001 to 9999, the grid's edges), equal gold's
     // aggregate of silver, key by key.
-    expect(await fromLoad(bulk)).toEqual([{ gold: true, pairs: true }]);
+    expect(await fromLoad(bulk)).toEqual([{ gold: true, pairs: true, keys: true }]);
     expect(await mismatches(db)).toEqual(AGREE);
     const chunk = await bronzeChunk(db.pool, rows);
     expect((await promoteSilverChunk(db.pool, chunk)).applied).toBe(true);
