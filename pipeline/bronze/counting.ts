@@ -5,10 +5,10 @@ import { tripKeys, WeeklyCounts } from "./weekly_counts.ts";
 /** What counts a trip: WeeklyCounts itself, or a CountingThread that hands trips to one on another thread. */
 export type TripCounter = Pick<WeeklyCounts, "add">;
 
-/** Trips per batch sent to the counting thread (KEYS_PER_TRIP float64 each: 768 KiB). */
-const BATCH = 16_384;
-/** Batches sent and not yet back before the loader waits for the thread (6 MiB). */
-const MAX_OUT = 8;
+/** Trips per batch sent to the counting thread (KEYS_PER_TRIP float64 each: 192 KiB). */
+const BATCH = 4_096;
+/** Batches sent and not yet back before the loader waits for the thread (768 KiB). */
+const MAX_OUT = 4;
 
 type Reply = { done: Float64Array<ArrayBuffer> } | { tables: TablesParts };
 
@@ -31,7 +31,11 @@ export class CountingThread implements TripCounter {
   private result: ((tables: TablesParts | null) => void) | null = null;
 
   constructor() {
-    this.worker = new Worker(new URL("./count_tables.js", import.meta.url), { workerData: COUNTING_THREAD });
+    // Its tables are typed arrays, outside the JavaScript heap: the thread's own heap stays small.
+    this.worker = new Worker(new URL("./count_tables.js", import.meta.url), {
+      workerData: COUNTING_THREAD,
+      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 },
+    });
     this.worker.on("message", (reply: Reply) => {
       if ("done" in reply) {
         this.free.push(reply.done);

@@ -164,7 +164,7 @@ describe("CountingThread: the same counts kept on a worker thread", () => {
     const next = rng(11);
     const thread = new CountingThread();
     const here = new WeeklyCounts();
-    // 40,003 trips: two full batches and a partial last one.
+    // 40,003 trips: several full batches and a partial last one.
     for (let i = 0; i < 40_003; i++) {
       const trip = [
         1 + Math.floor(next() * 5),
