@@ -16,7 +16,7 @@
  * `npm start` would find; it is dropped and created again at the start of every run.
  */
 import { spawn } from "node:child_process";
-import { createReadStream, existsSync, openSync, readFileSync } from "node:fs";
+import { createReadStream, existsSync, openSync, readFileSync, statSync } from "node:fs";
 import { copyFile, link, mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { freePort } from "../helpers/ports.ts";
 import os from "node:os";
@@ -720,8 +720,13 @@ async function machine(url: string) {
       current_setting('checkpoint_timeout') AS checkpoint_timeout, current_setting('wal_compression') AS wal_compression`);
     let commit = "unknown";
     try {
-      commit = readFileSync(path.join(ROOT, ".git/HEAD"), "utf8").trim();
-      if (commit.startsWith("ref: ")) commit = readFileSync(path.join(ROOT, ".git", commit.slice(5)), "utf8").trim();
+      // A git worktree's .git is a file naming its own git directory (its HEAD is there).
+      const dotGit = path.join(ROOT, ".git");
+      const gitDir = statSync(dotGit).isDirectory()
+        ? dotGit
+        : path.resolve(ROOT, readFileSync(dotGit, "utf8").replace(/^gitdir: /, "").trim());
+      commit = readFileSync(path.join(gitDir, "HEAD"), "utf8").trim();
+      if (commit.startsWith("ref: ")) commit = readFileSync(path.join(dotGit, commit.slice(5)), "utf8").trim();
     } catch {
       /* not a checkout */
     }
