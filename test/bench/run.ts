@@ -724,7 +724,12 @@ async function machine(url: string) {
       const dotGit = path.join(ROOT, ".git");
       const gitDir = statSync(dotGit).isDirectory()
         ? dotGit
-        : path.resolve(ROOT, readFileSync(dotGit, "utf8").replace(/^gitdir: /, "").trim());
+        : path.resolve(
+            ROOT,
+            readFileSync(dotGit, "utf8")
+              .replace(/^gitdir: /, "")
+              .trim(),
+          );
       commit = readFileSync(path.join(gitDir, "HEAD"), "utf8").trim();
       if (commit.startsWith("ref: ")) commit = readFileSync(path.join(dotGit, commit.slice(5)), "utf8").trim();
     } catch {
