@@ -9,6 +9,11 @@ export type TripCounter = Pick<WeeklyCounts, "add">;
 const BATCH = 4_096;
 /** Batches sent and not yet back before the loader waits for the thread (768 KiB). */
 const MAX_OUT = 4;
+/**
+ * How long the loader waits for the thread (a batch back, or the tables at the end) before it gives the
+ * counts up: a thread that stopped answering costs the seal its own count, never a load that hangs.
+ */
+const STALL_MS = 60_000;
 
 type Reply = { done: Float64Array<ArrayBuffer> } | { tables: TablesParts };
 
@@ -17,8 +22,9 @@ type Reply = { done: Float64Array<ArrayBuffer> } | { tables: TablesParts };
  * reads and writes every line, only computes each trip's keys into a batch; the hash tables (up to
  * 32 MiB for the cell pairs, hit at random) live on the other thread (count_tables.js), and in the
  * other core's cache. Batches come back to be filled again. When the thread is MAX_OUT batches behind,
- * `backlog()` gives a promise the loader awaits. If the thread fails (or a trip's week is outside what
- * the tables pack), `finish()` gives null: the seal counts the segment itself, as after a resumed load.
+ * `backlog()` gives a promise the loader awaits. If the thread fails or stops answering for STALL_MS (or
+ * a trip's week is outside what the tables pack), `finish()` gives null: the seal counts the segment
+ * itself, as after a resumed load.
  */
 export class CountingThread implements TripCounter {
   private readonly worker: Worker;
@@ -29,6 +35,7 @@ export class CountingThread implements TripCounter {
   private failed = false;
   private waiting: (() => void) | null = null;
   private result: ((tables: TablesParts | null) => void) | null = null;
+  private stall: NodeJS.Timeout | undefined;
 
   constructor() {
     // Its tables are typed arrays, outside the JavaScript heap: the thread's own heap stays small.
@@ -59,6 +66,7 @@ export class CountingThread implements TripCounter {
     if (this.out < MAX_OUT || this.failed) return undefined;
     return new Promise((resolve) => {
       this.waiting = resolve;
+      this.watch();
     });
   }
 
@@ -68,6 +76,7 @@ export class CountingThread implements TripCounter {
     if (this.failed) return null;
     const parts = await new Promise<TablesParts | null>((resolve) => {
       this.result = resolve;
+      this.watch();
       this.worker.postMessage({ end: true });
     });
     return parts && new WeeklyCounts(TripTables.from(parts));
@@ -88,13 +97,21 @@ export class CountingThread implements TripCounter {
     this.n = 0;
   }
 
+  /** Gives the counts up if the thread does not answer within STALL_MS. */
+  private watch(): void {
+    clearTimeout(this.stall);
+    this.stall = setTimeout(() => this.fail(), STALL_MS).unref();
+  }
+
   private wake(): void {
     const waiting = this.waiting;
+    if (waiting) clearTimeout(this.stall);
     this.waiting = null;
     waiting?.();
   }
 
   private settle(tables: TablesParts | null): void {
+    clearTimeout(this.stall);
     const result = this.result;
     this.result = null;
     result?.(tables);
