@@ -33,6 +33,31 @@ const EMPTY = -1;
  */
 
 /**
+ * A table given the state another thread kept (its slots taken over, not copied).
+ * @template {Float64Array<ArrayBuffer> | Int32Array<ArrayBuffer>} S
+ * @template {TableParts<S>} T
+ * @param {T} table
+ * @param {TableParts<S>} parts
+ * @returns {T}
+ */
+function restore(table, parts) {
+  table.size = parts.size;
+  table.mask = parts.mask;
+  table.slots = parts.slots;
+  return table;
+}
+
+/**
+ * A table's state, to hand to another thread.
+ * @template {Float64Array<ArrayBuffer> | Int32Array<ArrayBuffer>} S
+ * @param {TableParts<S>} table
+ * @returns {TableParts<S>}
+ */
+function partsOf(table) {
+  return { size: table.size, mask: table.mask, slots: table.slots };
+}
+
+/**
  * Counts per key, a key being a whole number below 2^53 (`a`) and one below 2^32 (`b`), in an
  * open-addressing table: one Float64Array holding each slot's a, b and count side by side (one cache
  * line read per probe; no object per key). `add` returns false once the table would outgrow
@@ -48,16 +73,12 @@ export class CountTable {
    * @param {TableParts<Float64Array<ArrayBuffer>>} parts
    */
   static from(parts) {
-    const table = new CountTable();
-    table.size = parts.size;
-    table.mask = parts.mask;
-    table.slots = parts.slots;
-    return table;
+    return restore(new CountTable(), parts);
   }
 
   /** @returns {TableParts<Float64Array<ArrayBuffer>>} what `from` rebuilds the table with */
   parts() {
-    return { size: this.size, mask: this.mask, slots: this.slots };
+    return partsOf(this);
   }
 
   /**
@@ -133,16 +154,12 @@ export class PairTable {
 
   /** @param {TableParts<Int32Array<ArrayBuffer>>} parts */
   static from(parts) {
-    const table = new PairTable();
-    table.size = parts.size;
-    table.mask = parts.mask;
-    table.slots = parts.slots;
-    return table;
+    return restore(new PairTable(), parts);
   }
 
   /** @returns {TableParts<Int32Array<ArrayBuffer>>} */
   parts() {
-    return { size: this.size, mask: this.mask, slots: this.slots };
+    return partsOf(this);
   }
 
   /**
