@@ -354,8 +354,8 @@ export class Intake {
       await client.query("ROLLBACK").catch(() => {});
       throw err;
     } finally {
+      await counter?.close(); // first: the thread must end even if releasing the client throws
       client.release();
-      await counter?.close();
     }
   }
 
