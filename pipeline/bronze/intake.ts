@@ -103,7 +103,13 @@ export class Intake {
    * (bronze.retrying); a file that changes while it is read fails and is taken again once it settles.
    */
   async ingestFile(path: string): Promise<number | undefined> {
-    if ([...this.inFlight.values()].some((f) => f.path === path)) return undefined; // loaded, transforms running
+    // Loaded, transforms running; or ended, with the event that says so missed (the archive step then
+    // runs from here: a scan of landing sees the file again, so no lost notification leaves it there).
+    const loaded = [...this.inFlight].find(([, f]) => f.path === path);
+    if (loaded) {
+      await this.settled(loaded[0]);
+      return undefined;
+    }
     const fileName = basename(path);
     const log = this.logger.child({ file: fileName });
     let inspection;
@@ -376,7 +382,8 @@ export class Intake {
   async settled(id: number): Promise<void> {
     const file = this.inFlight.get(id);
     if (file === undefined) return;
-    const ingestion = await getIngestion(this.pool, id);
+    const ingestion = await whenDatabaseAnswers(this.pool, this.logger, () => getIngestion(this.pool, id));
+    if (this.inFlight.get(id) !== file) return; // settled meanwhile (by the event or by a scan)
     if (!ingestion || (ingestion.status !== "completed" && ingestion.status !== "failed")) return;
     this.inFlight.delete(id);
     if (ingestion.status === "completed") {
@@ -385,7 +392,9 @@ export class Intake {
         const reason =
           `the file changed after it was read (read with ${file.size} bytes; now ${st.size} bytes): a writer was still ` +
           `at work. Its trips were withdrawn; once it stops changing it is ingested again, as the file it then is`;
-        await withdrawIngestion(this.pool, id, reason, { completed: true });
+        await whenDatabaseAnswers(this.pool, this.logger, () =>
+          withdrawIngestion(this.pool, id, reason, { completed: true }),
+        );
         this.logger.warn(
           { ingestion: id, file: ingestion.file_name },
           "file changed after it was read: ingestion withdrawn, file left in landing",

@@ -107,6 +107,32 @@ describe("a writer still at work on a landing file", () => {
   });
 }, 300_000);
 
+describe("an ended ingestion whose event never reaches the process that loaded it", () => {
+  let db: TestDatabase;
+  let tf: Started;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    tf = await startTestServices(db.url, ["worker", "watch"], { CHUNK_ROWS: "1000" });
+  });
+  afterAll(async () => {
+    await tf?.stop();
+    await db?.drop();
+  });
+
+  it("still archives its file: the next scan of landing finds it ended and moves it", async () => {
+    // The event bus delivers nothing from now on, as when ingestion.completed is read while the database
+    // is away: the file must not stay in landing, loaded and forgotten.
+    await tf.bus!.close();
+    const id = await ingestGenerated(tf, db.pool, 5_000, 77, "no-event.csv");
+    const rows = await ingestionsOf(db, "no-event.csv");
+    expect(rows).toMatchObject([{ id, status: "completed", rows_loaded: 5_000, rows_rejected: 0 }]);
+    expect(rows[0].archived_as).toBe(join(tf.archive, `${id}-no-event.csv`));
+    expect(await readdir(tf.landing)).toEqual([]);
+    expect(await totals(db.pool)).toEqual(exactly(5_000));
+  });
+}, 120_000);
+
 describe("a poisoned value the database refuses, and steps that run out of attempts", () => {
   let db: TestDatabase;
   let tf: Started;
@@ -330,7 +356,8 @@ describe("the database going away during each stage (real child process)", () =>
       await drop(600 + i, file);
       await eventSeen(db.pool, file, point);
       expect(await outage(child, 2000)).toBeGreaterThan(0);
-      await expectCompleted(file).catch((e) => {
+      await expectCompleted(file).catch(async (e) => {
+        await writeFile(join(tmpdir(), `tripflow-${file}.log`), child.output());
         console.log(child.output().slice(-6000));
         throw e;
       });
