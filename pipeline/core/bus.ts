@@ -2,6 +2,7 @@ import * as pgListenModule from "pg-listen";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { eventsAfter, type AuditEvent } from "./audit.ts";
+import { KEEPALIVE } from "./db.ts";
 
 // pg-listen is CommonJS with exports.default: under NodeNext the function is default.default.
 const createSubscriber = pgListenModule.default.default;
@@ -35,7 +36,7 @@ export class EventBus {
   static async start(databaseUrl: string, pool: pg.Pool, logger: Logger): Promise<EventBus> {
     const log = logger.child({ component: "event-bus" });
     const subscriber = createSubscriber(
-      { connectionString: databaseUrl, application_name: "tripflow-listen" },
+      { connectionString: databaseUrl, application_name: "tripflow-listen", ...KEEPALIVE },
       {
         retryTimeout: Infinity,
         retryInterval: (attempt) => Math.min(5000, 100 * 2 ** attempt),

@@ -15,12 +15,27 @@ pg.types.setTypeParser(pg.types.builtins.TIMESTAMP, (v) => v);
 pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
 
 /**
+ * TCP keepalive on every connection to the database: a server that vanishes without closing the
+ * connection (its host restarted, a network cut) would otherwise leave a statement waiting for an
+ * answer forever, a load or a job stuck with no error. With keepalive the kernel notices the dead peer
+ * (after the first 10 s of silence and the system's probes) and the statement fails with a connection
+ * error, which tripflow retries like any other.
+ */
+export const KEEPALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 } as const;
+
+/**
  * A bounded pool; `application_name` shows each role in pg_stat_activity. JIT compilation is off for
  * tripflow's sessions: the API's queries are short and an index-driven plan with a high cost estimate
  * paid ~0.4 s of compilation per request; the transforms measured no faster with it.
  */
 export function createPool(url: string, max: number, name = "tripflow"): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max, application_name: name, options: "-c jit=off" });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    application_name: name,
+    options: "-c jit=off",
+    ...KEEPALIVE,
+  });
   // A client whose server went away must not crash the process; the next query reconnects.
   pool.on("error", () => {});
   pool.on("connect", (client) => client.on("error", () => {}));
