@@ -35,10 +35,10 @@ async function main(): Promise<void> {
     process.exit(2);
   }
 
-  // A promise nobody awaits that rejects comes from a library's background work (graphile-worker's
-  // LISTEN client, released twice when the database cuts it while its UNLISTEN fails): Node would end
-  // the process for it, leaving its loads and jobs to the next start. Every step of tripflow awaits its
-  // own work and recovers from the database going away, so the error is logged and the service goes on.
+  // A promise nobody awaits that rejects comes from a library's background work (graphile-worker 0.17
+  // does not await the release of its LISTEN client when the database cuts it): Node would end the
+  // process for it, leaving its loads and jobs to the next start. Every step of tripflow awaits its own
+  // work and recovers from the database going away, so the error is logged and the service goes on.
   process.on("unhandledRejection", (err) =>
     logger.error({ component: "main", err }, "a background promise failed and nobody awaited it; carrying on"),
   );
