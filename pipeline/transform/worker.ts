@@ -64,7 +64,20 @@ export async function startWorker(options: {
         options.processName,
       ])
       .catch((err) => logger.error({ err }, "could not register a worker"));
-  events.on("pool:create", ({ workerPool }) => void register(workerPool.id));
+  // The pool of the runner now supervised, and how to replace that runner (set by `supervise`).
+  let currentPool: string | null = null;
+  let replace: ((err: unknown) => void) | null = null;
+  events.on("pool:create", ({ workerPool }) => {
+    currentPool = workerPool.id;
+    void register(workerPool.id);
+  });
+  // graphile-worker 0.17 reports a job's outcome it could not record (the database cut the connection
+  // it used) as a fatal error and shuts its pool down, but that shutdown can wait for ever on the failed
+  // bookkeeping, its runner never ending and the job (and its named queue) locked under a live process.
+  // Such a runner is replaced at once; the supervisor unlocks this process's jobs before the new one runs.
+  events.on("pool:fatalError", ({ workerPool, error }) => {
+    if (workerPool.id === currentPool) replace?.(error);
+  });
   events.on("worker:create", ({ worker }) => void register(worker.workerId));
   const options_ = {
     pgPool: patientPool(pool),
@@ -91,9 +104,14 @@ export async function startWorker(options: {
   // A runner that stops by itself (the database stayed away longer than graphile-worker's retries) is
   // started again once the database answers; its jobs are unlocked by the next recovery round.
   const supervise = (r: Runner) => {
+    let replaced = false;
     const restart = async (err: unknown) => {
-      if (stopping) return;
+      if (stopping || replaced) return;
+      replaced = true;
       logger.error({ err }, "graphile-worker stopped by itself; starting it again once the database answers");
+      void Promise.resolve()
+        .then(() => r.stop())
+        .catch(() => {}); // already shutting down, or ended: not waited for
       for (let pause = 1000; !stopping; pause = Math.min(pause * 2, 30_000)) {
         await new Promise((resolve) => setTimeout(resolve, pause));
         try {
@@ -111,6 +129,7 @@ export async function startWorker(options: {
         }
       }
     };
+    replace = (err) => void restart(err);
     // graphile-worker's promise resolves, not rejects, when its pool gives up on an error.
     r.promise.then(
       () => restart(new Error("the worker pool exited")),

@@ -133,6 +133,53 @@ describe("an ended ingestion whose event never reaches the process that loaded i
   });
 }, 120_000);
 
+describe("a job's failure graphile-worker cannot record", () => {
+  let db: TestDatabase;
+  let tf: Started;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    // Once: a transient error in a silver step (a serialization failure), and then the statement that
+    // records that job's failure refused, as when the database cuts the connection it runs on.
+    await db.pool.query(`
+      CREATE SEQUENCE public.step_failures;
+      CREATE SEQUENCE public.record_failures;
+      CREATE FUNCTION public.fail_step_once() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.type = 'silver.promoted' AND nextval('public.step_failures') = 1 THEN
+          RAISE EXCEPTION 'a transient failure, once' USING ERRCODE = '40001';
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER fail_step_once BEFORE INSERT ON audit.events FOR EACH ROW EXECUTE FUNCTION public.fail_step_once();
+      CREATE FUNCTION public.refuse_record_once() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF nextval('public.record_failures') = 1 THEN RAISE EXCEPTION 'the job''s failure could not be recorded'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER refuse_record_once BEFORE UPDATE ON graphile_worker._private_jobs FOR EACH ROW
+        WHEN (NEW.last_error IS DISTINCT FROM OLD.last_error) EXECUTE FUNCTION public.refuse_record_once();`);
+    tf = await startTestServices(db.url, ["worker", "watch"], { CHUNK_ROWS: "1000" });
+  });
+  afterAll(async () => {
+    await tf?.stop();
+    await db?.drop();
+  });
+
+  it("starts the worker again and the ingestion completes: no job stays locked under a live process", async () => {
+    await ingestGenerated(tf, db.pool, 3_000, 78, "unrecorded.csv");
+    const { rows } = await db.pool.query(
+      "SELECT last_value::int AS steps, (SELECT last_value::int FROM public.record_failures) AS records FROM public.step_failures",
+    );
+    expect(rows[0].steps).toBeGreaterThan(1); // the step failed once and ran again
+    expect(rows[0].records).toBeGreaterThanOrEqual(1); // recording that failure was refused
+    expect(await ingestionsOf(db, "unrecorded.csv")).toMatchObject([
+      { status: "completed", rows_loaded: 3_000, rows_rejected: 0 },
+    ]);
+    expect(await totals(db.pool)).toEqual(exactly(3_000));
+  });
+}, 120_000);
+
 describe("a poisoned value the database refuses, and steps that run out of attempts", () => {
   let db: TestDatabase;
   let tf: Started;
