@@ -101,8 +101,9 @@ export async function startWorker(options: {
   };
   let stopping = false;
   let runner: Runner;
-  // A runner that stops by itself (the database stayed away longer than graphile-worker's retries) is
-  // started again once the database answers; its jobs are unlocked by the next recovery round.
+  // A runner that stops by itself (the database stayed away longer than graphile-worker's retries), or
+  // whose pool reported a fatal error, is started again once the database answers, after this process's
+  // jobs are unlocked.
   const supervise = (r: Runner) => {
     let replaced = false;
     const restart = async (err: unknown) => {

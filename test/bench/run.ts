@@ -15,8 +15,8 @@
  * The database is `tripflow_bench` (or --database) on DATABASE_URL's server, else on the server
  * `npm start` would find; it is dropped and created again at the start of every run.
  */
-import { spawn } from "node:child_process";
-import { createReadStream, existsSync, openSync, readFileSync, statSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { createReadStream, existsSync, openSync, readFileSync } from "node:fs";
 import { copyFile, link, mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { freePort } from "../helpers/ports.ts";
 import os from "node:os";
@@ -720,18 +720,8 @@ async function machine(url: string) {
       current_setting('checkpoint_timeout') AS checkpoint_timeout, current_setting('wal_compression') AS wal_compression`);
     let commit = "unknown";
     try {
-      // A git worktree's .git is a file naming its own git directory (its HEAD is there).
-      const dotGit = path.join(ROOT, ".git");
-      const gitDir = statSync(dotGit).isDirectory()
-        ? dotGit
-        : path.resolve(
-            ROOT,
-            readFileSync(dotGit, "utf8")
-              .replace(/^gitdir: /, "")
-              .trim(),
-          );
-      commit = readFileSync(path.join(gitDir, "HEAD"), "utf8").trim();
-      if (commit.startsWith("ref: ")) commit = readFileSync(path.join(dotGit, commit.slice(5)), "utf8").trim();
+      // git itself: a worktree's .git is a file, and a branch's ref may be packed.
+      commit = execFileSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8", stdio: "pipe" }).trim();
     } catch {
       /* not a checkout */
     }
