@@ -2,7 +2,7 @@ import type pg from "pg";
 import { inTransaction, recordEvent } from "../core/audit.ts";
 import { lockAggregates, PARENTS, segmentTables } from "../core/lifecycle.ts";
 import { fillSql, SQL } from "../core/sql.ts";
-import { INDEX_SETTINGS, segmentIndexes, STAGE_SETTINGS, withSession } from "./seal.ts";
+import { indexSettings, segmentIndexes, STAGE_SETTINGS, withSession } from "./seal.ts";
 
 export type Compacted = { segments: number[]; into: number; rows: number; ms: number };
 
@@ -47,10 +47,14 @@ export async function compactSegments(pool: pg.Pool, maxSegments: number): Promi
   const into = -Number(next[0]!.n);
   const target = segmentTables(into);
   const values = { ...target, segment: String(into) };
+  const { rows: size } = await pool.query<{ rows: number }>(
+    "SELECT coalesce(sum(greatest(reltuples, 0)), 0)::float8 AS rows FROM pg_class WHERE oid = ANY($1::regclass[])",
+    [sources.map((s) => segmentTables(s).trips)],
+  );
   const [trips] = await Promise.all([
     build(
       pool,
-      INDEX_SETTINGS,
+      indexSettings(size[0]!.rows),
       fillSql(SQL.compactTrips, {
         ...values,
         sources: union(sources, "trips"),

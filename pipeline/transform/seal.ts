@@ -28,14 +28,44 @@ export function segmentIndexes(table: string): string[] {
 }
 
 /**
- * Index builds sort in runs of 64 MB, merged once (up to about 15 GB of index entries, some 190 M
- * trips, the merge takes one pass): a covering build over 10 M trips took 7.3–7.6 s against 12.4 s
- * in runs of 512 MB, whose quicksort leaves the caches at every step (docs/scalability.md). No parallel
- * worker: the builds and the aggregates already keep both cores busy for the seal's first part, and a
- * fourth process only takes CPU from the API's answers (at 10 M their p95 during a load went from 3.0
- * to 2.45 times idle without it, for a first part 39.6 s long instead of 34–37 s).
+ * The settings of an index build over about `rows` trips: its sort memory, the least that still merges
+ * its sorted runs in one pass, and no parallel worker. Smaller runs sort in the processor's caches: one
+ * covering build over 1 M trips took 0.62–0.65 s with 16 MB against 0.80–1.01 s with 64 MB, over
+ * 10 M 6.7 s against 7.3–7.6 s (512 MB: 12.4 s; docs/scalability.md). PostgreSQL 15 merges at most
+ * memory ÷ 272 kB runs at once, and a run holds about memory ÷ 87 B entries (an entry of these
+ * indexes takes 87 B in memory), so one pass needs memory ≥ √(rows × 87 B × 272 kB): 15 MB at 10 M
+ * trips, 47 MB at 100 M. A quarter more is asked, 16 MB at least (19 MB at 10 M, 59 MB at 100 M). No parallel worker: the builds
+ * and the aggregates already keep both cores busy for the seal's first part, and a fourth process only
+ * takes CPU from the API's answers (at 10 M their p95 during a load went from 3.0 to 2.45 times idle
+ * without it, for a first part 39.6 s long instead of 34–37 s).
+ *
+ * @example indexSettings(1_000_000) // ["SET maintenance_work_mem = '16MB'", ...]
  */
-export const INDEX_SETTINGS = ["SET maintenance_work_mem = '64MB'", "SET max_parallel_maintenance_workers = 0"];
+export function indexSettings(rows: number): string[] {
+  const onePass = Math.sqrt((Number.isFinite(rows) && rows > 0 ? rows : 0) * 87 * 272 * 1024) / 2 ** 20;
+  const mb = Math.min(1024, Math.max(16, Math.ceil(onePass * 1.25)));
+  return [`SET maintenance_work_mem = '${mb}MB'`, "SET max_parallel_maintenance_workers = 0"];
+}
+/**
+ * The columns of a segment whose statistics the seal gathers before the file becomes visible: all but
+ * the two points, which no query filters or groups by and whose statistics cost as much as all the
+ * others together (1 M trips: 0.21 s against 0.22 s). The maintenance run after the ingestion
+ * (tasks/maintain.ts) analyzes every column.
+ */
+const ANALYZED = [
+  "ingestion_id",
+  "line_no",
+  "region_id",
+  "datasource_id",
+  "trip_time",
+  "origin_cell",
+  "destination_cell",
+  "tod_minute",
+  "segment",
+  "origin_subcell",
+  "destination_subcell",
+];
+
 /**
  * Aggregates hash their groups in memory (the groups of 10 M trips take 220 MB; sorting instead took
  * 1.5 times as long), with no parallel worker: beside the index builds, two more processes would only
@@ -156,8 +186,13 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
   const trips = segmentTable(id);
   const [origin, destination, brin] = segmentIndexes(trips) as [string, string, string];
   const staged = await goldStaged(pool, id);
+  const { rows: size } = await pool.query<{ lines: string | null }>(
+    "SELECT lines FROM audit.ingestions WHERE id = $1::bigint",
+    [id],
+  );
+  const indexSettingsOfSegment = indexSettings(Number(size[0]?.lines ?? 0));
   const groups = segmentSql(SQL.sealStageGroups, id);
-  const build = (step: string, ...statements: string[]) => ({ step, settings: INDEX_SETTINGS, statements });
+  const build = (step: string, ...statements: string[]) => ({ step, settings: indexSettingsOfSegment, statements });
   const stage = (step: string, statements: string) => ({ step, settings: STAGE_SETTINGS, statements: [statements] });
   const sessions = staged.counts
     ? [build("origin index", origin), build("destination index", destination), stage("groups", groups)]
@@ -181,7 +216,7 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
     ...countsStep,
     ...pairsStep,
     { step: "BRIN index", sql: brin },
-    { step: "ANALYZE", sql: `ANALYZE ${trips}` },
+    { step: "ANALYZE", sql: `ANALYZE ${trips} (${ANALYZED.join(", ")})` },
   ];
   const steps: { step: string; ms: number }[] = [];
   const done = await Promise.all(
