@@ -106,10 +106,13 @@ export class CountTable {
     return this.size * 5 < (this.mask + 1) * 3 || this.grow();
   }
 
-  /** @returns {Generator<[a: number, b: number, count: number]>} each key with its count */
-  *entries() {
+  /**
+   * Calls `fn` with each key and its count, in slot order (no array per key: 170,000 keys at 1 M trips).
+   * @param {(a: number, b: number, count: number) => void} fn
+   */
+  forEach(fn) {
     const t = this.slots;
-    for (let at = 0; at < t.length; at += 3) if (t[at] !== EMPTY) yield [t[at], t[at + 1], t[at + 2]];
+    for (let at = 0; at < t.length; at += 3) if (t[at] !== EMPTY) fn(t[at], t[at + 1], t[at + 2]);
   }
 
   /** @private */
@@ -120,12 +123,18 @@ export class CountTable {
     this.mask = slots - 1;
     const t = new Float64Array(slots * 3).fill(EMPTY);
     this.slots = t;
+    // Element by element: a subarray per key allocated on the thread's small young generation
+    // (counting.ts) made the moves cost more than the counting (0.29 s of 1.3 s at 1 M trips).
     for (let from = 0; from < old.length; from += 3) {
       const a = old[from];
       if (a === EMPTY) continue;
-      let h = slot(a, old[from + 1]) & this.mask;
+      const b = old[from + 1];
+      let h = slot(a, b) & this.mask;
       while (t[h * 3] !== EMPTY) h = (h + 1) & this.mask;
-      t.set(old.subarray(from, from + 3), h * 3);
+      const at = h * 3;
+      t[at] = a;
+      t[at + 1] = b;
+      t[at + 2] = old[from + 2];
     }
     return true;
   }
@@ -191,10 +200,25 @@ export class PairTable {
     return this.size * 10 < (this.mask + 1) * 7 || this.grow();
   }
 
-  /** @returns {Generator<[origin: number, destination: number, weekRegion: number, count: number]>} each pair */
-  *entries() {
+  /**
+   * Calls `fn` with each pair and its count from slot `from` on, in slot order, until `limit` pairs were
+   * given or the table ends; returns the slot to go on from (the number of slots when it ended).
+   * @param {number} from
+   * @param {number} limit
+   * @param {(origin: number, destination: number, weekRegion: number, count: number) => void} fn
+   * @returns {number}
+   */
+  forEachFrom(from, limit, fn) {
     const t = this.slots;
-    for (let at = 0; at < t.length; at += 4) if (t[at] !== EMPTY) yield [t[at], t[at + 1], t[at + 2], t[at + 3]];
+    let given = 0;
+    let slot = from;
+    for (; slot <= this.mask && given < limit; slot++) {
+      const at = slot * 4;
+      if (t[at] === EMPTY) continue;
+      fn(t[at], t[at + 1], t[at + 2], t[at + 3]);
+      given++;
+    }
+    return slot;
   }
 
   /** @private */
@@ -206,10 +230,17 @@ export class PairTable {
     const t = new Int32Array(slots * 4).fill(EMPTY);
     this.slots = t;
     for (let from = 0; from < old.length; from += 4) {
-      if (old[from] === EMPTY) continue;
-      let h = pairSlot(old[from], old[from + 1], old[from + 2]) & this.mask;
+      const origin = old[from];
+      if (origin === EMPTY) continue;
+      const destination = old[from + 1];
+      const weekRegion = old[from + 2];
+      let h = pairSlot(origin, destination, weekRegion) & this.mask;
       while (t[h * 4] !== EMPTY) h = (h + 1) & this.mask;
-      t.set(old.subarray(from, from + 4), h * 4);
+      const at = h * 4;
+      t[at] = origin;
+      t[at + 1] = destination;
+      t[at + 2] = weekRegion;
+      t[at + 3] = old[from + 3];
     }
     return true;
   }
