@@ -17,7 +17,7 @@ import { openForWriting } from "../landing/writers.ts";
 import { attachChunk, bronzeChunkRows, loadBronze, type ExpectedFile } from "./loader.ts";
 import { CountingThread } from "./counting.ts";
 import { Dimensions } from "./silver_rows.ts";
-import { CountsBeside, stageWeeklyCounts } from "./weekly_counts.ts";
+import { stageWeeklyCounts } from "./weekly_counts.ts";
 
 export type IntakeDeps = {
   pool: pg.Pool;
@@ -280,7 +280,6 @@ export class Intake {
     // aggregate. Only a first load reads every chunk; a resumed one keeps none (the seal counts then).
     // They are kept on a thread of their own (counting.ts), off the loader's.
     const counter = started.bulk && !resuming ? new CountingThread() : undefined;
-    let beside: CountsBeside | null = null;
     const client = await this.pool.connect();
     try {
       const result = await loadBronze(client, {
@@ -344,9 +343,6 @@ export class Intake {
         },
       });
       const counts = await counter?.finish();
-      // The weekly counts go in beside this transaction, on a connection of their own, and commit after
-      // it: the seal starts its builds meanwhile (weekly_counts.ts CountsBeside).
-      beside = counts ? await CountsBeside.begin(this.pool, id, counts) : null;
       await client.query("BEGIN");
       await lockIngestion(client, id);
       if (lastChunk) await queueSilverChunk(client, lastChunk);
@@ -357,19 +353,11 @@ export class Intake {
       if (done.rowCount === 0) throw new IngestionEndedError(`ingestion ${id} ended during its load`);
       await recordEvent(client, id, "bronze.loaded", { rows: result.rows, bytes: result.bytes, chunks: result.chunks });
       await completeIfDone(client, id); // a file with a header and no data lines completes here
-      if (counts && !beside) await stageWeeklyCounts(client, id, counts);
+      if (counts) await stageWeeklyCounts(client, id, counts);
       if (started.bulk) await queueSealIfReady(client, id); // every chunk is in its segment now
       await client.query("COMMIT");
-      const staged = beside;
-      beside = null;
-      if (staged && !(await staged.end(true)))
-        this.logger.warn(
-          { ingestion: id },
-          "the weekly counts kept by the load did not get in: the seal counts them from the segment",
-        );
     } catch (err) {
       await client.query("ROLLBACK").catch(() => {});
-      await beside?.end(false);
       throw err;
     } finally {
       await counter?.close(); // first: the thread must end even if releasing the client throws

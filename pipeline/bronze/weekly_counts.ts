@@ -4,7 +4,6 @@ import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { CELL_LEVEL } from "../core/cells.ts";
 import { segmentSql, segmentTables } from "../core/lifecycle.ts";
-import { LOCK } from "../core/locks.ts";
 import { SQL } from "../core/sql.ts";
 import { BinaryRows, daysFromCivil, date, int4, int8 } from "./binary.ts";
 import { type CountTable, KEYS_PER_TRIP, TripTables } from "./count_tables.js";
@@ -180,12 +179,11 @@ class PairRows extends BinaryRows {
 }
 
 /**
- * A large file's weekly counts into its segment's three gold tables (db/transforms/seal/gold_tables.sql)
- * and its cell pairs into their table (seal/pairs_table.sql) when they were kept whole; nothing if the
- * counts gave up. Written in the transaction that commits only once the whole file is in the segment
- * (CountsBeside, or the load's last transaction), so that the tables exist only then. Their keys and
- * statistics (seal/gold_keys.sql, pairs_keys.sql) are left to the seal, which builds them beside its
- * other builds.
+ * In the load's last transaction: a large file's weekly counts into its segment's three gold tables
+ * (db/transforms/seal/gold_tables.sql), and its cell pairs into their table (seal/pairs_table.sql) when
+ * they were kept whole, so that the tables exist only if the whole file is in the segment; nothing if the
+ * counts gave up. Their keys and statistics (seal/gold_keys.sql, pairs_keys.sql) are left to the seal,
+ * which builds them beside its other builds, off the path from the load to the seal.
  */
 export async function stageWeeklyCounts(client: pg.PoolClient, id: number, counts: WeeklyCounts): Promise<void> {
   if (!counts.complete) return;
@@ -209,63 +207,3 @@ export async function stageWeeklyCounts(client: pg.PoolClient, id: number, count
 
 const copyRows = (client: pg.PoolClient, target: string, rows: Iterable<Buffer>) =>
   pipeline(Readable.from(rows), client.query(copyFrom(`COPY ${target} FROM STDIN WITH (FORMAT binary)`)));
-
-/**
- * A large file's weekly counts and cell pairs written on a connection of their own, beside the load's
- * last transaction and the seal's first builds rather than before them: at 1 M trips they are 537,883
- * rows, 0.4–0.6 s that held the seal back when the last transaction wrote them. This transaction
- * commits only after the last one has: if that one fails, this one is rolled back; if this one fails or
- * never commits (the process killed between the two), the segment has no counts and the seal counts
- * them from the segment, as after a resumed load. While it is open it holds the (COUNTS, id) lock,
- * which the seal waits for before it looks at what the load wrote (pipeline/transform/seal.ts), and
- * the ingestion's lock shared, as every writer of its tables does (a withdrawal waits for it, then
- * drops the tables). Both are only tried: when either is taken, `begin` returns null and the last
- * transaction writes the counts itself.
- */
-export class CountsBeside {
-  private constructor(
-    private readonly client: pg.PoolClient,
-    /** Whether the counts are in their tables, uncommitted (false: a COPY failed, the seal counts them). */
-    private readonly written: Promise<boolean>,
-  ) {}
-
-  /** Starts writing the counts, or returns null when they gave up or the locks are taken. */
-  static async begin(pool: pg.Pool, id: number, counts: WeeklyCounts): Promise<CountsBeside | null> {
-    if (!counts.complete) return null;
-    const client = await pool.connect();
-    try {
-      await client.query("BEGIN");
-      const { rows } = await client.query<{ locked: boolean }>(
-        `SELECT pg_try_advisory_xact_lock($1::int, $3::int) AND pg_try_advisory_xact_lock_shared($2::int, $3::int)
-            AND (SELECT status = 'loading' FROM audit.ingestions WHERE id = $3::bigint) AS locked`,
-        [LOCK.COUNTS, LOCK.INGESTION, id],
-      );
-      if (!rows[0]?.locked) throw new Error(`ingestion ${id}: the counts' locks are taken`);
-    } catch (err) {
-      await client.query("ROLLBACK").catch(() => {});
-      client.release(err as Error);
-      return null;
-    }
-    const written = stageWeeklyCounts(client, id, counts).then(
-      () => true,
-      () => false,
-    );
-    return new CountsBeside(client, written);
-  }
-
-  /**
-   * Commits the counts (`commit`, once the last transaction has committed) or rolls them back. Never
-   * throws: counts that do not get in are counted by the seal. Returns whether they got in.
-   */
-  async end(commit: boolean): Promise<boolean> {
-    const ok = (await this.written) && commit;
-    try {
-      await this.client.query(ok ? "COMMIT" : "ROLLBACK");
-      this.client.release();
-      return ok;
-    } catch (err) {
-      this.client.release(err as Error); // a connection in an unknown state is not reused
-      return false;
-    }
-  }
-}

@@ -16,11 +16,6 @@ export const LOCK = Object.freeze({
   INGESTION: 1953067373,
   /** (AGGREGATES, 1) / (AGGREGATES, 2): the writers of silver.trip_groups / of gold, one at a time. */
   AGGREGATES: 1953067374,
-  /**
-   * (COUNTS, id): held by the transaction that writes a large file's weekly counts beside the load's
-   * last one (pipeline/bronze/weekly_counts.ts CountsBeside); the seal waits for it before it looks.
-   */
-  COUNTS: 1953067376,
 });
 
 /** The second key of the AGGREGATES class: which aggregate a writer holds. */

@@ -82,18 +82,17 @@ const STAGE_GOLD = (id: number) =>
 const STAGE_PAIRS = (id: number) =>
   [SQL.sealPairsTable, SQL.sealStagePairs, SQL.sealPairsKeys].map((sql) => segmentSql(sql, id)).join("\n");
 
-type Staged = { counts: boolean; countsKeyed: boolean; pairs: boolean; pairsKeyed: boolean };
-
 /**
  * Which of a segment's gold tables the load wrote (pipeline/bronze/weekly_counts.ts): the three weekly
  * count tables (created and filled in one transaction, so whole; `countsKeyed` once the seal has built
- * their keys), and the cell pairs table (the same; `pairsKeyed`). First waits for the load's
- * transaction that may still be writing them beside its last one (CountsBeside holds (COUNTS, id)).
+ * their keys), and the cell pairs table (the same; `pairsKeyed`).
  */
-async function goldStaged(pool: pg.Pool, id: number): Promise<Staged> {
-  await pool.query("SELECT pg_advisory_xact_lock($1::int, $2::int)", [LOCK.COUNTS, id]);
+async function goldStaged(
+  pool: pg.Pool,
+  id: number,
+): Promise<{ counts: boolean; countsKeyed: boolean; pairs: boolean; pairsKeyed: boolean }> {
   const t = segmentTables(id);
-  const { rows } = await pool.query<Staged>(
+  const { rows } = await pool.query<{ counts: boolean; countsKeyed: boolean; pairs: boolean; pairsKeyed: boolean }>(
     `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL AS counts,
             (SELECT count(*) = 3 FROM pg_index WHERE indrelid IN (to_regclass($1), to_regclass($2), to_regclass($3)) AND indisprimary) AS "countsKeyed",
             to_regclass($4) IS NOT NULL AS pairs,
@@ -107,8 +106,6 @@ type Sealed = { applied: boolean; rows: number; indexesMs: number; attachMs: num
 
 /** A step of the seal: its name (in `silver.sealed`) and its statements. */
 type Step = { step: string; sql: string | string[] };
-/** A step, or one decided when a session takes it (null: nothing to do). */
-type NextStep = Step | (() => Promise<Step | null>);
 
 /**
  * Runs `own` on a client of its own that holds the ingestion's lock shared for the time (a
@@ -122,7 +119,7 @@ async function onSegment(
   id: number,
   settings: string[],
   own: Step[],
-  shared: NextStep[],
+  shared: Step[],
   ended: (step: string) => void,
 ): Promise<boolean> {
   return withSession(pool, settings, async (client) => {
@@ -133,9 +130,7 @@ async function onSegment(
         [id],
       );
       if (!rows[0]?.live) return false;
-      for (let next = own.shift() ?? shared.shift(); next; next = own.shift() ?? shared.shift()) {
-        const step = typeof next === "function" ? await next() : next;
-        if (!step) continue;
+      for (let step = own.shift() ?? shared.shift(); step; step = own.shift() ?? shared.shift()) {
         for (const sql of [step.sql].flat()) await client.query(sql);
         ended(step.step);
       }
@@ -182,47 +177,44 @@ export async function withSession<T>(
 export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
   const started = Date.now();
   const notApplied = { applied: false, rows: 0, indexesMs: 0, attachMs: 0 };
-  // The indexes and the file's own groups, side by side: three sessions on two cores. Whichever ends
-  // first leaves its core to the others and takes the short steps left (the keys of the weekly counts
-  // and the cell pairs, the BRIN index, ANALYZE): which of the three is longest depends on the file's
-  // size (the groups at 1 M, the index builds at 100 M, whose sorts grow faster). The load writes the
-  // weekly counts beside its last transaction (CountsBeside), so what the seal does for gold is decided
-  // only when a session takes that step: their keys when they are in, the whole aggregate otherwise
-  // (a resumed load keeps no counts; the cell pairs alone give up past their memory bound).
+  // The indexes and the file's own aggregates, side by side. Three sessions on two cores: whichever
+  // ends first leaves its core to the others and takes the short steps left (the BRIN index,
+  // ANALYZE): which of the three is longest depends on the file's size (the groups at 1 M, the index
+  // builds at 100 M, whose sorts grow faster). When the load wrote the weekly counts, the index builds
+  // take two sessions beside the groups' aggregate; otherwise one, beside the groups and the gold
+  // aggregates.
   const trips = segmentTable(id);
   const [origin, destination, brin] = segmentIndexes(trips) as [string, string, string];
+  const staged = await goldStaged(pool, id);
   const { rows: size } = await pool.query<{ lines: string | null }>(
     "SELECT lines FROM audit.ingestions WHERE id = $1::bigint",
     [id],
   );
   const indexSettingsOfSegment = indexSettings(Number(size[0]?.lines ?? 0));
-  const sessions = [
-    { step: "origin index", settings: indexSettingsOfSegment, statements: [origin] },
-    { step: "destination index", settings: indexSettingsOfSegment, statements: [destination] },
-    { step: "groups", settings: STAGE_SETTINGS, statements: [segmentSql(SQL.sealStageGroups, id)] },
-  ];
-  let staged: Promise<Staged> | undefined;
-  const whatIsStaged = () => (staged ??= goldStaged(pool, id));
-  // An aggregate on a session of index builds: work_mem as the aggregates', for that step alone.
-  const aggregate = (step: string, sql: string): Step => ({
-    step,
-    sql: [...STAGE_SETTINGS, sql, "RESET work_mem", "RESET max_parallel_workers_per_gather"],
-  });
-  const goldStep = async (): Promise<Step | null> => {
-    const s = await whatIsStaged();
-    if (!s.counts) return aggregate("gold", STAGE_GOLD(id));
-    return s.countsKeyed ? null : { step: "gold keys", sql: segmentSql(SQL.sealGoldKeys, id) };
-  };
-  const pairsStep = async (): Promise<Step | null> => {
-    const s = await whatIsStaged();
-    if (s.pairsKeyed) return null;
-    return s.pairs
-      ? { step: "cell pairs key", sql: segmentSql(SQL.sealPairsKeys, id) }
-      : aggregate("cell pairs", STAGE_PAIRS(id));
-  };
-  const shortSteps: NextStep[] = [
-    goldStep,
-    pairsStep,
+  const groups = segmentSql(SQL.sealStageGroups, id);
+  const build = (step: string, ...statements: string[]) => ({ step, settings: indexSettingsOfSegment, statements });
+  const stage = (step: string, statements: string) => ({ step, settings: STAGE_SETTINGS, statements: [statements] });
+  const sessions = staged.counts
+    ? [build("origin index", origin), build("destination index", destination), stage("groups", groups)]
+    : [build("indexes", origin, destination), stage("groups", groups), stage("gold", STAGE_GOLD(id))];
+  // The keys of the weekly counts the load wrote, and the cell pairs, go to the session that ends
+  // first: their keys when the load wrote them, or the whole pairs table when the load could not keep
+  // them (too many for its memory bound; work_mem as the aggregates', set for that step alone).
+  const countsStep: Step[] =
+    staged.counts && !staged.countsKeyed ? [{ step: "gold keys", sql: segmentSql(SQL.sealGoldKeys, id) }] : [];
+  const pairsStep: Step[] = staged.pairsKeyed
+    ? []
+    : staged.pairs
+      ? [{ step: "cell pairs key", sql: segmentSql(SQL.sealPairsKeys, id) }]
+      : [
+          {
+            step: "cell pairs",
+            sql: [...STAGE_SETTINGS, STAGE_PAIRS(id), "RESET work_mem", "RESET max_parallel_workers_per_gather"],
+          },
+        ];
+  const shortSteps: Step[] = [
+    ...countsStep,
+    ...pairsStep,
     { step: "BRIN index", sql: brin },
     { step: "ANALYZE", sql: `ANALYZE ${trips} (${ANALYZED.join(", ")})` },
   ];
@@ -235,7 +227,6 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
     ),
   );
   if (done.includes(false)) return notApplied;
-  const fromLoad = await whatIsStaged();
   const indexesMs = Date.now() - started;
   return inTransaction(pool, async (tx) => {
     if (!(await enterIngestion(tx, id))) return notApplied;
@@ -264,8 +255,8 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
     await recordEvent(tx, id, "silver.sealed", {
       rows: state.rows,
       chunks: state.chunks,
-      gold_from_load: fromLoad.counts,
-      pairs_from_load: fromLoad.pairs,
+      gold_from_load: staged.counts,
+      pairs_from_load: staged.pairs,
       indexes_ms: indexesMs,
       steps,
       attach_ms: attachMs,

@@ -148,34 +148,4 @@ describe("the bulk path: a large file loads into a segment of its own, sealed as
     await ingest(7_000, 12, "bulk-b.csv");
     expect(await totals(db.pool)).toEqual(exactly(before + 7_000));
   });
-
-  it("counts the weekly counts itself when the load's transaction for them fails (they go in beside its last one)", async () => {
-    // The first CREATE of a segment's gold.weekly_regions table fails (an event trigger; a sequence, which
-    // no rollback resets, makes it the first only): that is the load's, written beside its last
-    // transaction (weekly_counts.ts CountsBeside); the seal's own, after it, goes through.
-    await db.pool.query(`
-      CREATE SEQUENCE test_counts_failures;
-      CREATE FUNCTION test_fail_first_counts() RETURNS event_trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF EXISTS (SELECT FROM pg_event_trigger_ddl_commands() WHERE command_tag = 'CREATE TABLE' AND object_identity LIKE 'gold.weekly_regions_seg_%') THEN
-          IF nextval('test_counts_failures') = 1 THEN
-            RAISE EXCEPTION 'test: the weekly counts beside the last transaction fail';
-          END IF;
-        END IF;
-      END $$;
-      CREATE EVENT TRIGGER test_fail_first_counts ON ddl_command_end EXECUTE FUNCTION test_fail_first_counts();`);
-    try {
-      const before = (await totals(db.pool)).silver;
-      const id = await ingest(6_000, 13, "bulk-c.csv");
-      expect(await fromLoad(id)).toEqual([{ gold: false, pairs: false, keys: false }]);
-      const { rows } = await db.pool.query("SELECT last_value::int AS n FROM test_counts_failures");
-      expect(rows[0].n).toBe(2); // the load's attempt, then the seal's
-      expect(await totals(db.pool)).toEqual(exactly(before + 6_000));
-      expect(await mismatches(db)).toEqual(AGREE);
-    } finally {
-      await db.pool.query(
-        "DROP EVENT TRIGGER test_fail_first_counts; DROP FUNCTION test_fail_first_counts(); DROP SEQUENCE test_counts_failures",
-      );
-    }
-  });
 }, 300_000);
