@@ -118,22 +118,23 @@ export class WeeklyCounts {
   }
 
   private rows(table: CountTable, segment: number, cells: boolean): Buffer[] {
-    const keys: number[] = [];
-    const cell: number[] = [];
-    const trips: number[] = [];
-    table.forEach((a, b, n) => {
-      keys.push(a);
-      cell.push(b);
-      trips.push(n);
-    });
     // The order of the key: (cell, week, region) for a cell table, (region, week) for regions. A cell
     // (below 2^32) and its week (below 2^19) make one exact number; a typed array of indexes sorted by
     // it: 80,000 rows in about 20 ms, where an array of indexes with a three-part comparison took 170.
-    const first = new Float64Array(keys.length);
-    for (let i = 0; i < keys.length; i++) first[i] = cells ? cell[i]! * WEEK_BITS + (keys[i]! % WEEK_BITS) : keys[i]!;
-    const order = new Uint32Array(keys.length);
-    for (let i = 0; i < order.length; i++) order[i] = i;
-    order.sort((i, j) => first[i]! - first[j]! || keys[i]! - keys[j]!);
+    const keys = new Float64Array(table.size);
+    const cell = new Float64Array(table.size);
+    const trips = new Float64Array(table.size);
+    const first = new Float64Array(table.size);
+    const order = new Uint32Array(table.size);
+    let i = 0;
+    table.forEach((a, b, n) => {
+      keys[i] = a;
+      cell[i] = b;
+      trips[i] = n;
+      order[i] = i;
+      first[i++] = cells ? b * WEEK_BITS + (a % WEEK_BITS) : a;
+    });
+    order.sort((x, y) => first[x]! - first[y]! || keys[x]! - keys[y]!);
     const out = new CountRows();
     for (const i of order) out.row(keys[i]!, cells ? cell[i]! : null, trips[i]!, segment);
     out.end();

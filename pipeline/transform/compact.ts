@@ -37,7 +37,7 @@ export async function compactSegments(pool: pg.Pool, maxSegments: number): Promi
   const started = Date.now();
   for (const { name } of (await pool.query<{ name: string }>(SQL.compactionLeftovers)).rows)
     await pool.query(`DROP TABLE IF EXISTS ${name}`);
-  const { rows } = await pool.query<{ segment: number; settled: boolean }>(SQL.segments);
+  const { rows } = await pool.query<{ segment: number; settled: boolean; trips: number }>(SQL.segments);
   if (rows.length <= maxSegments) return null;
   const settled = rows.filter((r) => r.settled).map((r) => r.segment);
   const take = rows.length - maxSegments + 1;
@@ -47,14 +47,11 @@ export async function compactSegments(pool: pg.Pool, maxSegments: number): Promi
   const into = -Number(next[0]!.n);
   const target = segmentTables(into);
   const values = { ...target, segment: String(into) };
-  const { rows: size } = await pool.query<{ rows: number }>(
-    "SELECT coalesce(sum(greatest(reltuples, 0)), 0)::float8 AS rows FROM pg_class WHERE oid = ANY($1::regclass[])",
-    [sources.map((s) => segmentTables(s).trips)],
-  );
+  const sourceTrips = rows.filter((r) => sources.includes(r.segment)).reduce((n, r) => n + r.trips, 0);
   const [trips] = await Promise.all([
     build(
       pool,
-      indexSettings(size[0]!.rows),
+      indexSettings(sourceTrips),
       fillSql(SQL.compactTrips, {
         ...values,
         sources: union(sources, "trips"),

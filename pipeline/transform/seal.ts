@@ -34,10 +34,10 @@ export function segmentIndexes(table: string): string[] {
  * 10 M 6.7 s against 7.3–7.6 s (512 MB: 12.4 s; docs/scalability.md). PostgreSQL 15 merges at most
  * memory ÷ 272 kB runs at once, and a run holds about memory ÷ 87 B entries (an entry of these
  * indexes takes 87 B in memory), so one pass needs memory ≥ √(rows × 87 B × 272 kB): 15 MB at 10 M
- * trips, 47 MB at 100 M. A quarter more is asked, 16 MB at least (19 MB at 10 M, 59 MB at 100 M). No parallel worker: the builds
- * and the aggregates already keep both cores busy for the seal's first part, and a fourth process only
- * takes CPU from the API's answers (at 10 M their p95 during a load went from 3.0 to 2.45 times idle
- * without it, for a first part 39.6 s long instead of 34–37 s).
+ * trips, 47 MB at 100 M. A quarter more is asked, 16 MB at least (19 MB at 10 M, 59 MB at 100 M).
+ * No parallel worker: the builds and the aggregates already keep both cores busy for the seal's first
+ * part, and a fourth process only takes CPU from the API's answers (at 10 M their p95 during a load
+ * went from 3.0 to 2.45 times idle without it, for a first part 39.6 s long instead of 34–37 s).
  *
  * @example indexSettings(1_000_000) // ["SET maintenance_work_mem = '16MB'", ...]
  */
@@ -46,6 +46,7 @@ export function indexSettings(rows: number): string[] {
   const mb = Math.min(1024, Math.max(16, Math.ceil(onePass * 1.25)));
   return [`SET maintenance_work_mem = '${mb}MB'`, "SET max_parallel_maintenance_workers = 0"];
 }
+
 /**
  * The columns of a segment whose statistics the seal gathers before the file becomes visible: all but
  * the two points, which no query filters or groups by and whose statistics cost as much as all the
@@ -186,11 +187,9 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
   const trips = segmentTable(id);
   const [origin, destination, brin] = segmentIndexes(trips) as [string, string, string];
   const staged = await goldStaged(pool, id);
-  const { rows: size } = await pool.query<{ lines: string | null }>(
-    "SELECT lines FROM audit.ingestions WHERE id = $1::bigint",
-    [id],
-  );
-  const indexSettingsOfSegment = indexSettings(Number(size[0]?.lines ?? 0));
+  // The trips its chunks stored (the sort's size; the final transaction reads the same again, under its locks).
+  const { rows: stored } = await pool.query<{ rows: number }>(SQL.sealState, [id]);
+  const indexSettingsOfSegment = indexSettings(stored[0]?.rows ?? 0);
   const groups = segmentSql(SQL.sealStageGroups, id);
   const build = (step: string, ...statements: string[]) => ({ step, settings: indexSettingsOfSegment, statements });
   const stage = (step: string, statements: string) => ({ step, settings: STAGE_SETTINGS, statements: [statements] });
