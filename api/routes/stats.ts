@@ -149,28 +149,28 @@ type WeeklyBoxBothParams = Period & {
   box: Box;
   /** $8..$11 colLo, colHi, rowLo, rowHi: the level-12 cells wholly inside the box; null for none. */
   inner: Rect | null;
-  /** $12..$15 colLo, colHi, rowLo, rowHi: the level-12 rectangles the box's edges cut, one array per field. */
-  edge: Rect[];
   /** $16..$19 colLo, colHi, rowLo, rowHi: the level-12 cells under the level-6 cells wholly inside the box; null for none. */
   pairs: Rect | null;
   /**
-   * What this query counts: $20..$23 the rectangles read by origin (A1), $24..$27 by destination (A2),
-   * $28 the ring, $29..$30 the columns of `pairs` whose gold rows it reads (colLo > colHi: none).
+   * What this query counts: $12..$15 the rectangles of the ring (the level-12 cells the box's edges cut)
+   * whose trips it reads, one array per field ($28: whether there are any), $20..$23 the rectangles read
+   * by origin (A1), $24..$27 by destination (A2), $29..$30 the columns of `pairs` whose gold rows it
+   * reads (colLo > colHi: none).
    */
-  part: { byOrigin: Rect[]; byDestination: Rect[]; ring: boolean; pairs: Rect[] };
+  part: { byOrigin: Rect[]; byDestination: Rect[]; ring: Rect[]; pairs: Rect[] };
 };
 
 /** WeeklyBoxBothParams in weekly_box_both.sql's $n order. */
 const weeklyBoxBothArgs = (p: WeeklyBoxBothParams) => [
   ...periodBoxArgs(p, p.box, p.inner),
-  ...bounds(p.edge),
+  ...bounds(p.part.ring),
   p.pairs?.colLo ?? 1,
   p.pairs?.colHi ?? 0,
   p.pairs?.rowLo ?? 1,
   p.pairs?.rowHi ?? 0,
   ...bounds(p.part.byOrigin),
   ...bounds(p.part.byDestination),
-  p.part.ring,
+  p.part.ring.length > 0,
   p.part.pairs[0]?.colLo ?? 1,
   p.part.pairs[0]?.colHi ?? 0,
 ];
@@ -180,24 +180,27 @@ const weeklyBoxBothArgs = (p: WeeklyBoxBothParams) => [
  * between level-6 cells wholly inside it, silver's level-12 cell indexes for the band between those
  * cells and the box's edges (weekly_box_both.sql). With `split`, two queries side by side, so that one
  * answer uses both cores: the western half of the pairs' columns and the band read by origin, then the
- * eastern half, the band read by destination and the ring; without pairs, the western and the eastern
- * half of the inner cells, the ring with the second. Their weeks add up.
+ * eastern half and the band read by destination; without pairs, the western and the eastern half of the
+ * inner cells. The ring's rectangles (its western and southern side, its eastern and northern side) go
+ * one pair to each. Their weeks add up.
  */
 async function bothSeries(pool: pg.Pool, q: Period & { box: Box }, split: boolean): Promise<Series> {
   const { inner, edge, pairs } = splitBoxPairs(q.box);
   const run = (part: WeeklyBoxBothParams["part"]) =>
-    pool.query<Series[number]>(QUERIES.weeklyBoxBoth, weeklyBoxBothArgs({ ...q, inner, edge, pairs, part }));
+    pool.query<Series[number]>(QUERIES.weeklyBoxBoth, weeklyBoxBothArgs({ ...q, inner, pairs, part }));
   const band = inner ? subtract(inner, pairs) : [];
-  const all = { byOrigin: band, byDestination: pairs ? band : [], ring: true, pairs: pairs ? [pairs] : [] };
+  const all = { byOrigin: band, byDestination: pairs ? band : [], ring: edge, pairs: pairs ? [pairs] : [] };
   if (!split || !inner) return (await run(all)).rows;
+  // splitBox's ring: its western and eastern columns, then its southern and northern rows.
+  const ring = [edge.filter((_, i) => i % 2 === 0), edge.filter((_, i) => i % 2 === 1)] as const;
   const [a, b] = pairs
     ? await Promise.all([
-        run({ ...all, byDestination: [], ring: false, pairs: halfColumns(pairs, 0, PAIR_COLUMN) }),
-        run({ ...all, byOrigin: [], pairs: halfColumns(pairs, 1, PAIR_COLUMN) }),
+        run({ ...all, byDestination: [], ring: ring[0], pairs: halfColumns(pairs, 0, PAIR_COLUMN) }),
+        run({ ...all, byOrigin: [], ring: ring[1], pairs: halfColumns(pairs, 1, PAIR_COLUMN) }),
       ])
     : await Promise.all([
-        run({ ...all, byOrigin: halfColumns(inner, 0), ring: false }),
-        run({ ...all, byOrigin: halfColumns(inner, 1) }),
+        run({ ...all, byOrigin: halfColumns(inner, 0), ring: ring[0] }),
+        run({ ...all, byOrigin: halfColumns(inner, 1), ring: ring[1] }),
       ]);
   return addSeries(a.rows, b.rows);
 }

@@ -22,16 +22,18 @@
 --   $4..$7 box.west, box.south, box.east, box.north float8: the box, edges included;
 --   $8..$11 inner.colLo, inner.colHi, inner.rowLo, inner.rowHi bigint: the inner level-12 columns and rows
 --           (col_lo > col_hi when none);
---   $12..$15 edge's colLo, colHi, rowLo, rowHi int[]: the ring's rectangles (api/box.ts splitBox's `edge`),
---           one array of level-12 column or row bounds each;
+--   $12..$15 ring's colLo, colHi, rowLo, rowHi int[]: the ring's rectangles whose trips this query reads (all
+--           of api/box.ts splitBox's `edge`, or some of them), one array of level-12 column or row bounds each;
 --   $16..$19 pairs.colLo, pairs.colHi, pairs.rowLo, pairs.rowHi bigint: the level-12 columns and rows under
 --           the level-6 cells wholly inside the box (col_lo > col_hi when none);
 --   $20..$23 byOrigin's, $24..$27 byDestination's colLo, colHi, rowLo, rowHi int[]: the rectangles of
 --           level-12 cells that A1 reads through the origin index and A2 through the destination index;
---   $28 ring bool: whether it counts B and C;
+--   $28 ring bool: whether it counts B and C (for the ring's rectangles in $12..$15);
 --   $29, $30 the level-12 columns of pairs whose trips of G it counts (a part of $16..$17; $29 > $30: none).
 -- So one answer can be two queries side by side, on both cores (api/routes/stats.ts bothSeries), each
--- trip counted by exactly one: each takes half of G's columns and some of the other parts.
+-- trip counted by exactly one: each takes half of G's columns, half of the ring's rectangles (a trip of B
+-- or C is counted by the query holding the ring cell of its destination, or of its origin) and some of
+-- the other parts.
 WITH period AS (
   SELECT w::date AS week FROM generate_series($2::date, $3::date, interval '7 days') AS w
 ),
