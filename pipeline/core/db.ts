@@ -47,17 +47,18 @@ export function createPool(url: string, max: number, name = "tripflow"): pg.Pool
 }
 
 /**
- * Run once on each new connection: the server process allocates and frees one 16 MiB block. glibc's
- * malloc then raises its mmap threshold to that size for the life of the process (its documented
- * dynamic threshold), so the memory contexts in which PostgreSQL plans a query (blocks of up to 8 MiB)
- * stay in the process's heap instead of being mapped and unmapped by every query. Without it, a box
- * query's planning spent a quarter of its time in page faults (perf, PostgreSQL 15 on Debian): the
- * same one-end query took 9.7 ms a call on a fresh connection and 2.6 ms after this statement
- * (docs/scalability.md, "Planning in fresh memory"). Elsewhere (another allocator) it is one harmless
- * allocation. Costs the connection about 0.1 s once and keeps up to 32 MiB of freed memory in the
- * server process.
+ * Run once on each new connection: the server process allocates and frees one block of about 2 MiB.
+ * glibc's malloc then raises its mmap threshold to that size for the life of the process (its
+ * documented dynamic threshold, at 128 KiB until then), so most of the memory-context blocks in which
+ * PostgreSQL plans a query stay in the process's heap instead of being mapped and unmapped by every
+ * query. Without it, a box query's planning spent a quarter of its time in page faults (perf,
+ * PostgreSQL 15 on Debian): the same one-end query took 9.7 ms a call on a fresh connection and about
+ * 3 ms after this statement; blocks of 4, 8 or 16 MiB gave no more and cost a new connection 37, 55
+ * and 130 ms instead of 15 ms, each page of the block being written once (docs/scalability.md,
+ * "Planning in fresh memory"). Elsewhere (another allocator) it is one harmless allocation. The server
+ * process may keep up to twice the block (glibc's trim threshold) of freed memory.
  */
-const WARM_ALLOCATOR = "SELECT length(repeat(repeat('x', 1024), 16384)) AS warm_allocator";
+const WARM_ALLOCATOR = "SELECT octet_length(repeat(repeat('x', 1024), 2100)) AS warm_allocator";
 
 /**
  * Brings the schema up to date: tripflow's own migrations first (postgres-migrations mistakes
