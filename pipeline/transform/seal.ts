@@ -90,17 +90,16 @@ const STAGE_GOLD = (id: number) =>
 const STAGE_PAIRS = (id: number) =>
   [SQL.sealPairsTable, SQL.sealStagePairs, SQL.sealPairsKeys].map((sql) => segmentSql(sql, id)).join("\n");
 
+type Staged = { counts: boolean; countsKeyed: boolean; pairs: boolean; pairsKeyed: boolean };
+
 /**
  * Which of a segment's gold tables the load wrote (pipeline/bronze/weekly_counts.ts): the three weekly
  * count tables (created and filled in one transaction, so whole; `countsKeyed` once the seal has built
  * their keys), and the cell pairs table (the same; `pairsKeyed`).
  */
-async function goldStaged(
-  pool: pg.Pool,
-  id: number,
-): Promise<{ counts: boolean; countsKeyed: boolean; pairs: boolean; pairsKeyed: boolean }> {
+async function goldStaged(pool: pg.Pool, id: number): Promise<Staged> {
   const t = segmentTables(id);
-  const { rows } = await pool.query<{ counts: boolean; countsKeyed: boolean; pairs: boolean; pairsKeyed: boolean }>(
+  const { rows } = await pool.query<Staged>(
     `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL AS counts,
             (SELECT count(*) = 3 FROM pg_index WHERE indrelid IN (to_regclass($1), to_regclass($2), to_regclass($3)) AND indisprimary) AS "countsKeyed",
             to_regclass($4) IS NOT NULL AS pairs,
@@ -196,14 +195,15 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
   const staged = await goldStaged(pool, id);
   // The trips its chunks stored (the sort's size; the final transaction reads the same again, under its locks).
   const { rows: stored } = await pool.query<{ rows: number }>(SQL.sealState, [id]);
-  const indexSettingsOfSegment = indexSettings(stored[0]?.rows ?? 0);
+  const segmentRows = stored[0]?.rows ?? 0;
+  const indexSettingsOfSegment = indexSettings(segmentRows);
   const groups = segmentSql(SQL.sealStageGroups, id);
   const build = (step: string, ...statements: string[]) => ({ step, settings: indexSettingsOfSegment, statements });
   const stage = (step: string, statements: string) => ({ step, settings: STAGE_SETTINGS, statements: [statements] });
   // A large segment's BRIN index on a session of its own from the start: its scan reads the table
   // beside the other builds' scans, while the pages are still cached, instead of alone at the end
   // (100 M trips: the seal's last 20 s).
-  const brinApart = (stored[0]?.rows ?? 0) >= BRIN_APART_MIN_ROWS;
+  const brinApart = segmentRows >= BRIN_APART_MIN_ROWS;
   const sessions = [
     ...(staged.counts
       ? [build("origin index", origin), build("destination index", destination), stage("groups", groups)]

@@ -31,6 +31,7 @@ import pino from "pino";
 import { findLocalServer, withDatabase } from "../../pipeline/core/bootstrap.ts";
 import type { Column } from "../../pipeline/landing/inspect.ts";
 import { addBronzeRows, BRONZE_COLUMNS, CopyBuffer, lineReader } from "../../pipeline/bronze/parse.ts";
+import { PARENTS } from "../../pipeline/core/lifecycle.ts";
 import { AGGREGATE_TRANSFORMS, SQL } from "../../pipeline/core/sql.ts";
 import { TRANSFORM_SETTINGS } from "../../pipeline/transform/promote.ts";
 import { rng } from "../helpers/random.ts";
@@ -669,9 +670,7 @@ export async function profileChunk(url: string, o: BenchOptions): Promise<Profil
       }
       // The rolled-back chunk left its dead rows in segment 0 and its aggregates: gone again, so that
       // the database the benchmark leaves answers as it did when it was measured.
-      await c.query(
-        "VACUUM silver.trips_0, silver.trip_groups_0, gold.weekly_regions_0, gold.weekly_origin_cells_0, gold.weekly_destination_cells_0, gold.weekly_cell_pairs_0",
-      );
+      await c.query(`VACUUM ${PARENTS.map(([, parent]) => `${parent}_0`).join(", ")}`);
     });
   } finally {
     await rm(file, { force: true });
