@@ -10,6 +10,8 @@ import type { Box } from "./params.ts";
 export type Rect = { colLo: number; colHi: number; rowLo: number; rowHi: number };
 
 export const GOLD_LEVEL = CELL_LEVEL.gold;
+/** gold.weekly_origin_fine / weekly_destination_fine: level-10 counts of the segments of large files. */
+export const FINE_GOLD_LEVEL = CELL_LEVEL.fineGold;
 export const FINE_LEVEL = CELL_LEVEL.fine;
 /** Level-12 columns per level-6 column (gold.weekly_cell_pairs' cells). */
 export const PAIR_COLUMN = 2 ** (FINE_LEVEL - CELL_LEVEL.pairs);
@@ -37,9 +39,9 @@ export function subtract(a: Rect, b: Rect | null): Rect[] {
   ].filter((r) => r.colLo <= r.colHi && r.rowLo <= r.rowHi);
 }
 
-/** A level-8 rectangle as the level-12 cells under it. */
-function fine(r: Rect): Rect {
-  const f = 2 ** (FINE_LEVEL - GOLD_LEVEL);
+/** A rectangle of cells of one level as the cells of a finer level (`to`, level 12 unless said) under it. */
+function fine(r: Rect, from: number = GOLD_LEVEL, to: number = FINE_LEVEL): Rect {
+  const f = 2 ** (to - from);
   return { colLo: r.colLo * f, colHi: (r.colHi + 1) * f - 1, rowLo: r.rowLo * f, rowHi: (r.rowHi + 1) * f - 1 };
 }
 
@@ -146,8 +148,8 @@ export type BoxPart = Rect & { exact: boolean; sign: 1 | -1 };
  * their trips; cut by its edges: the trips inside it), level-12 cells of gold outside the box subtract
  * (wholly outside: all their trips; cut by the edges: the trips outside the box).
  */
-export function planBox(box: Box): { gold: Rect | null; parts: BoxPart[] } {
-  const g = 2 ** GOLD_LEVEL;
+export function planBox(box: Box, level: number = GOLD_LEVEL): { gold: Rect | null; parts: BoxPart[] } {
+  const g = 2 ** level;
   const { all, inner, edge } = splitBox(box);
   // For each side, the level-8 column (row) boundary just inside the box edge and the one just outside.
   const xs = [
@@ -170,13 +172,13 @@ export function planBox(box: Box): { gold: Rect | null; parts: BoxPart[] } {
             rowHi: rowHi + 90 * g,
           };
           const gold = cand.colLo <= cand.colHi && cand.rowLo <= cand.rowHi ? cand : null;
-          const g12 = gold && fine(gold);
+          const g12 = gold && fine(gold, level);
           // Level-12 cells read: the box's cells outside gold plus gold's cells outside the box.
           const cost = area(all) + area(g12) - 2 * area(intersect(all, g12));
           if (!best || cost < best.cost) best = { gold, cost };
         }
   const gold = best!.gold;
-  const g12 = gold && fine(gold);
+  const g12 = gold && fine(gold, level);
   const parts: BoxPart[] = [
     ...(inner ? subtract(inner, g12) : []).map((r) => ({ ...r, exact: false, sign: 1 as const })),
     ...edge.flatMap((r) => subtract(r, g12)).map((r) => ({ ...r, exact: true, sign: 1 as const })),
@@ -184,6 +186,26 @@ export function planBox(box: Box): { gold: Rect | null; parts: BoxPart[] } {
     ...edge.flatMap((r) => intersect(r, g12) ?? []).map((r) => ({ ...r, exact: true, sign: -1 as const })),
   ];
   return { gold, parts };
+}
+
+/**
+ * planBox at level 10, for when every segment of a large file has its level-10 counts: the bands the
+ * parts read from silver narrow to at most a level-10 cell. Its level-10 rectangle is answered in two
+ * pieces: `gold`, the level-8 cells wholly inside it (level-8 columns and rows, from gold as planBox's),
+ * and `fine`, the rest of it as at most four rectangles of level-10 cells (weekly_box.sql's `fine`).
+ */
+export function planBoxFine(box: Box): { gold: Rect | null; fine: Rect[]; parts: BoxPart[] } {
+  const { gold: g10, parts } = planBox(box, FINE_GOLD_LEVEL);
+  if (!g10) return { gold: null, fine: [], parts };
+  const f = 2 ** (FINE_GOLD_LEVEL - GOLD_LEVEL);
+  const g8: Rect = {
+    colLo: Math.ceil(g10.colLo / f),
+    colHi: Math.floor((g10.colHi + 1) / f) - 1,
+    rowLo: Math.ceil(g10.rowLo / f),
+    rowHi: Math.floor((g10.rowHi + 1) / f) - 1,
+  };
+  const gold = g8.colLo <= g8.colHi && g8.rowLo <= g8.rowHi ? g8 : null;
+  return { gold, fine: subtract(g10, gold && fine(gold, GOLD_LEVEL, FINE_GOLD_LEVEL)), parts };
 }
 
 /**

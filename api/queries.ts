@@ -15,6 +15,7 @@ export const QUERIES = {
     destination: fillSql(WEEKLY_BOX, { end: "destination", other: "origin" }),
   },
   weeklyBoxBoth: load("weekly_box_both.sql"),
+  fineState: load("fine_state.sql"),
   /** cells.sql for each end of a trip (a template on {end}). */
   cells: { origin: fillSql(CELLS, { end: "origin" }), destination: fillSql(CELLS, { end: "destination" }) },
   regions: load("regions.sql"),

@@ -67,6 +67,7 @@ export async function startServices(roles: Role[], config: Config, logger: Logge
         logger,
         processName,
         maxSegments: config.maxSegments,
+        fineMinTrips: config.fineMinTrips,
       });
       services.worker = worker;
       stops.push(() => worker.stop());

@@ -1,8 +1,19 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type pg from "pg";
-import { halfColumns, halves, PAIR_COLUMN, planBox, splitBoxPairs, subtract, type BoxPart, type Rect } from "../box.ts";
+import {
+  halfColumns,
+  halves,
+  PAIR_COLUMN,
+  planBox,
+  planBoxFine,
+  splitBoxPairs,
+  subtract,
+  type BoxPart,
+  type Rect,
+} from "../box.ts";
 import { BadRequestError, errorResponse } from "../errors.ts";
 import { Bbox, checkPeriod, PeriodParams, RegionName, unknownParameter, type Box } from "../params.ts";
+import { fillSql } from "../../pipeline/core/sql.ts";
 import { QUERIES } from "../queries.ts";
 import { findRegionId } from "../regions.ts";
 import { newRouter } from "../router.ts";
@@ -114,6 +125,8 @@ type WeeklyBoxParams = Period & {
   gold: Rect | null;
   /** $12..$15 colLo, colHi, rowLo, rowHi, $16 exact, $17 sign: the level-12 parts, one array per field. */
   parts: BoxPart[];
+  /** $18..$21 colLo, colHi, rowLo, rowHi: rectangles of level-10 cells (planBoxFine's `fine`), one array per field. */
+  fine: Rect[];
 };
 
 /** WeeklyBoxParams in weekly_box.sql's $n order. */
@@ -122,26 +135,69 @@ const weeklyBoxArgs = (p: WeeklyBoxParams) => [
   ...bounds(p.parts),
   p.parts.map((r) => r.exact),
   p.parts.map((r) => r.sign),
+  ...bounds(p.fine),
 ];
 
 /**
- * Trips per week whose origin (or destination) lies in the box: gold, corrected by level-12 parts. With
- * `split`, the parts are read by two queries side by side (each half of every part; gold with the
- * first), so that one answer uses both cores; their weeks add up.
+ * Trips per week whose origin (or destination) lies in the box: gold, corrected by level-12 parts; with
+ * `fine` (every segment of a large file has its level-10 counts), planned at level 10, so that the parts
+ * are narrower. With `split`, the parts are read by two queries side by side (each half of every part;
+ * gold with the first, the level-10 cells with the second), so that one answer uses both cores; their
+ * weeks add up.
  */
 async function boxSeries(
   pool: pg.Pool,
   q: Period & { box: Box; end: "origin" | "destination" },
   split: boolean,
+  fine: FineState | null,
 ): Promise<Series> {
-  const { gold, parts } = planBox(q.box);
-  const run = (g: Rect | null, ps: BoxPart[]) =>
-    pool.query<Series[number]>(QUERIES.weeklyBox[q.end], weeklyBoxArgs({ ...q, gold: g, parts: ps }));
-  if (!split) return (await run(gold, parts)).rows;
-  const [first, second] = halves(parts);
-  const [a, b] = await Promise.all([run(gold, first), run(null, second)]);
+  const plan = fine ? planBoxFine(q.box) : { ...planBox(q.box), fine: [] };
+  const sql = fillSql(QUERIES.weeklyBox[q.end], { unrefined: unrefinedTrips(fine?.unrefined ?? [], q.end) });
+  const run = (g: Rect | null, ps: BoxPart[], f: Rect[]) =>
+    pool.query<Series[number]>(sql, weeklyBoxArgs({ ...q, gold: g, parts: ps, fine: f }));
+  if (!split) return (await run(plan.gold, plan.parts, plan.fine)).rows;
+  const [first, second] = halves(plan.parts);
+  const [a, b] = await Promise.all([run(plan.gold, first, []), run(null, second, plan.fine)]);
   return addSeries(a.rows, b.rows);
 }
+
+/**
+ * db/queries/fine_state.sql: silver.trips' partitions (`segments`), whether any has level-10 counts, and
+ * the tables of those that have none.
+ */
+type FineState = { segments: string; refined: boolean; unrefined: string[] };
+
+const fineState = async (pool: pg.Pool) => (await pool.query<FineState>(QUERIES.fineState)).rows[0]!;
+
+/** weekly_box.sql's {unrefined}: the trips of `tables` (segment 0's alone for none), the columns it reads. */
+const unrefinedTrips = (tables: string[], end: "origin" | "destination") =>
+  `(${(tables.length > 0 ? tables : ["silver.trips_0"])
+    .map((t) => `SELECT trip_time, region_id, ${end}_cell FROM ${t}`)
+    .join(" UNION ALL ")})`;
+
+/**
+ * `answer(fine)` at level 10 when some segment has level-10 counts (the others' trips read by table
+ * name), else at level 8 (`fine` null). A level-10 answer is exact only if the segments it read are the
+ * ones fine_state named: they are read again afterwards, and if any came or went meanwhile (a seal, a
+ * compaction, a withdrawal), or a table named is gone, the answer is asked again at level 8, which is
+ * exact whatever the segments.
+ */
+async function withFineState(pool: pg.Pool, answer: (fine: FineState | null) => Promise<Series>): Promise<Series> {
+  const before = await fineState(pool);
+  if (!before.refined) return answer(null);
+  let series: Series;
+  try {
+    series = await answer(before);
+  } catch (err) {
+    if ((err as { code?: string }).code === UNDEFINED_TABLE) return answer(null);
+    throw err;
+  }
+  const after = await fineState(pool);
+  return after.segments === before.segments ? series : answer(null);
+}
+
+/** PostgreSQL's undefined_table: a table fine_state named was dropped before the answer read it. */
+const UNDEFINED_TABLE = "42P01";
 
 /** The parameters of db/queries/weekly_box_both.sql, by the names its header lists. */
 type WeeklyBoxBothParams = Period & {
@@ -214,16 +270,22 @@ async function series(pool: pg.Pool, period: Period, box: Box | undefined, match
     ]);
     return rows;
   }
-  if (match === "origin" || match === "destination") return boxSeries(pool, { ...period, box, end: match }, true);
+  if (match === "origin" || match === "destination")
+    return withFineState(pool, (fine) => boxSeries(pool, { ...period, box, end: match }, true, fine));
   if (match === "both") return bothSeries(pool, { ...period, box }, true);
   // any = origin + destination - both (inclusion-exclusion, week by week): the three series side by
   // side; only the both-ends one, the longest since it reads gold's cell pairs too, is split in two.
-  const [o, d, both] = await Promise.all([
-    boxSeries(pool, { ...period, box, end: "origin" }, false),
-    boxSeries(pool, { ...period, box, end: "destination" }, false),
+  const [ends, both] = await Promise.all([
+    withFineState(pool, async (fine) => {
+      const [o, d] = await Promise.all([
+        boxSeries(pool, { ...period, box, end: "origin" }, false, fine),
+        boxSeries(pool, { ...period, box, end: "destination" }, false, fine),
+      ]);
+      return addSeries(o, d);
+    }),
     bothSeries(pool, { ...period, box }, true),
   ]);
-  return addSeries(addSeries(o, d), both, -1);
+  return addSeries(ends, both, -1);
 }
 
 /**

@@ -7,6 +7,8 @@ export const CELL_LEVEL = Object.freeze({
   group: 7,
   /** gold.weekly_origin_cells / weekly_destination_cells (about 435 m). */
   gold: 8,
+  /** gold.weekly_origin_fine / weekly_destination_fine: the segments of large files only (about 110 m). */
+  fineGold: 10,
   /** gold.weekly_cell_pairs: trips by the level-6 cells of both ends (about 1.7 km). */
   pairs: 6,
   /** silver.trips' origin_cell and destination_cell: the finest level, read by box questions' edges. */

@@ -62,6 +62,10 @@ export const EVENTS = Object.freeze({
     stage: "silver",
     payload: z.object({ segments: z.array(z.number().int()), into: z.number().int(), rows: count, ms }),
   },
+  "gold.refined": {
+    stage: "gold",
+    payload: z.object({ segment: z.number().int(), origin_rows: count, destination_rows: count, ms }),
+  },
   "gold.refreshed": {
     stage: "gold",
     payload: z.object({ chunk, ms }),

@@ -22,6 +22,9 @@ export function segmentTables(segment: number) {
     origins: `gold.weekly_origin_cells_${suffix}`,
     destinations: `gold.weekly_destination_cells_${suffix}`,
     pairs: `gold.weekly_cell_pairs_${suffix}`,
+    /** Level-10 counts, built after the segment is attached (pipeline/transform/refine.ts), not by the seal. */
+    fineOrigins: `gold.weekly_origin_fine_${suffix}`,
+    fineDestinations: `gold.weekly_destination_fine_${suffix}`,
   };
 }
 type SegmentTables = ReturnType<typeof segmentTables>;

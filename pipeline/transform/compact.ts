@@ -79,6 +79,9 @@ export async function compactSegments(pool: pg.Pool, maxSegments: number): Promi
       await tx.query(`DROP TABLE ${sources.map((s) => segmentTables(s)[table]).join(", ")}`);
       await tx.query(`ALTER TABLE ${parent} ATTACH PARTITION ${target[table]} FOR VALUES IN (${into})`);
     }
+    // Their level-10 counts: the new segment gets its own afterwards (refine.ts; level 8 until then).
+    const fine = sources.flatMap((s) => [segmentTables(s).fineOrigins, segmentTables(s).fineDestinations]);
+    await tx.query(`DROP TABLE IF EXISTS ${fine.join(", ")}`);
     const result = { segments: sources, into, rows: trips, ms: Date.now() - started };
     await recordEvent(tx, null, "silver.compacted", result);
     return result;

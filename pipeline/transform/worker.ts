@@ -38,7 +38,7 @@ export type WorkerHandle = { runner: Runner; stop: () => Promise<void> };
  * application_name (`processName`) and frees the jobs of dead workers at start and every 15 s.
  * Signals are left to the caller (main.ts).
  *
- * @example const worker = await startWorker({ pool, concurrency: 2, logger, processName, maxSegments: 8 }); await worker.stop();
+ * @example const worker = await startWorker({ pool, concurrency: 2, logger, processName, maxSegments: 8, fineMinTrips: 5_000_000 }); await worker.stop();
  */
 export async function startWorker(options: {
   pool: pg.Pool;
@@ -47,6 +47,8 @@ export async function startWorker(options: {
   processName: string;
   /** MAX_SEGMENTS: the compaction's bound (pipeline/transform/compact.ts). */
   maxSegments: number;
+  /** FINE_MIN_TRIPS: the segments that get level-10 counts (pipeline/transform/refine.ts). */
+  fineMinTrips: number;
 }): Promise<WorkerHandle> {
   const { pool } = options;
   const logger = options.logger.child({ component: "worker" });
@@ -96,7 +98,7 @@ export async function startWorker(options: {
       [TASK.mergeGold]: mergeGold(pool, logger),
       [TASK.maintain]: maintain(pool, logger),
       [TASK.sealSegment]: sealSegmentTask(pool, logger),
-      [TASK.compactSegments]: compactSegmentsTask(pool, logger, options.maxSegments),
+      [TASK.compactSegments]: compactSegmentsTask(pool, logger, options.maxSegments, options.fineMinTrips),
     },
   };
   let stopping = false;

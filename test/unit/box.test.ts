@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
 import {
   column,
+  FINE_GOLD_LEVEL,
   FINE_LEVEL,
   GOLD_LEVEL,
   halves,
   intersect,
   planBox,
+  planBoxFine,
   row,
   splitBox,
   subtract,
@@ -103,6 +105,40 @@ describe("planBox", () => {
     return x >= r.colLo && x <= r.colHi && y >= r.rowLo && y <= r.rowHi;
   };
 
+  type Box = Parameters<typeof planBox>[0];
+  type Point = [lon: number, lat: number];
+
+  /** 400 points around a box (`margin` degrees beyond it), some on its edges, some snapped to grid lines. */
+  const pointsAround = (random: () => number, box: Box, margin: number, snapped: (lon: number, lat: number) => Point) =>
+    Array.from({ length: 400 }, (): Point => {
+      const lon = box.west - margin + random() * (box.east - box.west + 2 * margin);
+      const lat = box.south - margin + random() * (box.north - box.south + 2 * margin);
+      const snap = random();
+      return snap < 0.1
+        ? [box.west, lat]
+        : snap < 0.15
+          ? [box.east, lat]
+          : snap < 0.2
+            ? [lon, box.north]
+            : snap < 0.3
+              ? snapped(lon, lat)
+              : [lon, lat];
+    });
+
+  /** The points a plan counts: its level-8 gold, its level-10 cells, and its level-12 parts with their signs. */
+  const countedByPlan = (box: Box, plan: ReturnType<typeof planBoxFine>, points: Point[]) => {
+    let counted = 0;
+    for (const [lon, lat] of points) {
+      if (plan.gold && inRect(plan.gold, GOLD_LEVEL, lon, lat)) counted++;
+      for (const r of plan.fine) if (inRect(r, FINE_GOLD_LEVEL, lon, lat)) counted++;
+      for (const p of plan.parts) {
+        if (!inRect(p, FINE_LEVEL, lon, lat)) continue;
+        if (!p.exact || inBox(box, lon, lat) === p.sign > 0) counted += p.sign;
+      }
+    }
+    return counted;
+  };
+
   it("counts exactly the points in the box: gold's cells, plus and minus the level-12 parts", () => {
     const random = rng(23);
     let extended = 0;
@@ -128,34 +164,38 @@ describe("planBox", () => {
       )
         extended++;
       // points around the box, some on its edges and on gold-level / level-12 lines
-      const points: [number, number][] = [];
-      for (let k = 0; k < 400; k++) {
-        const lon = box.west - 0.01 + random() * (box.east - box.west + 0.02);
-        const lat = box.south - 0.01 + random() * (box.north - box.south + 0.02);
-        const snap = random();
-        points.push(
-          snap < 0.1
-            ? [box.west, lat]
-            : snap < 0.2
-              ? [lon, box.north]
-              : snap < 0.3
-                ? [Math.round(lon * G) / G, Math.round(lat * F) / F]
-                : [lon, lat],
-        );
-      }
+      const points = pointsAround(random, box, 0.01, (lon, lat) => [Math.round(lon * G) / G, Math.round(lat * F) / F]);
       const direct = points.filter(([lon, lat]) => inBox(box, lon, lat)).length;
-      let counted = 0;
-      for (const [lon, lat] of points) {
-        if (plan.gold && inRect(plan.gold, GOLD_LEVEL, lon, lat)) counted++;
-        for (const p of plan.parts) {
-          if (!inRect(p, FINE_LEVEL, lon, lat)) continue;
-          if (!p.exact || inBox(box, lon, lat) === p.sign > 0) counted += p.sign;
-        }
-      }
-      expect(counted, JSON.stringify(box)).toBe(direct);
+      expect(countedByPlan(box, { ...plan, fine: [] }, points), JSON.stringify(box)).toBe(direct);
     }
     // the seeded boxes do exercise gold cells that the box cuts
     expect(extended).toBeGreaterThan(20);
+  });
+
+  it("counts exactly the points in the box at level 10: level-8 cells, level-10 cells around them, the parts", () => {
+    const random = rng(29);
+    const T = 2 ** FINE_GOLD_LEVEL;
+    let bothLevels = 0;
+    for (let i = 0; i < 300; i++) {
+      // edges often on level-8, level-10 or level-12 lines
+      const edge = (base: number, size: number) => {
+        const r = random();
+        const v = base + random() * size;
+        return r < 0.15 ? Math.round(v * G) / G : r < 0.3 ? Math.round(v * T) / T : r < 0.4 ? Math.round(v * F) / F : v;
+      };
+      const size = random() < 0.3 ? 0.004 : 0.06;
+      const [a, b, c, d] = [edge(-0.03, size), edge(-0.03, size), edge(-0.02, size), edge(-0.02, size)];
+      const box = { west: Math.min(a, b), east: Math.max(a, b), south: Math.min(c, d), north: Math.max(c, d) };
+      const plan = planBoxFine(box);
+      if (plan.gold && plan.fine.length > 0) bothLevels++;
+      const points = pointsAround(random, box, 0.005, (lon, lat) => [Math.round(lon * T) / T, Math.round(lat * G) / G]);
+      const direct = points.filter(([lon, lat]) => inBox(box, lon, lat)).length;
+      expect(countedByPlan(box, plan, points), JSON.stringify(box)).toBe(direct);
+      // the parts are at most a level-10 cell deep: the bands silver is read for are a quarter as wide as at level 8
+      const depth = (p: Rect) => Math.min(p.colHi - p.colLo, p.rowHi - p.rowLo) + 1;
+      for (const p of plan.parts) expect(depth(p)).toBeLessThanOrEqual(2 ** (FINE_LEVEL - FINE_GOLD_LEVEL));
+    }
+    expect(bothLevels).toBeGreaterThan(100);
   });
 
   it("takes a gold cell from gold when the box covers most of it", () => {

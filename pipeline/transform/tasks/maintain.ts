@@ -29,7 +29,8 @@ export const maintain =
     await pool.query(`VACUUM (ANALYZE) ${TABLES.join(", ")}`);
     const ms = Date.now() - started;
     await recordEvent(pool, ingestion_id, "maintenance.vacuumed", { tables: TABLES, ms });
-    // The file is archived by now, as a rule: its segment may be compacted with others.
+    // The file is archived by now, as a rule: its segment may be compacted with others, and gets its
+    // level-10 counts in the same run (pipeline/transform/tasks/compact_segments.ts).
     await queueCompaction(pool);
     logger.info(
       { task: TASK.maintain, ingestion: ingestion_id, durationMs: ms },

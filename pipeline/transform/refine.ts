@@ -1,0 +1,59 @@
+import type pg from "pg";
+import { recordEvent } from "../core/audit.ts";
+import { segmentSql, segmentTables } from "../core/lifecycle.ts";
+import { LOCK } from "../core/locks.ts";
+import { SQL } from "../core/sql.ts";
+import { STAGE_SETTINGS, withSession } from "./seal.ts";
+
+export type Refined = { segment: number; origin_rows: number; destination_rows: number; ms: number };
+
+/**
+ * Builds the level-10 counts (gold.weekly_origin_fine, gold.weekly_destination_fine; db/migrations/14) of
+ * every segment of a large file of at least `minTrips` trips that lacks them: one transaction per
+ * segment aggregates it twice and attaches both ends (db/transforms/refine/fine_cells.sql). Box answers
+ * read a segment near a box's edges from its level-10 counts once it has them, from its trips until then
+ * (api/routes/stats.ts): so this runs after the ingestion completed, in the compaction's job (queued by
+ * the maintenance run, once the segment is vacuumed), on one core, and a crash in it only delays that.
+ * Only that job calls it (one at a time), and only that job drops compacted segments. A large file's own
+ * segment is refined holding its ingestion's lock shared, as the seal's steps do: a withdrawal, which
+ * drops the segment's tables, waits for it or comes first (the segment is then gone, and skipped).
+ * Smaller segments keep none: at 1 M trips a level-10 cell holds about 2.5 trips a week, so its counts
+ * would be read as slowly as the trips (docs/scalability.md).
+ *
+ * @example await refineSegments(pool, 5_000_000);
+ */
+export async function refineSegments(pool: pg.Pool, minTrips: number): Promise<Refined[]> {
+  const { rows } = await pool.query<{ segment: number }>(SQL.unrefinedSegments, [minTrips]);
+  const refined: Refined[] = [];
+  for (const { segment } of rows) {
+    const started = Date.now();
+    const built = await withSession(pool, STAGE_SETTINGS, async (client) => {
+      if (segment > 0)
+        await client.query("SELECT pg_advisory_lock_shared($1::int, $2::int)", [LOCK.INGESTION, segment]);
+      try {
+        const { rows: there } = await client.query<{ here: boolean }>("SELECT to_regclass($1) IS NOT NULL AS here", [
+          segmentTables(segment).trips,
+        ]);
+        if (!there[0]?.here) return null;
+        const results = (await client.query(segmentSql(SQL.refineFineCells, segment))) as unknown as pg.QueryResult[];
+        const [origins, destinations] = results.filter((r) => r.command === "INSERT").map((r) => r.rowCount ?? 0);
+        return { origins: origins ?? 0, destinations: destinations ?? 0 };
+      } finally {
+        if (segment > 0)
+          await client
+            .query("SELECT pg_advisory_unlock_shared($1::int, $2::int)", [LOCK.INGESTION, segment])
+            .catch(() => {});
+      }
+    });
+    if (!built) continue;
+    const result = {
+      segment,
+      origin_rows: built.origins,
+      destination_rows: built.destinations,
+      ms: Date.now() - started,
+    };
+    await recordEvent(pool, segment > 0 ? segment : null, "gold.refined", result);
+    refined.push(result);
+  }
+  return refined;
+}
