@@ -325,6 +325,34 @@ async function requestsDuringLoad(
   return { stages, n: times.length, errors, p50_ms: round(median(times), 1), p95_ms: round(quantile(times, 0.95), 1) };
 }
 
+/**
+ * Step 3b: the compaction's job after the ingestion (pipeline/transform/tasks/compact_segments.ts), which
+ * builds the level-10 counts of a large segment (pipeline/transform/refine.ts): requests are timed once
+ * it has run, as the vacuum's. Its `gold.refined` events (none below FINE_MIN_TRIPS).
+ */
+async function refinement(url: string, timeoutMs: number) {
+  return withClient(url, async (c) => {
+    const started = Date.now();
+    for (const deadline = started + timeoutMs; ; ) {
+      const { rows } = await c.query(
+        "SELECT count(*)::int AS n FROM graphile_worker.jobs WHERE task_identifier IN ('maintain', 'compact_segments')",
+      );
+      if (rows[0].n === 0) break;
+      if (Date.now() > deadline) throw new Error(`the compaction's job still queued after ${timeoutMs / 1000} s`);
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    const { rows } = await c.query(
+      "SELECT (payload->>'ms')::int AS ms, (payload->>'origin_rows')::int + (payload->>'destination_rows')::int AS rows FROM audit.events WHERE type = 'gold.refined'",
+    );
+    return {
+      waited_seconds: round((Date.now() - started) / 1000, 1),
+      segments: rows.length,
+      seconds: round(rows.reduce((n, r) => n + Number(r.ms), 0) / 1000, 1),
+      rows: rows.reduce((n, r) => n + Number(r.rows), 0),
+    };
+  });
+}
+
 /** Step 4: sizes, row counts and the gold = silver invariant. */
 async function storage(url: string) {
   return withClient(url, async (c) => {
@@ -349,6 +377,11 @@ async function storage(url: string) {
     const pairs = await size("gold.weekly_cell_pairs");
     const pairBytes = pairs.table + pairs.indexes;
     goldBytes += pairBytes;
+    let fineBytes = 0;
+    for (const t of ["gold.weekly_origin_fine", "gold.weekly_destination_fine"]) {
+      const s = await size(t);
+      fineBytes += s.table + s.indexes;
+    }
     const { rows } = await c.query(`SELECT
         (SELECT count(*) FROM silver.trips) AS silver_rows,
         (SELECT count(*) FROM silver.trip_groups) AS groups,
@@ -358,6 +391,7 @@ async function storage(url: string) {
         (SELECT count(*) FROM gold.weekly_destination_cells) AS gold_destination,
         (SELECT count(*) FROM gold.weekly_cell_pairs) AS gold_pairs,
         (SELECT coalesce(sum(trips), 0) FROM gold.weekly_cell_pairs) AS sum_pairs,
+        (SELECT count(*) FROM gold.weekly_origin_fine) + (SELECT count(*) FROM gold.weekly_destination_fine) AS fine_rows,
         (SELECT coalesce(sum(trips), 0) FROM gold.weekly_regions) AS sum_regions,
         (SELECT coalesce(sum(trips), 0) FROM gold.weekly_origin_cells) AS sum_origin,
         (SELECT coalesce(sum(trips), 0) FROM gold.weekly_destination_cells) AS sum_destination,
@@ -380,6 +414,9 @@ async function storage(url: string) {
       gold_bytes: goldBytes,
       pair_rows: r.gold_pairs!,
       pair_bytes: pairBytes,
+      /** Level-10 counts of the large segments (built after the ingestion; not in gold_rows). */
+      fine_rows: r.fine_rows!,
+      fine_bytes: fineBytes,
       database_bytes: r.database_bytes!,
       bytes_per_trip: {
         silver: (silver.table + silver.indexes) / Math.max(1, r.silver_rows!),
@@ -783,6 +820,7 @@ export function markdown(r: BenchResult): string {
     `| silver.trip_groups: groups, size | ${r.storage.groups.toLocaleString("en")}, ${mb(r.storage.groups_bytes)} (${round(r.storage.bytes_per_trip.groups, 1)} B/trip) |`,
     `| gold: rows, size | ${r.storage.gold_rows.toLocaleString("en")} (${round(100 * r.storage.gold_rows_per_silver_row, 2)} % of silver rows), ${mb(r.storage.gold_bytes)} (${round(r.storage.bytes_per_trip.gold, 1)} B/trip) |`,
     `| — of which gold.weekly_cell_pairs (both-ends answers) | ${r.storage.pair_rows.toLocaleString("en")} rows, ${mb(r.storage.pair_bytes)} |`,
+    `| level-10 counts of large segments, built after the ingestion (gold.weekly_origin_fine, _destination_fine) | ${r.storage.fine_rows.toLocaleString("en")} rows (${round((100 * r.storage.fine_rows) / Math.max(1, r.storage.silver_rows), 2)} % of silver rows), ${mb(r.storage.fine_bytes)}; ${r.refined.segments} segment(s) in ${r.refined.seconds} s, requests timed ${r.refined.waited_seconds} s after the vacuum |`,
     `| database size | ${mb(r.storage.database_bytes)} (${round(r.storage.database_bytes / r.rows, 0)} B/trip) |`,
     `| gold totals = silver total; bronze released | ${r.storage.gold_equals_silver ? "yes" : "**NO**"}; ${r.storage.bronze_rows_left === 0 ? "yes" : `**${r.storage.bronze_rows_left} rows left**`} |`,
     `| API weekly-average, region: p50 / p95 (n=${r.queries.region.n}) | ${r.queries.region.p50_ms} / ${r.queries.region.p95_ms} ms |`,
@@ -865,7 +903,9 @@ export async function runBench(o: BenchOptions) {
   try {
     log(`dropping ${path.basename(file)} into the landing folder`);
     const stages = await ingest(url, svc, file, dir, Math.max(600_000, o.rows * 2));
-    log(`ingested in ${stages.wall_seconds} s; measuring storage`);
+    log(`ingested in ${stages.wall_seconds} s; waiting for the compaction's job (level-10 counts)`);
+    const refined = await refinement(url, Math.max(600_000, o.rows * 2));
+    log("measuring storage");
     const store = await storage(url);
     log(`firing ${o.requests} requests`);
     const asked = randomRequests(o.requests, o.seed);
@@ -912,6 +952,7 @@ export async function runBench(o: BenchOptions) {
         rows_per_second: referenceRowsPerSecond,
       },
       stages,
+      refined,
       pipeline_rows_per_second: Math.round(o.rows / stages.wall_seconds),
       ratio_to_copy: ratioToCopy,
       peak_rss_mb: peak,

@@ -110,6 +110,16 @@ export async function mismatches(db: { pool: pg.Pool }): Promise<Record<string, 
       FULL JOIN (SELECT region_id, tripflow.iso_week(trip_time) AS week, tripflow.cell_parent(origin_cell, 6) AS origin_cell,
                         tripflow.cell_parent(destination_cell, 6) AS destination_cell, count(*) AS trips FROM silver.trips GROUP BY 1, 2, 3, 4) s
       USING (region_id, week, origin_cell, destination_cell) WHERE g.trips IS DISTINCT FROM s.trips`),
+    // The level-10 counts of the segments that have them (pipeline/transform/refine.ts), both ends.
+    fine: await q(`SELECT count(*)::int AS n FROM
+      (SELECT 'o' AS e, segment, cell, week, region_id, trips FROM gold.weekly_origin_fine
+       UNION ALL SELECT 'd', segment, cell, week, region_id, trips FROM gold.weekly_destination_fine) g
+      FULL JOIN (SELECT e, t.segment, tripflow.cell_parent(CASE e WHEN 'o' THEN t.origin_cell ELSE t.destination_cell END, 10) AS cell,
+                        tripflow.iso_week(t.trip_time) AS week, t.region_id, count(*) AS trips
+                 FROM silver.trips AS t CROSS JOIN (VALUES ('o'), ('d')) AS ends (e)
+                 WHERE t.segment IN (SELECT segment FROM gold.weekly_origin_fine UNION SELECT segment FROM gold.weekly_destination_fine)
+                 GROUP BY 1, 2, 3, 4, 5) s
+      USING (e, segment, cell, week, region_id) WHERE g.trips IS DISTINCT FROM s.trips`),
     groups: await q(`SELECT count(*)::int AS n FROM
       (SELECT region_id, origin_cell, destination_cell, slot, sum(trips) AS trips, min(first_trip_at) AS first,
               max(last_trip_at) AS last, round(sum(sum_origin_lon)::numeric, 6) AS lon, round(sum(sum_dest_lat)::numeric, 6) AS lat
@@ -124,4 +134,4 @@ export async function mismatches(db: { pool: pg.Pool }): Promise<Record<string, 
   };
 }
 
-export const AGREE = { regions: 0, origins: 0, destinations: 0, pairs: 0, groups: 0 };
+export const AGREE = { regions: 0, origins: 0, destinations: 0, pairs: 0, fine: 0, groups: 0 };

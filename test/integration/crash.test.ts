@@ -262,7 +262,13 @@ describe("exactly once for a compaction: SIGKILL while it builds and inside its 
   beforeAll(async () => {
     db = p.db = await createTestDatabase();
     // One segment at most: every second large file makes a compaction of two.
-    env = p.env = await childEnv(db.url, { BULK_MIN_BYTES: "1", CHUNK_ROWS: "5000", MAX_SEGMENTS: "1" });
+    // Every segment gets its level-10 counts (after the compaction, in the same job).
+    env = p.env = await childEnv(db.url, {
+      BULK_MIN_BYTES: "1",
+      CHUNK_ROWS: "5000",
+      MAX_SEGMENTS: "1",
+      FINE_MIN_TRIPS: "1",
+    });
   });
   afterAll(() => p.release());
   const { start, running } = p;
@@ -285,6 +291,10 @@ describe("exactly once for a compaction: SIGKILL while it builds and inside its 
         await holder.query("LOCK TABLE gold.weekly_destination_cells IN ACCESS SHARE MODE");
         return running(c, "%DROP TABLE gold.weekly_destination_cells_%");
       },
+    ],
+    [
+      "while it builds the merged segment's level-10 counts",
+      (c) => running(c, "%Target: gold.weekly_origin_fine_cmp%"),
     ],
   ];
 
@@ -314,6 +324,11 @@ describe("exactly once for a compaction: SIGKILL while it builds and inside its 
              AND NOT EXISTS (SELECT FROM pg_inherits h WHERE h.inhrelid = c.oid)`,
         );
         expect(left[0].n).toBe(0);
+        // The one segment has its level-10 counts, of both ends.
+        const { rows: fine } = await db.pool.query(
+          "SELECT (SELECT count(DISTINCT segment) FROM gold.weekly_origin_fine)::int AS o, (SELECT count(DISTINCT segment) FROM gold.weekly_destination_fine)::int AS d",
+        );
+        expect(fine[0]).toEqual({ o: 1, d: 1 });
       } finally {
         second.process.kill("SIGTERM");
         expect(await second.exited).toBe(0);
