@@ -209,24 +209,34 @@ export function planBoxFine(box: Box): { gold: Rect | null; fine: Rect[]; parts:
 }
 
 /**
- * The parts in two halves of about the same area, each part cut across its longer side: two queries,
- * one per half, read disjoint cells and their counts add up to the box's (api/routes/stats.ts runs them
- * side by side, one on each core).
+ * The parts in two halves that read disjoint cells and whose counts add up: two queries, one per half,
+ * run side by side, one on each core (api/routes/stats.ts). A part that spans two level-8 columns (rows)
+ * or more along its longer side is cut at their lines into blocks that the halves take in turn, so each
+ * half holds every stretch of the box's edges in alternation: trips cluster, and a half that held one end
+ * of an edge may hold most of its trips (at 100 M, a Santiago box's halves cut in the middle read 1.7 and
+ * 246 ms). A shorter part is cut in the middle of its longer side.
  */
 export function halves(parts: BoxPart[]): [BoxPart[], BoxPart[]] {
-  const first: BoxPart[] = [];
-  const second: BoxPart[] = [];
+  const block = 2 ** (FINE_LEVEL - GOLD_LEVEL);
+  const out: [BoxPart[], BoxPart[]] = [[], []];
+  let turn = 0;
   for (const p of parts) {
     const wide = p.colHi - p.colLo >= p.rowHi - p.rowLo;
     const lo = wide ? p.colLo : p.rowLo;
     const hi = wide ? p.colHi : p.rowHi;
-    if (lo === hi) {
-      (first.length <= second.length ? first : second).push(p);
-      continue;
+    const piece = (a: number, b: number): BoxPart =>
+      wide ? { ...p, colLo: a, colHi: b } : { ...p, rowLo: a, rowHi: b };
+    const [firstBlock, lastBlock] = [Math.floor(lo / block), Math.floor(hi / block)];
+    if (lastBlock > firstBlock) {
+      for (let b = firstBlock; b <= lastBlock; b++)
+        out[(b + turn) % 2]!.push(piece(Math.max(lo, b * block), Math.min(hi, b * block + block - 1)));
+      turn ^= 1;
+    } else if (lo === hi) (out[0].length <= out[1].length ? out[0] : out[1]).push(p);
+    else {
+      const mid = Math.floor((lo + hi) / 2);
+      out[0].push(piece(lo, mid));
+      out[1].push(piece(mid + 1, hi));
     }
-    const mid = Math.floor((lo + hi) / 2);
-    first.push(wide ? { ...p, colHi: mid } : { ...p, rowHi: mid });
-    second.push(wide ? { ...p, colLo: mid + 1 } : { ...p, rowLo: mid + 1 });
   }
-  return [first, second];
+  return out;
 }
