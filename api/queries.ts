@@ -2,6 +2,7 @@ import { fillSql, loadSql } from "../pipeline/core/sql.ts";
 
 const load = (name: string) => loadSql(`queries/${name}`);
 const WEEKLY_BOX = load("weekly_box.sql");
+const WEEKLY_BOX_FINE = load("weekly_box_fine.sql");
 const CELLS = load("cells.sql");
 
 /** The API's named read queries (`db/queries/*.sql`), read once at import: a missing file stops the start at once. */
@@ -13,6 +14,11 @@ export const QUERIES = {
   weeklyBox: {
     origin: fillSql(WEEKLY_BOX, { end: "origin", other: "destination" }),
     destination: fillSql(WEEKLY_BOX, { end: "destination", other: "origin" }),
+  },
+  /** weekly_box_fine.sql for each end (weekly_box.sql's {fine} when planned at level 10; {unrefined} left to fill). */
+  weeklyBoxFine: {
+    origin: fillSql(WEEKLY_BOX_FINE, { end: "origin" }),
+    destination: fillSql(WEEKLY_BOX_FINE, { end: "destination" }),
   },
   weeklyBoxBoth: load("weekly_box_both.sql"),
   fineState: load("fine_state.sql"),

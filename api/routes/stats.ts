@@ -125,7 +125,11 @@ type WeeklyBoxParams = Period & {
   gold: Rect | null;
   /** $12..$15 colLo, colHi, rowLo, rowHi, $16 exact, $17 sign: the level-12 parts, one array per field. */
   parts: BoxPart[];
-  /** $18..$21 colLo, colHi, rowLo, rowHi: rectangles of level-10 cells (planBoxFine's `fine`), one array per field. */
+  /**
+   * $18..$21 colLo, colHi, rowLo, rowHi: rectangles of level-10 cells (planBoxFine's `fine`), one array
+   * per field, read by weekly_box_fine.sql; none: weekly_box.sql's {fine} is a query of no rows, and the
+   * parameters are not sent.
+   */
   fine: Rect[];
 };
 
@@ -135,8 +139,17 @@ const weeklyBoxArgs = (p: WeeklyBoxParams) => [
   ...bounds(p.parts),
   p.parts.map((r) => r.exact),
   p.parts.map((r) => r.sign),
-  ...bounds(p.fine),
+  ...(p.fine.length > 0 ? bounds(p.fine) : []),
 ];
+
+/** weekly_box.sql's {fine} when a query reads no level-10 cell. */
+const NO_FINE = "SELECT NULL::date AS week, NULL::bigint AS trips WHERE false";
+
+/** weekly_box.sql for one end, with level-10 cells read from the counts and from `unrefined`'s trips, or without. */
+const weeklyBoxSql = (end: "origin" | "destination", fine: FineState | null) =>
+  fillSql(QUERIES.weeklyBox[end], {
+    fine: fine ? fillSql(QUERIES.weeklyBoxFine[end], { unrefined: unrefinedTrips(fine.unrefined, end) }) : NO_FINE,
+  });
 
 /**
  * Trips per week whose origin (or destination) lies in the box: gold, corrected by level-12 parts; with
@@ -152,24 +165,44 @@ async function boxSeries(
   fine: FineState | null,
 ): Promise<Series> {
   const plan = fine ? planBoxFine(q.box) : { ...planBox(q.box), fine: [] };
-  const sql = fillSql(QUERIES.weeklyBox[q.end], { unrefined: unrefinedTrips(fine?.unrefined ?? [], q.end) });
   const run = (g: Rect | null, ps: BoxPart[], f: Rect[]) =>
-    pool.query<Series[number]>(sql, weeklyBoxArgs({ ...q, gold: g, parts: ps, fine: f }));
+    pool.query<Series[number]>(
+      weeklyBoxSql(q.end, f.length > 0 ? fine : null),
+      weeklyBoxArgs({ ...q, gold: g, parts: ps, fine: f }),
+    );
   if (!split) return (await run(plan.gold, plan.parts, plan.fine)).rows;
-  const [first, second] = halves(plan.parts);
+  const [first, second] = halves(plan.parts, fine ? Number.POSITIVE_INFINITY : 8);
   const [a, b] = await Promise.all([run(plan.gold, first, []), run(null, second, plan.fine)]);
   return addSeries(a.rows, b.rows);
 }
 
 /**
- * db/queries/fine_state.sql: silver.trips' partitions (`segments`), whether any has level-10 counts, and
- * the tables of those that have none.
+ * db/queries/fine_state.sql: the partitions of silver.trips and of the level-10 counts, whether any
+ * segment has level-10 counts, and the tables of those that have none.
  */
-type FineState = { segments: string; refined: boolean; unrefined: string[] };
+type FineState = { partitions: string; refined: boolean; unrefined: string[] };
 
 const fineState = async (pool: pg.Pool) => (await pool.query<FineState>(QUERIES.fineState)).rows[0]!;
 
-/** weekly_box.sql's {unrefined}: the trips of `tables` (segment 0's alone for none), the columns it reads. */
+/**
+ * fine_state as a pool's answers last read it, read again when older than FINE_STATE_MS: the state before
+ * an answer may be that old, since withFineState checks it afterwards against a fresh one whenever it
+ * plans at level 10 (a stale "none" only means level 8, exact too). So a database without level-10
+ * counts (below FINE_MIN_TRIPS) costs one catalog query a second, not one an answer.
+ */
+const fineStates = new WeakMap<pg.Pool, { at: number; state: Promise<FineState> }>();
+const FINE_STATE_MS = 1000;
+
+function cachedFineState(pool: pg.Pool): Promise<FineState> {
+  const cached = fineStates.get(pool);
+  if (cached && Date.now() - cached.at < FINE_STATE_MS) return cached.state;
+  const state = fineState(pool);
+  fineStates.set(pool, { at: Date.now(), state });
+  state.catch(() => fineStates.delete(pool));
+  return state;
+}
+
+/** weekly_box_fine.sql's {unrefined}: the trips of `tables` (segment 0's alone for none), the columns it reads. */
 const unrefinedTrips = (tables: string[], end: "origin" | "destination") =>
   `(${(tables.length > 0 ? tables : ["silver.trips_0"])
     .map((t) => `SELECT trip_time, region_id, ${end}_cell FROM ${t}`)
@@ -177,13 +210,17 @@ const unrefinedTrips = (tables: string[], end: "origin" | "destination") =>
 
 /**
  * `answer(fine)` at level 10 when some segment has level-10 counts (the others' trips read by table
- * name), else at level 8 (`fine` null). A level-10 answer is exact only if the segments it read are the
- * ones fine_state named: they are read again afterwards, and if any came or went meanwhile (a seal, a
- * compaction, a withdrawal), or a table named is gone, the answer is asked again at level 8, which is
- * exact whatever the segments.
+ * name), else at level 8 (`fine` null). `state` is fine_state read before (asked beside the period's
+ * bounds). A level-10 answer is exact only if the segments it read are the ones fine_state named: they
+ * are read again afterwards, and if any came or went meanwhile (a seal, a compaction, a withdrawal), or a
+ * table named is gone, the answer is asked again at level 8, which is exact whatever the segments.
  */
-async function withFineState(pool: pg.Pool, answer: (fine: FineState | null) => Promise<Series>): Promise<Series> {
-  const before = await fineState(pool);
+async function withFineState(
+  pool: pg.Pool,
+  state: Promise<FineState>,
+  answer: (fine: FineState | null) => Promise<Series>,
+): Promise<Series> {
+  const before = await state;
   if (!before.refined) return answer(null);
   let series: Series;
   try {
@@ -193,7 +230,8 @@ async function withFineState(pool: pg.Pool, answer: (fine: FineState | null) => 
     throw err;
   }
   const after = await fineState(pool);
-  return after.segments === before.segments ? series : answer(null);
+  fineStates.set(pool, { at: Date.now(), state: Promise.resolve(after) });
+  return after.partitions === before.partitions ? series : answer(null);
 }
 
 /** PostgreSQL's undefined_table: a table fine_state named was dropped before the answer read it. */
@@ -261,7 +299,13 @@ async function bothSeries(pool: pg.Pool, q: Period & { box: Box }, split: boolea
   return addSeries(a.rows, b.rows);
 }
 
-async function series(pool: pg.Pool, period: Period, box: Box | undefined, match: Match): Promise<Series> {
+async function series(
+  pool: pg.Pool,
+  period: Period,
+  box: Box | undefined,
+  match: Match,
+  state: Promise<FineState> | null,
+): Promise<Series> {
   if (!box) {
     const { rows } = await pool.query<Series[number]>(QUERIES.weeklyRegions, [
       period.regionId,
@@ -270,16 +314,17 @@ async function series(pool: pg.Pool, period: Period, box: Box | undefined, match
     ]);
     return rows;
   }
+  const fine = state ?? cachedFineState(pool);
   if (match === "origin" || match === "destination")
-    return withFineState(pool, (fine) => boxSeries(pool, { ...period, box, end: match }, true, fine));
+    return withFineState(pool, fine, (f) => boxSeries(pool, { ...period, box, end: match }, true, f));
   if (match === "both") return bothSeries(pool, { ...period, box }, true);
   // any = origin + destination - both (inclusion-exclusion, week by week): the three series side by
   // side; only the both-ends one, the longest since it reads gold's cell pairs too, is split in two.
   const [ends, both] = await Promise.all([
-    withFineState(pool, async (fine) => {
+    withFineState(pool, fine, async (f) => {
       const [o, d] = await Promise.all([
-        boxSeries(pool, { ...period, box, end: "origin" }, false, fine),
-        boxSeries(pool, { ...period, box, end: "destination" }, false, fine),
+        boxSeries(pool, { ...period, box, end: "origin" }, false, f),
+        boxSeries(pool, { ...period, box, end: "destination" }, false, f),
       ]);
       return addSeries(o, d);
     }),
@@ -300,6 +345,9 @@ export function statsRoutes({ pool }: { pool: pg.Pool }) {
       throw new BadRequestError("region or bbox: give at least one of them", "invalid_parameter");
     checkPeriod(q);
 
+    // How a one-end box answer may plan, asked beside the region and the period's bounds.
+    const state = q.bbox !== undefined && q.match !== "both" ? cachedFineState(pool) : null;
+    state?.catch(() => {}); // awaited below; a failure surfaces there
     const regionId = await findRegionId(pool, q.region);
     const { rows: span } = await pool.query<{ first: string | null; last: string | null }>(
       "SELECT min(week)::text AS first, max(week)::text AS last FROM gold.weekly_regions WHERE $1::int IS NULL OR region_id = $1::int",
@@ -323,7 +371,7 @@ export function statsRoutes({ pool }: { pool: pg.Pool }) {
     if (weeks > MAX_WEEKS)
       throw new BadRequestError(`from: the period may span at most ${MAX_WEEKS} weeks`, "invalid_parameter");
 
-    const rows = await series(pool, { regionId, firstWeek: first, lastWeek: last }, q.bbox, q.match);
+    const rows = await series(pool, { regionId, firstWeek: first, lastWeek: last }, q.bbox, q.match, state);
     const trips = rows.reduce((sum, w) => sum + w.trips, 0);
     return c.json(
       { ...base, from: first, to: addDays(last, 6), weeks, trips, weekly_average: trips / weeks, series: rows },

@@ -23,13 +23,11 @@
 --           (x0 > x1 when none);
 --   $12..$15 parts' colLo, colHi, rowLo, rowHi int[]: the parts' level-12 column and row bounds, one array each;
 --   $16 parts' exact bool[];  $17 parts' sign int[] (+1 or -1);
---   $18..$21 fine's colLo, colHi, rowLo, rowHi int[]: rectangles of level-10 cells (none: empty arrays).
---   {unrefined}: a table expression of the trips of the segments without level-10 counts (segment 0's
---           silver.trips_0 and the smaller large files' segments, by name; api/routes/stats.ts fills it).
+--   the `fine` part's placeholder: weekly_box_fine.sql, the level-10 cells around gold's (with its
+--           parameters $18..$21), or, for a query without them, a query of no rows (api/routes/stats.ts).
 -- With level-10 counts (gold.weekly_{end}_fine, db/migrations/14), planBoxFine plans at level 10: gold
--- is then the level-8 cells wholly inside its level-10 rectangle, `fine` the level-10 cells around them
--- (read from the level-10 counts of the segments that have them, and from the trips of those that do
--- not), and the parts correct the level-10 rectangle to the box.
+-- is then the level-8 cells wholly inside its level-10 rectangle, `fine` the level-10 cells around them,
+-- and the parts correct the level-10 rectangle to the box.
 WITH period AS (
   SELECT w::date AS week FROM generate_series($2::date, $3::date, interval '7 days') AS w
 ),
@@ -46,29 +44,9 @@ inside AS (
   GROUP BY g.week
 ),
 
--- The level-10 cells around gold's: one id range per level-10 column of the level-10 counts, and four
--- level-12 columns of the trips of the segments without them (every trip: these cells lie wholly inside
--- the box's level-10 rectangle, which the parts correct).
+-- The level-10 cells around gold's (weekly_box_fine.sql), or none.
 fine AS (
-  SELECT g.week, g.trips
-  FROM unnest($18::int[], $19::int[], $20::int[], $21::int[]) AS r (col_lo, col_hi, row_lo, row_hi)
-  CROSS JOIN LATERAL generate_series(r.col_lo::bigint, r.col_hi::bigint) AS fx
-  CROSS JOIN LATERAL (
-    SELECT g.week, g.trips FROM gold.weekly_{end}_fine AS g
-    WHERE g.cell BETWEEN (10::bigint << 42) | (fx << 21) | r.row_lo AND (10::bigint << 42) | (fx << 21) | r.row_hi
-      AND g.week BETWEEN $2::date AND $3::date AND ($1::int IS NULL OR g.region_id = $1::int)
-    OFFSET 0
-  ) AS g
-  UNION ALL
-  SELECT tripflow.iso_week(t.trip_time), 1
-  FROM unnest($18::int[], $19::int[], $20::int[], $21::int[]) AS r (col_lo, col_hi, row_lo, row_hi)
-  CROSS JOIN LATERAL generate_series(r.col_lo::bigint << 2, (r.col_hi::bigint << 2) | 3) AS gx
-  CROSS JOIN LATERAL (
-    SELECT t.trip_time FROM {unrefined} AS t
-    WHERE t.{end}_cell BETWEEN (12::bigint << 42) | (gx << 21) | (r.row_lo::bigint << 2) AND (12::bigint << 42) | (gx << 21) | ((r.row_hi::bigint << 2) | 3)
-      AND t.trip_time >= $2::date AND t.trip_time < $3::date + 7 AND ($1::int IS NULL OR t.region_id = $1::int)
-    OFFSET 0
-  ) AS t
+  {fine}
 ),
 
 -- The parts' level-8 columns that hold a trip (in gold, whatever its week or region): the level-12

@@ -218,6 +218,8 @@ describe("halves", () => {
     const [first, second] = halves([part(10, 79, 5, 5), part(7, 7, 0, 40)]);
     expect(first).toEqual([part(10, 15, 5, 5), part(32, 47, 5, 5), part(64, 79, 5, 5), part(7, 7, 16, 31)]);
     expect(second).toEqual([part(16, 31, 5, 5), part(48, 63, 5, 5), part(7, 7, 0, 15), part(7, 7, 32, 40)]);
+    // at most `runs` runs: two runs of the five blocks (0-1 and 2-4)
+    expect(halves([part(10, 79, 5, 5)], 2)).toEqual([[part(10, 31, 5, 5)], [part(32, 79, 5, 5)]]);
   });
 
   it("cuts the parts into two halves of disjoint pieces that hold every cell once, with its sign and test", () => {
@@ -232,10 +234,13 @@ describe("halves", () => {
       const got = [...first, ...second].flatMap((p) => cells(p).map((c) => key(p, c))).sort();
       expect(got).toEqual(expected);
       const area = (ps: Rect[]) => ps.reduce((n, p) => n + cells(p).length, 0);
-      // half each, but for one level-8 block of lines per part (blocks taken in turn, an odd number of
-      // them; a part cut in the middle with an odd length; a single cell)
+      // half each, but for one run of level-8 lines per part (at most an eighth of it and a line more:
+      // runs taken in turn, an odd number of them; a part cut in the middle with an odd length; a cell)
       const block = 2 ** (FINE_LEVEL - GOLD_LEVEL);
-      const slack = parts.reduce((n, p) => n + block * Math.min(p.colHi - p.colLo + 1, p.rowHi - p.rowLo + 1), 0);
+      const slack = parts.reduce((n, p) => {
+        const [long, short] = [p.colHi - p.colLo + 1, p.rowHi - p.rowLo + 1].sort((x, y) => y - x) as [number, number];
+        return n + short * (Math.ceil(long / 8) + 2 * block);
+      }, 0);
       expect(Math.abs(area(first) - area(second))).toBeLessThanOrEqual(slack);
     }
   });
