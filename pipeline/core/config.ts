@@ -30,7 +30,7 @@ const schema = z.object({
   UPLOAD_MAX_BYTES: integer(1, Number.MAX_SAFE_INTEGER).default(1024 ** 3),
   BULK_MIN_BYTES: integer(1, Number.MAX_SAFE_INTEGER).default(32 * 1024 ** 2),
   MAX_SEGMENTS: integer(1, 1000).default(8),
-  FINE_MIN_TRIPS: integer(1, Number.MAX_SAFE_INTEGER).default(5_000_000),
+  FINE_MIN_TRIPS: integer(1, Number.MAX_SAFE_INTEGER).default(20_000_000),
   STALL_MS: integer(1000, 86_400_000).default(DEFAULT_STALL_MS),
   API_TOKEN: z
     .string()

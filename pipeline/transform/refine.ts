@@ -17,10 +17,10 @@ export type Refined = { segment: number; origin_rows: number; destination_rows: 
  * Only that job calls it (one at a time), and only that job drops compacted segments. A large file's own
  * segment is refined holding its ingestion's lock shared, as the seal's steps do: a withdrawal, which
  * drops the segment's tables, waits for it or comes first (the segment is then gone, and skipped).
- * Smaller segments keep none: at 1 M trips a level-10 cell holds about 2.5 trips a week, so its counts
- * would be read as slowly as the trips (docs/scalability.md).
+ * Smaller segments keep none: a level-10 count holds about 2.6 trips at 1 M and 5 to 6 at 10 M, too few
+ * to read faster than the trips, and at 10 M answers were no faster with them (docs/scalability.md).
  *
- * @example await refineSegments(pool, 5_000_000);
+ * @example await refineSegments(pool, 20_000_000);
  */
 export async function refineSegments(pool: pg.Pool, minTrips: number): Promise<Refined[]> {
   const { rows } = await pool.query<{ segment: number }>(SQL.unrefinedSegments, [minTrips]);

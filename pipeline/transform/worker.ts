@@ -38,7 +38,7 @@ export type WorkerHandle = { runner: Runner; stop: () => Promise<void> };
  * application_name (`processName`) and frees the jobs of dead workers at start and every 15 s.
  * Signals are left to the caller (main.ts).
  *
- * @example const worker = await startWorker({ pool, concurrency: 2, logger, processName, maxSegments: 8, fineMinTrips: 5_000_000 }); await worker.stop();
+ * @example const worker = await startWorker({ pool, concurrency: 2, logger, processName, maxSegments: 8, fineMinTrips: 20_000_000 }); await worker.stop();
  */
 export async function startWorker(options: {
   pool: pg.Pool;
