@@ -3,6 +3,10 @@ import { fillSql, loadSql } from "../pipeline/core/sql.ts";
 const load = (name: string) => loadSql(`queries/${name}`);
 const WEEKLY_BOX = load("weekly_box.sql");
 const WEEKLY_BOX_FINE = load("weekly_box_fine.sql");
+/** weekly_box.sql's `fine` part when a query reads no level-10 cell. */
+const NO_FINE = "SELECT NULL::date AS week, NULL::bigint AS trips WHERE false";
+const weeklyBox = (end: "origin" | "destination", fine: string) =>
+  fillSql(WEEKLY_BOX, { end, other: end === "origin" ? "destination" : "origin", fine });
 const CELLS = load("cells.sql");
 
 /** The API's named read queries (`db/queries/*.sql`), read once at import: a missing file stops the start at once. */
@@ -10,15 +14,18 @@ export const QUERIES = {
   groups: load("groups.sql"),
   groupTrips: load("group_trips.sql"),
   weeklyRegions: load("weekly_regions.sql"),
-  /** weekly_box.sql for each end of a trip (a template on {end} and {other}). */
+  /** weekly_box.sql for each end of a trip, planned at level 8: its `fine` part a query of no rows. */
   weeklyBox: {
-    origin: fillSql(WEEKLY_BOX, { end: "origin", other: "destination" }),
-    destination: fillSql(WEEKLY_BOX, { end: "destination", other: "origin" }),
+    origin: weeklyBox("origin", NO_FINE),
+    destination: weeklyBox("destination", NO_FINE),
   },
-  /** weekly_box_fine.sql for each end (weekly_box.sql's {fine} when planned at level 10; {unrefined} left to fill). */
+  /**
+   * weekly_box.sql for each end, planned at level 10: its `fine` part weekly_box_fine.sql, whose
+   * {unrefined} (the tables of the segments without level-10 counts) api/routes/stats.ts fills.
+   */
   weeklyBoxFine: {
-    origin: fillSql(WEEKLY_BOX_FINE, { end: "origin" }),
-    destination: fillSql(WEEKLY_BOX_FINE, { end: "destination" }),
+    origin: weeklyBox("origin", fillSql(WEEKLY_BOX_FINE, { end: "origin" })),
+    destination: weeklyBox("destination", fillSql(WEEKLY_BOX_FINE, { end: "destination" })),
   },
   weeklyBoxBoth: load("weekly_box_both.sql"),
   fineState: load("fine_state.sql"),

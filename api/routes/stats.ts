@@ -142,14 +142,11 @@ const weeklyBoxArgs = (p: WeeklyBoxParams) => [
   ...(p.fine.length > 0 ? bounds(p.fine) : []),
 ];
 
-/** weekly_box.sql's {fine} when a query reads no level-10 cell. */
-const NO_FINE = "SELECT NULL::date AS week, NULL::bigint AS trips WHERE false";
-
-/** weekly_box.sql for one end, with level-10 cells read from the counts and from `unrefined`'s trips, or without. */
+/** weekly_box.sql for one end, with level-10 cells read from the counts and from `fine.unrefined`'s trips, or without. */
 const weeklyBoxSql = (end: "origin" | "destination", fine: FineState | null) =>
-  fillSql(QUERIES.weeklyBox[end], {
-    fine: fine ? fillSql(QUERIES.weeklyBoxFine[end], { unrefined: unrefinedTrips(fine.unrefined, end) }) : NO_FINE,
-  });
+  fine
+    ? fillSql(QUERIES.weeklyBoxFine[end], { unrefined: unrefinedTrips(fine.unrefined, end) })
+    : QUERIES.weeklyBox[end];
 
 /**
  * Trips per week whose origin (or destination) lies in the box: gold, corrected by level-12 parts; with
