@@ -4,7 +4,7 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import { graphileLogger, patientPool } from "../core/db.ts";
 import { describeError } from "../core/errors.ts";
-import { TASK } from "../core/jobs.ts";
+import { queueCompaction, TASK } from "../core/jobs.ts";
 import { SQL } from "../core/sql.ts";
 import { maintain } from "./tasks/maintain.ts";
 import { mergeGold } from "./tasks/merge_gold.ts";
@@ -57,6 +57,10 @@ export async function startWorker(options: {
     if (ids.length > 0) logger.warn({ workers: ids }, "unlocked the jobs of workers whose process died");
   };
   await recover();
+  // One compaction run at start (the queue runs one at a time, a waiting one is replaced): the segments
+  // of a database that had none get their level-10 counts (pipeline/transform/refine.ts) without waiting
+  // for the next file, and a run whose job gave up is tried again.
+  await queueCompaction(pool);
   const events: WorkerEvents = new EventEmitter();
   // graphile-worker 0.17 locks jobs under the pool's id, and under a worker's id in places: register both.
   const register = (id: string) =>

@@ -3,7 +3,7 @@ import { FINE_GOLD_LEVEL, GOLD_LEVEL } from "../../api/box.ts";
 import { QUERIES } from "../../api/queries.ts";
 import { refineSegments } from "../../pipeline/transform/refine.ts";
 import { REGIONS } from "../bench/generate.ts";
-import { compactionsDone, segments } from "../helpers/audit.ts";
+import { compactionsDone, mismatches, segments } from "../helpers/audit.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { rng } from "../helpers/random.ts";
 import { ingestGenerated, startTestServices, type Started } from "../helpers/services.ts";
@@ -13,6 +13,12 @@ import { ingestGenerated, startTestServices, type Started } from "../helpers/ser
  * of at least FINE_MIN_TRIPS trips once their ingestion completed; box answers then plan at level 10,
  * reading the other segments' trips (segment 0, smaller large files) near the box's edges by table.
  */
+const ENV = {
+  BULK_MIN_BYTES: "150000", // 4,000 and 2,000 generated lines are large files, 600 are not
+  CHUNK_ROWS: "1000",
+  FINE_MIN_TRIPS: "3000",
+};
+
 describe("level-10 counts of large segments", () => {
   let db: TestDatabase;
   let tf: Started;
@@ -20,11 +26,7 @@ describe("level-10 counts of large segments", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    tf = await startTestServices(db.url, ["api", "worker", "watch"], {
-      BULK_MIN_BYTES: "150000", // 4,000 and 2,000 generated lines are large files, 600 are not
-      CHUNK_ROWS: "1000",
-      FINE_MIN_TRIPS: "3000",
-    });
+    tf = await startTestServices(db.url, ["api", "worker", "watch"], ENV);
     for (const [name, rows, seed] of [
       ["large.csv", 4000, 90],
       ["smaller.csv", 2000, 91],
@@ -74,6 +76,19 @@ describe("level-10 counts of large segments", () => {
     expect([events[0].payload.origin_rows, events[0].payload.destination_rows]).toEqual([counted[0].o, counted[0].d]);
     // Run again: nothing left to build.
     expect(await refineSegments(db.pool, 3000)).toEqual([]);
+  });
+
+  it("are built when a worker starts for a segment that lacks them (a database from before them)", async () => {
+    const large = ids["large.csv"];
+    await db.pool.query(`DROP TABLE gold.weekly_origin_fine_seg_${large}, gold.weekly_destination_fine_seg_${large}`);
+    await tf.stop();
+    tf = await startTestServices(db.url, ["api", "worker", "watch"], ENV);
+    await compactionsDone(db);
+    const { rows } = await db.pool.query(
+      "SELECT (SELECT count(DISTINCT segment) FROM gold.weekly_origin_fine)::int AS o, (SELECT count(DISTINCT segment) FROM gold.weekly_destination_fine)::int AS d",
+    );
+    expect(rows[0]).toEqual({ o: 1, d: 1 });
+    expect((await mismatches(db)).fine).toBe(0);
   });
 
   it("answer box questions exactly at level 10, the smaller segment and segment 0 read by their trips", async () => {
