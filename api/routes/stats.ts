@@ -150,8 +150,8 @@ const weeklyBoxSql = (end: "origin" | "destination", fine: FineState | null) =>
 
 /**
  * Trips per week whose origin (or destination) lies in the box: gold, corrected by level-12 parts; with
- * `fine` (every segment of a large file has its level-10 counts), planned at level 10, so that the parts
- * are narrower. With `split`, the parts are read by two queries side by side (each half of every part;
+ * `fine` (some segment has level-10 counts, withFineState), planned at level 10, so that the parts are
+ * narrower. With `split`, the parts are read by two queries side by side (each half of every part;
  * gold with the first, the level-10 cells with the second), so that one answer uses both cores; their
  * weeks add up.
  */
@@ -207,17 +207,12 @@ const unrefinedTrips = (tables: string[], end: "origin" | "destination") =>
 
 /**
  * `answer(fine)` at level 10 when some segment has level-10 counts (the others' trips read by table
- * name), else at level 8 (`fine` null). `state` is fine_state read before (asked beside the period's
- * bounds). A level-10 answer is exact only if the segments it read are the ones fine_state named: they
+ * name), else at level 8 (`fine` null). A level-10 answer is exact only if the segments it read are the ones fine_state named: they
  * are read again afterwards, and if any came or went meanwhile (a seal, a compaction, a withdrawal), or a
  * table named is gone, the answer is asked again at level 8, which is exact whatever the segments.
  */
-async function withFineState(
-  pool: pg.Pool,
-  state: Promise<FineState>,
-  answer: (fine: FineState | null) => Promise<Series>,
-): Promise<Series> {
-  const before = await state;
+async function withFineState(pool: pg.Pool, answer: (fine: FineState | null) => Promise<Series>): Promise<Series> {
+  const before = await cachedFineState(pool);
   if (!before.refined) return answer(null);
   let series: Series;
   try {
@@ -296,13 +291,7 @@ async function bothSeries(pool: pg.Pool, q: Period & { box: Box }, split: boolea
   return addSeries(a.rows, b.rows);
 }
 
-async function series(
-  pool: pg.Pool,
-  period: Period,
-  box: Box | undefined,
-  match: Match,
-  state: Promise<FineState> | null,
-): Promise<Series> {
+async function series(pool: pg.Pool, period: Period, box: Box | undefined, match: Match): Promise<Series> {
   if (!box) {
     const { rows } = await pool.query<Series[number]>(QUERIES.weeklyRegions, [
       period.regionId,
@@ -311,14 +300,13 @@ async function series(
     ]);
     return rows;
   }
-  const fine = state ?? cachedFineState(pool);
   if (match === "origin" || match === "destination")
-    return withFineState(pool, fine, (f) => boxSeries(pool, { ...period, box, end: match }, true, f));
+    return withFineState(pool, (f) => boxSeries(pool, { ...period, box, end: match }, true, f));
   if (match === "both") return bothSeries(pool, { ...period, box }, true);
   // any = origin + destination - both (inclusion-exclusion, week by week): the three series side by
   // side; only the both-ends one, the longest since it reads gold's cell pairs too, is split in two.
   const [ends, both] = await Promise.all([
-    withFineState(pool, fine, async (f) => {
+    withFineState(pool, async (f) => {
       const [o, d] = await Promise.all([
         boxSeries(pool, { ...period, box, end: "origin" }, false, f),
         boxSeries(pool, { ...period, box, end: "destination" }, false, f),
@@ -342,9 +330,6 @@ export function statsRoutes({ pool }: { pool: pg.Pool }) {
       throw new BadRequestError("region or bbox: give at least one of them", "invalid_parameter");
     checkPeriod(q);
 
-    // How a one-end box answer may plan, asked beside the region and the period's bounds.
-    const state = q.bbox !== undefined && q.match !== "both" ? cachedFineState(pool) : null;
-    state?.catch(() => {}); // awaited below; a failure surfaces there
     const regionId = await findRegionId(pool, q.region);
     const { rows: span } = await pool.query<{ first: string | null; last: string | null }>(
       "SELECT min(week)::text AS first, max(week)::text AS last FROM gold.weekly_regions WHERE $1::int IS NULL OR region_id = $1::int",
@@ -368,7 +353,7 @@ export function statsRoutes({ pool }: { pool: pg.Pool }) {
     if (weeks > MAX_WEEKS)
       throw new BadRequestError(`from: the period may span at most ${MAX_WEEKS} weeks`, "invalid_parameter");
 
-    const rows = await series(pool, { regionId, firstWeek: first, lastWeek: last }, q.bbox, q.match, state);
+    const rows = await series(pool, { regionId, firstWeek: first, lastWeek: last }, q.bbox, q.match);
     const trips = rows.reduce((sum, w) => sum + w.trips, 0);
     return c.json(
       { ...base, from: first, to: addDays(last, 6), weeks, trips, weekly_average: trips / weeks, series: rows },

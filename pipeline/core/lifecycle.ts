@@ -79,6 +79,20 @@ export async function enterIngestion(client: pg.PoolClient, id: number): Promise
 }
 
 /**
+ * Runs `fn` with the ingestion's lock held shared by the session `client` (not by a transaction: the
+ * seal's and refine's steps commit one by one under it). A withdrawal takes it exclusively, so it waits
+ * for `fn` or comes first.
+ */
+export async function holdingIngestionShared<T>(client: pg.PoolClient, id: number, fn: () => Promise<T>): Promise<T> {
+  await client.query("SELECT pg_advisory_lock_shared($1::int, $2::int)", [LOCK.INGESTION, id]);
+  try {
+    return await fn();
+  } finally {
+    await client.query("SELECT pg_advisory_unlock_shared($1::int, $2::int)", [LOCK.INGESTION, id]).catch(() => {});
+  }
+}
+
+/**
  * Takes the writer locks of the aggregates (`groups`, then `gold`: always in that order, so two
  * writers that take both never wait on each other in a cycle), held until the transaction ends.
  */

@@ -1,7 +1,6 @@
 import type pg from "pg";
 import { recordEvent } from "../core/audit.ts";
-import { segmentSql, segmentTables } from "../core/lifecycle.ts";
-import { LOCK } from "../core/locks.ts";
+import { holdingIngestionShared, segmentSql, segmentTables } from "../core/lifecycle.ts";
 import { SQL } from "../core/sql.ts";
 import { STAGE_SETTINGS, withSession } from "./seal.ts";
 
@@ -23,28 +22,26 @@ export type Refined = { segment: number; origin_rows: number; destination_rows: 
  * @example await refineSegments(pool, 20_000_000);
  */
 export async function refineSegments(pool: pg.Pool, minTrips: number): Promise<Refined[]> {
-  const { rows } = await pool.query<{ segment: number }>(SQL.unrefinedSegments, [minTrips]);
+  // The segments of large files, with their trips as their last ANALYZE counted them (compact.ts's list).
+  const { rows } = await pool.query<{ segment: number; trips: number }>(SQL.segments);
   const refined: Refined[] = [];
-  for (const { segment } of rows) {
+  for (const { segment } of rows.filter((r) => r.trips >= minTrips)) {
+    const tables = segmentTables(segment);
     const started = Date.now();
-    const built = await withSession(pool, STAGE_SETTINGS, async (client) => {
-      if (segment > 0)
-        await client.query("SELECT pg_advisory_lock_shared($1::int, $2::int)", [LOCK.INGESTION, segment]);
-      try {
-        const { rows: there } = await client.query<{ here: boolean }>("SELECT to_regclass($1) IS NOT NULL AS here", [
-          segmentTables(segment).trips,
-        ]);
-        if (!there[0]?.here) return null;
-        const results = (await client.query(segmentSql(SQL.refineFineCells, segment))) as unknown as pg.QueryResult[];
-        const [origins, destinations] = results.filter((r) => r.command === "INSERT").map((r) => r.rowCount ?? 0);
-        return { origins: origins ?? 0, destinations: destinations ?? 0 };
-      } finally {
-        if (segment > 0)
-          await client
-            .query("SELECT pg_advisory_unlock_shared($1::int, $2::int)", [LOCK.INGESTION, segment])
-            .catch(() => {});
-      }
-    });
+    const build = (client: pg.PoolClient) => async () => {
+      // Gone (withdrawn meanwhile), or refined already: the counts' tables exist only attached (one transaction).
+      const { rows: state } = await client.query<{ trips: boolean; fine: boolean }>(
+        "SELECT to_regclass($1) IS NOT NULL AS trips, to_regclass($2) IS NOT NULL AS fine",
+        [tables.trips, tables.fineOrigins],
+      );
+      if (!state[0]?.trips || state[0].fine) return null;
+      const results = (await client.query(segmentSql(SQL.refineFineCells, segment))) as unknown as pg.QueryResult[];
+      const [origins, destinations] = results.filter((r) => r.command === "INSERT").map((r) => r.rowCount ?? 0);
+      return { origins: origins ?? 0, destinations: destinations ?? 0 };
+    };
+    const built = await withSession(pool, STAGE_SETTINGS, (client) =>
+      segment > 0 ? holdingIngestionShared(client, segment, build(client)) : build(client)(),
+    );
     if (!built) continue;
     const result = {
       segment,

@@ -3,6 +3,7 @@ import { inTransaction, recordEvent } from "../core/audit.ts";
 import {
   completeIfDone,
   enterIngestion,
+  holdingIngestionShared,
   lockAggregates,
   lockIngestion,
   PARENTS,
@@ -10,7 +11,6 @@ import {
   segmentTable,
   segmentTables,
 } from "../core/lifecycle.ts";
-import { LOCK } from "../core/locks.ts";
 import { SQL } from "../core/sql.ts";
 
 /**
@@ -129,9 +129,8 @@ async function onSegment(
   shared: Step[],
   ended: (step: string) => void,
 ): Promise<boolean> {
-  return withSession(pool, settings, async (client) => {
-    await client.query("SELECT pg_advisory_lock_shared($1::int, $2::int)", [LOCK.INGESTION, id]);
-    try {
+  return withSession(pool, settings, (client) =>
+    holdingIngestionShared(client, id, async () => {
       const { rows } = await client.query<{ live: boolean }>(
         "SELECT status IN ('loading', 'transforming') AND load_mode = 'bulk' AS live FROM audit.ingestions WHERE id = $1::bigint",
         [id],
@@ -142,10 +141,8 @@ async function onSegment(
         ended(step.step);
       }
       return true;
-    } finally {
-      await client.query("SELECT pg_advisory_unlock_shared($1::int, $2::int)", [LOCK.INGESTION, id]).catch(() => {});
-    }
-  });
+    }),
+  );
 }
 
 /**
