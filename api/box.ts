@@ -15,6 +15,8 @@ export const FINE_GOLD_LEVEL = CELL_LEVEL.fineGold;
 export const FINE_LEVEL = CELL_LEVEL.fine;
 /** Level-12 columns per level-6 column (gold.weekly_cell_pairs' cells). */
 export const PAIR_COLUMN = 2 ** (FINE_LEVEL - CELL_LEVEL.pairs);
+/** Level-12 columns per level-8 column (gold.weekly_cell_pairs_fine's cells). */
+const FINE_PAIR_COLUMN = 2 ** (FINE_LEVEL - CELL_LEVEL.finePairs);
 
 export function column(lon: number, level: number): number {
   const scale = 2 ** level;
@@ -88,22 +90,28 @@ export function splitBox(box: Box): {
   return { inside, interior, ring, edge, all, inner };
 }
 
+/** The cells of a rectangle that make whole groups of `f` columns and `f` rows, or null for none. */
+function whole(r: Rect | null, f: number): Rect | null {
+  if (!r) return null;
+  const w = {
+    colLo: Math.ceil(r.colLo / f) * f,
+    colHi: Math.floor((r.colHi + 1) / f) * f - 1,
+    rowLo: Math.ceil(r.rowLo / f) * f,
+    rowHi: Math.floor((r.rowHi + 1) / f) * f - 1,
+  };
+  return w.colLo <= w.colHi && w.rowLo <= w.rowHi ? w : null;
+}
+
 /**
  * splitBox, and `pairs`: the level-6 cells (gold.weekly_cell_pairs) whose level-12 cells are all inner,
- * as those level-12 cells; null for none. Taken from `inner`, not from the box: a box edge on a cell
- * border leaves the level-12 cells along it in the ring, and pairs must hold none of the ring's.
+ * as those level-12 cells; `within`: the level-8 cells (gold.weekly_cell_pairs_fine) whose level-12
+ * cells are all inner, likewise; null for none. Taken from `inner`, not from the box: a box edge on a
+ * cell border leaves the level-12 cells along it in the ring, and pairs must hold none of the ring's.
+ * `pairs` lies in `within`.
  */
-export function splitBoxPairs(box: Box): ReturnType<typeof splitBox> & { pairs: Rect | null } {
+export function splitBoxPairs(box: Box): ReturnType<typeof splitBox> & { pairs: Rect | null; within: Rect | null } {
   const split = splitBox(box);
-  const f = PAIR_COLUMN;
-  const i = split.inner;
-  const pairs = i && {
-    colLo: Math.ceil(i.colLo / f) * f,
-    colHi: Math.floor((i.colHi + 1) / f) * f - 1,
-    rowLo: Math.ceil(i.rowLo / f) * f,
-    rowHi: Math.floor((i.rowHi + 1) / f) * f - 1,
-  };
-  return { ...split, pairs: pairs && pairs.colLo <= pairs.colHi && pairs.rowLo <= pairs.rowHi ? pairs : null };
+  return { ...split, pairs: whole(split.inner, PAIR_COLUMN), within: whole(split.inner, FINE_PAIR_COLUMN) };
 }
 
 /**

@@ -8,6 +8,18 @@ const NO_FINE = "SELECT NULL::date AS week, NULL::bigint AS trips WHERE false";
 const weeklyBox = (end: "origin" | "destination", fine: string) =>
   fillSql(WEEKLY_BOX, { end, other: end === "origin" ? "destination" : "origin", fine });
 const CELLS = load("cells.sql");
+const WEEKLY_BOX_BOTH = load("weekly_box_both.sql");
+
+/** The trips of these silver tables (segment 0's alone for none), as a subquery: the templates' unrefined and unpaired. */
+export const tripsOf = (tables: string[], columns: string) =>
+  `(${(tables.length > 0 ? tables : ["silver.trips_0"]).map((t) => `SELECT ${columns} FROM ${t}`).join(" UNION ALL ")})`;
+
+/** weekly_box_both.sql with the trips of the segments without level-8 pairs (`unpaired`, table names). */
+export function weeklyBoxBoth(unpaired: string[]): string {
+  return fillSql(WEEKLY_BOX_BOTH, {
+    unpaired: tripsOf(unpaired, "trip_time, region_id, origin_cell, destination_cell"),
+  });
+}
 
 /** The API's named read queries (`db/queries/*.sql`), read once at import: a missing file stops the start at once. */
 export const QUERIES = {
@@ -27,7 +39,8 @@ export const QUERIES = {
     origin: weeklyBox("origin", fillSql(WEEKLY_BOX_FINE, { end: "origin" })),
     destination: weeklyBox("destination", fillSql(WEEKLY_BOX_FINE, { end: "destination" })),
   },
-  weeklyBoxBoth: load("weekly_box_both.sql"),
+  /** weekly_box_both.sql without level-8 pairs: its `unpaired` is segment 0's trips, which it does not read then. */
+  weeklyBoxBoth: weeklyBoxBoth([]),
   fineState: load("fine_state.sql"),
   /** cells.sql for each end of a trip (a template on {end}). */
   cells: { origin: fillSql(CELLS, { end: "origin" }), destination: fillSql(CELLS, { end: "destination" }) },

@@ -68,6 +68,7 @@ export async function startServices(roles: Role[], config: Config, logger: Logge
         processName,
         maxSegments: config.maxSegments,
         fineMinTrips: config.fineMinTrips,
+        pairsMinTrips: config.pairsMinTrips,
       });
       services.worker = worker;
       stops.push(() => worker.stop());

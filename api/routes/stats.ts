@@ -14,7 +14,7 @@ import {
 import { BadRequestError, errorResponse } from "../errors.ts";
 import { Bbox, checkPeriod, PeriodParams, RegionName, unknownParameter, type Box } from "../params.ts";
 import { fillSql } from "../../pipeline/core/sql.ts";
-import { QUERIES } from "../queries.ts";
+import { QUERIES, tripsOf, weeklyBoxBoth } from "../queries.ts";
 import { findRegionId } from "../regions.ts";
 import { newRouter } from "../router.ts";
 import { addDays, DAY, mondayOf } from "../weeks.ts";
@@ -145,7 +145,7 @@ const weeklyBoxArgs = (p: WeeklyBoxParams) => [
 /** weekly_box.sql for one end, with level-10 cells read from the counts and from `fine.unrefined`'s trips, or without. */
 const weeklyBoxSql = (end: "origin" | "destination", fine: FineState | null) =>
   fine
-    ? fillSql(QUERIES.weeklyBoxFine[end], { unrefined: unrefinedTrips(fine.unrefined, end) })
+    ? fillSql(QUERIES.weeklyBoxFine[end], { unrefined: tripsOf(fine.unrefined, `trip_time, region_id, ${end}_cell`) })
     : QUERIES.weeklyBox[end];
 
 /**
@@ -174,10 +174,10 @@ async function boxSeries(
 }
 
 /**
- * db/queries/fine_state.sql: the partitions of silver.trips and of the level-10 counts, whether any
- * segment has level-10 counts, and the tables of those that have none.
+ * db/queries/fine_state.sql: the partitions of silver.trips, of the level-10 counts and of the level-8
+ * pairs; whether any segment has level-10 counts (level-8 pairs), and the tables of those that have none.
  */
-type FineState = { partitions: string; refined: boolean; unrefined: string[] };
+type FineState = { partitions: string; refined: boolean; unrefined: string[]; paired: boolean; unpaired: string[] };
 
 const fineState = async (pool: pg.Pool) => (await pool.query<FineState>(QUERIES.fineState)).rows[0]!;
 
@@ -199,21 +199,21 @@ function cachedFineState(pool: pg.Pool): Promise<FineState> {
   return state;
 }
 
-/** weekly_box_fine.sql's {unrefined}: the trips of `tables` (segment 0's alone for none), the columns it reads. */
-const unrefinedTrips = (tables: string[], end: "origin" | "destination") =>
-  `(${(tables.length > 0 ? tables : ["silver.trips_0"])
-    .map((t) => `SELECT trip_time, region_id, ${end}_cell FROM ${t}`)
-    .join(" UNION ALL ")})`;
-
 /**
- * `answer(fine)` at level 10 when some segment has level-10 counts (the others' trips read by table
- * name), else at level 8 (`fine` null). A level-10 answer is exact only if the segments it read are the ones fine_state named: they
- * are read again afterwards, and if any came or went meanwhile (a seal, a compaction, a withdrawal), or a
- * table named is gone, the answer is asked again at level 8, which is exact whatever the segments.
+ * `answer(fine)` with the finer tables when some segment has them (`uses`: "refined", level-10 counts
+ * for one-end answers; "paired", level-8 pairs for both-ends answers; the others' trips read by table
+ * name), else without (`fine` null). Such an answer is exact only if the segments it read are the ones
+ * fine_state named: they are read again afterwards, and if any came or went meanwhile (a seal, a
+ * compaction, a withdrawal), or a table named is gone, the answer is asked again without them, which is
+ * exact whatever the segments.
  */
-async function withFineState(pool: pg.Pool, answer: (fine: FineState | null) => Promise<Series>): Promise<Series> {
+async function withFineState(
+  pool: pg.Pool,
+  uses: "refined" | "paired",
+  answer: (fine: FineState | null) => Promise<Series>,
+): Promise<Series> {
   const before = await cachedFineState(pool);
-  if (!before.refined) return answer(null);
+  if (!before[uses]) return answer(null);
   let series: Series;
   try {
     series = await answer(before);
@@ -237,13 +237,23 @@ type WeeklyBoxBothParams = Period & {
   inner: Rect | null;
   /** $16..$19 colLo, colHi, rowLo, rowHi: the level-12 cells under the level-6 cells wholly inside the box; null for none. */
   pairs: Rect | null;
+  /** $31..$34: where A2's origins lie: `pairs` without level-8 pairs, the level-8 cells wholly inside the box with them. */
+  within: Rect | null;
   /**
    * What this query counts: $12..$15 the rectangles of the ring (the level-12 cells the box's edges cut)
    * whose trips it reads, one array per field ($28: whether there are any), $20..$23 the rectangles read
    * by origin (A1), $24..$27 by destination (A2), $29..$30 the columns of `pairs` whose gold rows it
-   * reads (colLo > colHi: none).
+   * reads (colLo > colHi: none), $35..$38 and $39..$42 the rectangles of M read by origin and by
+   * destination (level-8 pairs only).
    */
-  part: { byOrigin: Rect[]; byDestination: Rect[]; ring: Rect[]; pairs: Rect[] };
+  part: {
+    byOrigin: Rect[];
+    byDestination: Rect[];
+    ring: Rect[];
+    pairs: Rect[];
+    midByOrigin: Rect[];
+    midByDestination: Rect[];
+  };
 };
 
 /** WeeklyBoxBothParams in weekly_box_both.sql's $n order. */
@@ -259,26 +269,68 @@ const weeklyBoxBothArgs = (p: WeeklyBoxBothParams) => [
   p.part.ring.length > 0,
   p.part.pairs[0]?.colLo ?? 1,
   p.part.pairs[0]?.colHi ?? 0,
+  p.within?.colLo ?? 1,
+  p.within?.colHi ?? 0,
+  p.within?.rowLo ?? 1,
+  p.within?.rowHi ?? 0,
+  ...bounds(p.part.midByOrigin),
+  ...bounds(p.part.midByDestination),
 ];
 
 /**
  * Trips per week whose origin and destination both lie in the box: gold's cell pairs for the trips
  * between level-6 cells wholly inside it, silver's level-12 cell indexes for the band between those
- * cells and the box's edges (weekly_box_both.sql). With `split`, two queries side by side, so that one
- * answer uses both cores: the western half of the pairs' columns and the band read by origin, then the
- * eastern half and the band read by destination; without pairs, the western and the eastern half of the
- * inner cells. The ring's rectangles (its western and southern side, its eastern and northern side) go
- * one pair to each. Their weeks add up.
+ * cells and the box's edges (weekly_box_both.sql). With `fine` (some segment has level-8 pairs,
+ * withFineState), the band's level-8 cells wholly inside the box (M) are read from the level-8 pairs
+ * and from the other segments' trips, so that silver's band is at most a level-8 cell deep. With
+ * `split`, two queries side by side, so that one answer uses both cores: the western half of the pairs'
+ * columns and what is read by origin, then the eastern half and what is read by destination; without
+ * pairs, the western and the eastern half of the inner cells (or, with level-8 pairs, M and the band by
+ * origin, then the band by destination). The ring's rectangles (its western and southern side, its
+ * eastern and northern side) go one pair to each. Their weeks add up.
  */
-async function bothSeries(pool: pg.Pool, q: Period & { box: Box }, split: boolean): Promise<Series> {
-  const { inner, edge, pairs } = splitBoxPairs(q.box);
+async function bothSeries(
+  pool: pg.Pool,
+  q: Period & { box: Box },
+  split: boolean,
+  fine: FineState | null,
+): Promise<Series> {
+  const { inner, edge, pairs, within } = splitBoxPairs(q.box);
+  const mid = fine && within ? subtract(within, pairs) : null;
+  const sql = mid ? weeklyBoxBoth(fine!.unpaired) : QUERIES.weeklyBoxBoth;
   const run = (part: WeeklyBoxBothParams["part"]) =>
-    pool.query<Series[number]>(QUERIES.weeklyBoxBoth, weeklyBoxBothArgs({ ...q, inner, pairs, part }));
-  const band = inner ? subtract(inner, pairs) : [];
-  const all = { byOrigin: band, byDestination: pairs ? band : [], ring: edge, pairs: pairs ? [pairs] : [] };
-  if (!split || !inner) return (await run(all)).rows;
-  // splitBox's ring: its western and eastern columns, then its southern and northern rows.
+    pool.query<Series[number]>(sql, weeklyBoxBothArgs({ ...q, inner, pairs, within: mid ? within : pairs, part }));
+  const none = { midByOrigin: [], midByDestination: [] };
+  // ring's rectangles: its western and eastern columns, then its southern and northern rows (splitBox).
   const ring = [edge.filter((_, i) => i % 2 === 0), edge.filter((_, i) => i % 2 === 1)] as const;
+  if (mid) {
+    const band = subtract(inner!, within);
+    const all = { byOrigin: band, byDestination: band, ring: edge, pairs: pairs ? [pairs] : [] };
+    const m = { midByOrigin: mid, midByDestination: pairs ? mid : [] };
+    if (!split) return (await run({ ...all, ...m })).rows;
+    const [a, b] = await Promise.all([
+      run({
+        ...all,
+        byDestination: [],
+        ring: ring[0],
+        pairs: pairs ? halfColumns(pairs, 0, PAIR_COLUMN) : [],
+        ...m,
+        midByDestination: [],
+      }),
+      run({
+        ...all,
+        byOrigin: [],
+        ring: ring[1],
+        pairs: pairs ? halfColumns(pairs, 1, PAIR_COLUMN) : [],
+        ...m,
+        midByOrigin: [],
+      }),
+    ]);
+    return addSeries(a.rows, b.rows);
+  }
+  const band = inner ? subtract(inner, pairs) : [];
+  const all = { byOrigin: band, byDestination: pairs ? band : [], ring: edge, pairs: pairs ? [pairs] : [], ...none };
+  if (!split || !inner) return (await run(all)).rows;
   const [a, b] = pairs
     ? await Promise.all([
         run({ ...all, byDestination: [], ring: ring[0], pairs: halfColumns(pairs, 0, PAIR_COLUMN) }),
@@ -301,21 +353,22 @@ async function series(pool: pg.Pool, period: Period, box: Box | undefined, match
     return rows;
   }
   if (match === "origin" || match === "destination")
-    return withFineState(pool, (f) => boxSeries(pool, { ...period, box, end: match }, true, f));
-  if (match === "both") return bothSeries(pool, { ...period, box }, true);
+    return withFineState(pool, "refined", (f) => boxSeries(pool, { ...period, box, end: match }, true, f));
+  const both = () => withFineState(pool, "paired", (f) => bothSeries(pool, { ...period, box }, true, f));
+  if (match === "both") return both();
   // any = origin + destination - both (inclusion-exclusion, week by week): the three series side by
   // side; only the both-ends one, the longest since it reads gold's cell pairs too, is split in two.
-  const [ends, both] = await Promise.all([
-    withFineState(pool, async (f) => {
+  const [ends, inBoth] = await Promise.all([
+    withFineState(pool, "refined", async (f) => {
       const [o, d] = await Promise.all([
         boxSeries(pool, { ...period, box, end: "origin" }, false, f),
         boxSeries(pool, { ...period, box, end: "destination" }, false, f),
       ]);
       return addSeries(o, d);
     }),
-    bothSeries(pool, { ...period, box }, true),
+    both(),
   ]);
-  return addSeries(ends, both, -1);
+  return addSeries(ends, inBoth, -1);
 }
 
 /**

@@ -1,12 +1,19 @@
 -- Trips per ISO week of a period whose origin AND destination both lie in a box (edges included): one
--- row per week (Monday), zeros included. Exact. With "inner" the level-12 cells wholly inside the box,
--- "ring" those its edges cut through, and "pairs" the level-6 cells wholly inside it (as the level-12
--- cells under them, a part of inner), the trips split into disjoint parts:
+-- row per week (Monday), zeros included. Exact. A template on `unpaired`: the trips of the segments
+-- without level-8 pairs (api/routes/stats.ts). With "inner" the level-12 cells wholly inside the box,
+-- "ring" those its edges cut through, "pairs" the level-6 cells wholly inside it and "within" the
+-- level-8 cells wholly inside it (each as the level-12 cells under them; pairs lie in within, within in
+-- inner), the trips split into disjoint parts:
 --   G  origin and destination in pairs: gold.weekly_cell_pairs, one row per cell pair and week;
---   A1 origin inner but not in pairs, destination inner: silver's origin index over the band between
---      pairs and the ring (the band's rectangles, $20..$23), the destination's cell from the entry;
---   A2 origin in pairs, destination inner but not in pairs: the destination index over the band
---      ($24..$27), the origin's cell from the entry;
+--   M  with level-8 pairs only (db/migrations/15): origin in within but not in pairs and destination in
+--      within (read by origin), or origin in pairs and destination in within but not in pairs (read by
+--      destination): gold.weekly_cell_pairs_fine, one row per level-8 cell pair and week, for the
+--      segments that have it, and the trips of `unpaired` through their cell indexes;
+--   A1 origin inner but neither in pairs nor in M, destination inner: silver's origin index over the
+--      band between pairs (or within, with M) and the ring (the band's rectangles, $20..$23), the
+--      destination's cell from the entry;
+--   A2 origin in pairs (or within, with M), destination inner but not in them: the destination index
+--      over the band ($24..$27), the origin's cell from the entry;
 --   B  origin inner, destination in the ring: the destination index over the ring, the destination's
 --      side from its level-27 subcell (db/migrations/12_subcells.sql);
 --   C  origin in the ring, destination inner or in the ring: the origin index over the ring, the
@@ -29,7 +36,11 @@
 --   $20..$23 byOrigin's, $24..$27 byDestination's colLo, colHi, rowLo, rowHi int[]: the rectangles of
 --           level-12 cells that A1 reads through the origin index and A2 through the destination index;
 --   $28 ring bool: whether it counts B and C (for the ring's rectangles in $12..$15);
---   $29, $30 the level-12 columns of pairs whose trips of G it counts (a part of $16..$17; $29 > $30: none).
+--   $29, $30 the level-12 columns of pairs whose trips of G it counts (a part of $16..$17; $29 > $30: none);
+--   $31..$34 within.colLo, within.colHi, within.rowLo, within.rowHi bigint: where A2's origins lie (pairs
+--           without M, within with it; col_lo > col_hi when none);
+--   $35..$38 M's rectangles read by origin, $39..$42 by destination: colLo, colHi, rowLo, rowHi int[] of
+--           level-12 cells, each a rectangle of whole level-8 cells (none without level-8 pairs).
 -- So one answer can be two queries side by side, on both cores (api/routes/stats.ts bothSeries), each
 -- trip counted by exactly one: each takes half of G's columns, half of the ring's rectangles (a trip of B
 -- or C is counted by the query holding the ring cell of its destination, or of its origin) and some of
@@ -52,6 +63,72 @@ pairs AS (
   ) AS g
   WHERE $29::bigint <= $30::bigint
   GROUP BY g.week
+),
+
+-- M: the level-8 cells wholly inside the box but not under pairs (level-8 pairs only): the rectangles
+-- read by origin ($35..$38: trips whose destination lies in `within`) and by destination ($39..$42:
+-- trips whose origin lies in pairs).
+mid AS (
+  SELECT r.read_by, r.col_lo::bigint AS col_lo, r.col_hi::bigint AS col_hi, r.row_lo::bigint AS row_lo, r.row_hi::bigint AS row_hi
+  FROM (
+    SELECT 'origin' AS read_by, * FROM unnest($35::int[], $36::int[], $37::int[], $38::int[]) AS r (col_lo, col_hi, row_lo, row_hi)
+    UNION ALL
+    SELECT 'destination', * FROM unnest($39::int[], $40::int[], $41::int[], $42::int[]) AS r (col_lo, col_hi, row_lo, row_hi)
+  ) AS r
+),
+
+-- M from the level-8 pairs of the segments that have them, one id range per level-8 column.
+mid_pairs AS (
+  SELECT g.week, g.trips FROM mid AS m
+  CROSS JOIN LATERAL generate_series(m.col_lo >> 4, m.col_hi >> 4) AS x8
+  CROSS JOIN LATERAL (
+    SELECT g.week, g.trips FROM gold.weekly_cell_pairs_fine AS g
+    WHERE g.origin_cell BETWEEN (8::bigint << 42) | (x8 << 21) | (m.row_lo >> 4) AND (8::bigint << 42) | (x8 << 21) | (m.row_hi >> 4)
+      AND ((g.destination_cell >> 21) & 2097151) BETWEEN $31::bigint >> 4 AND $32::bigint >> 4
+      AND (g.destination_cell & 2097151) BETWEEN $33::bigint >> 4 AND $34::bigint >> 4
+      AND g.week BETWEEN $2::date AND $3::date AND ($1::int IS NULL OR g.region_id = $1::int)
+    OFFSET 0
+  ) AS g
+  WHERE m.read_by = 'origin'
+  UNION ALL
+  SELECT g.week, g.trips FROM mid AS m
+  CROSS JOIN LATERAL generate_series(m.col_lo >> 4, m.col_hi >> 4) AS x8
+  CROSS JOIN LATERAL (
+    SELECT g.week, g.trips FROM gold.weekly_cell_pairs_fine AS g
+    WHERE g.destination_cell BETWEEN (8::bigint << 42) | (x8 << 21) | (m.row_lo >> 4) AND (8::bigint << 42) | (x8 << 21) | (m.row_hi >> 4)
+      AND ((g.origin_cell >> 21) & 2097151) BETWEEN $16::bigint >> 4 AND $17::bigint >> 4
+      AND (g.origin_cell & 2097151) BETWEEN $18::bigint >> 4 AND $19::bigint >> 4
+      AND g.week BETWEEN $2::date AND $3::date AND ($1::int IS NULL OR g.region_id = $1::int)
+    OFFSET 0
+  ) AS g
+  WHERE m.read_by = 'destination'
+),
+
+-- M from the trips of the segments without level-8 pairs (by table name), one id range per level-12 column.
+mid_trips AS (
+  SELECT t.trip_time FROM mid AS m
+  CROSS JOIN LATERAL generate_series(m.col_lo, m.col_hi) AS gx
+  CROSS JOIN LATERAL (
+    SELECT t.trip_time FROM {unpaired} AS t
+    WHERE t.origin_cell BETWEEN (12::bigint << 42) | (gx << 21) | m.row_lo AND (12::bigint << 42) | (gx << 21) | m.row_hi
+      AND ((t.destination_cell >> 21) & 2097151) BETWEEN $31::bigint AND $32::bigint
+      AND (t.destination_cell & 2097151) BETWEEN $33::bigint AND $34::bigint
+      AND t.trip_time >= $2::date AND t.trip_time < $3::date + 7 AND ($1::int IS NULL OR t.region_id = $1::int)
+    OFFSET 0
+  ) AS t
+  WHERE m.read_by = 'origin'
+  UNION ALL
+  SELECT t.trip_time FROM mid AS m
+  CROSS JOIN LATERAL generate_series(m.col_lo, m.col_hi) AS gx
+  CROSS JOIN LATERAL (
+    SELECT t.trip_time FROM {unpaired} AS t
+    WHERE t.destination_cell BETWEEN (12::bigint << 42) | (gx << 21) | m.row_lo AND (12::bigint << 42) | (gx << 21) | m.row_hi
+      AND ((t.origin_cell >> 21) & 2097151) BETWEEN $16::bigint AND $17::bigint
+      AND (t.origin_cell & 2097151) BETWEEN $18::bigint AND $19::bigint
+      AND t.trip_time >= $2::date AND t.trip_time < $3::date + 7 AND ($1::int IS NULL OR t.region_id = $1::int)
+    OFFSET 0
+  ) AS t
+  WHERE m.read_by = 'destination'
 ),
 
 -- The band's rectangles, but the level-8 columns under which gold has no trip of the end a rectangle
@@ -95,8 +172,8 @@ inner_trips AS (
   CROSS JOIN LATERAL (
     SELECT t.trip_time FROM silver.trips AS t
     WHERE t.destination_cell BETWEEN c.lo AND c.hi
-      AND ((t.origin_cell >> 21) & 2097151) BETWEEN $16::bigint AND $17::bigint
-      AND (t.origin_cell & 2097151) BETWEEN $18::bigint AND $19::bigint
+      AND ((t.origin_cell >> 21) & 2097151) BETWEEN $31::bigint AND $32::bigint
+      AND (t.origin_cell & 2097151) BETWEEN $33::bigint AND $34::bigint
       AND t.trip_time >= $2::date AND t.trip_time < $3::date + 7 AND ($1::int IS NULL OR t.region_id = $1::int)
     OFFSET 0
   ) AS t
@@ -215,6 +292,10 @@ weekly AS (
     SELECT tripflow.iso_week(trip_time) AS week, count(*) AS trips FROM inner_trips GROUP BY 1
     UNION ALL
     SELECT week, trips FROM pairs
+    UNION ALL
+    SELECT week, trips FROM mid_pairs
+    UNION ALL
+    SELECT tripflow.iso_week(trip_time), count(*) FROM mid_trips GROUP BY 1
     UNION ALL
     SELECT tripflow.iso_week(trip_time), count(*) FROM ring_trips WHERE origin IS NULL GROUP BY 1
     UNION ALL

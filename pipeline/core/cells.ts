@@ -11,6 +11,8 @@ export const CELL_LEVEL = Object.freeze({
   fineGold: 10,
   /** gold.weekly_cell_pairs: trips by the level-6 cells of both ends (about 1.7 km). */
   pairs: 6,
+  /** gold.weekly_cell_pairs_fine: by the level-8 cells of both ends, the segments of large files only. */
+  finePairs: 8,
   /** silver.trips' origin_cell and destination_cell: the finest level, read by box questions' edges. */
   fine: 12,
 });

@@ -31,6 +31,7 @@ const schema = z.object({
   BULK_MIN_BYTES: integer(1, Number.MAX_SAFE_INTEGER).default(32 * 1024 ** 2),
   MAX_SEGMENTS: integer(1, 1000).default(8),
   FINE_MIN_TRIPS: integer(1, Number.MAX_SAFE_INTEGER).default(20_000_000),
+  PAIRS_MIN_TRIPS: integer(1, Number.MAX_SAFE_INTEGER).default(5_000_000),
   STALL_MS: integer(1000, 86_400_000).default(DEFAULT_STALL_MS),
   API_TOKEN: z
     .string()
@@ -86,6 +87,8 @@ export type Config = {
   maxSegments: number;
   /** Segments of at least this many trips get level-10 counts once their ingestion completed (pipeline/transform/refine.ts). */
   fineMinTrips: number;
+  /** Segments of at least this many trips get level-8 cell pairs once their ingestion completed (pipeline/transform/refine.ts). */
+  pairsMinTrips: number;
   /** An unfinished ingestion without an event for longer than this is stalled: GET /health says degraded, the CLI stops waiting. */
   stallMs: number;
   /** When set, requests other than GET, HEAD and OPTIONS need `Authorization: Bearer <apiToken>`. */
@@ -152,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bulkMinBytes: c.BULK_MIN_BYTES,
     maxSegments: c.MAX_SEGMENTS,
     fineMinTrips: c.FINE_MIN_TRIPS,
+    pairsMinTrips: c.PAIRS_MIN_TRIPS,
     stallMs: c.STALL_MS,
     apiToken: c.API_TOKEN,
     corsOrigins: c.CORS_ORIGINS,

@@ -64,7 +64,7 @@ export const EVENTS = Object.freeze({
   },
   "gold.refined": {
     stage: "gold",
-    payload: z.object({ segment: z.number().int(), origin_rows: count, destination_rows: count, ms }),
+    payload: z.object({ segment: z.number().int(), origin_rows: count, destination_rows: count, pair_rows: count, ms }),
   },
   "gold.refreshed": {
     stage: "gold",

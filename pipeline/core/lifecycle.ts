@@ -25,6 +25,8 @@ export function segmentTables(segment: number) {
     /** Level-10 counts, built after the segment is attached (pipeline/transform/refine.ts), not by the seal. */
     fineOrigins: `gold.weekly_origin_fine_${suffix}`,
     fineDestinations: `gold.weekly_destination_fine_${suffix}`,
+    /** Level-8 cell pairs, built after the segment is attached too. */
+    finePairs: `gold.weekly_cell_pairs_fine_${suffix}`,
   };
 }
 type SegmentTables = ReturnType<typeof segmentTables>;

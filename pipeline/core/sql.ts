@@ -39,6 +39,7 @@ export const SQL = {
   sealStagePairs: loadSql("transforms/seal/stage_pairs.sql"),
   sealPairsKeys: loadSql("transforms/seal/pairs_keys.sql"),
   refineFineCells: loadSql("transforms/refine/fine_cells.sql"),
+  refineFinePairs: loadSql("transforms/refine/fine_pairs.sql"),
   compactTrips: loadSql("transforms/compact/trips.sql"),
   compactGroups: loadSql("transforms/compact/groups.sql"),
   compactGold: loadSql("transforms/compact/gold.sql"),

@@ -80,7 +80,10 @@ export async function compactSegments(pool: pg.Pool, maxSegments: number): Promi
       await tx.query(`ALTER TABLE ${parent} ATTACH PARTITION ${target[table]} FOR VALUES IN (${into})`);
     }
     // Their level-10 counts: the new segment gets its own afterwards (refine.ts; level 8 until then).
-    const fine = sources.flatMap((s) => [segmentTables(s).fineOrigins, segmentTables(s).fineDestinations]);
+    const fine = sources.flatMap((s) => {
+      const t = segmentTables(s);
+      return [t.fineOrigins, t.fineDestinations, t.finePairs];
+    });
     await tx.query(`DROP TABLE IF EXISTS ${fine.join(", ")}`);
     const result = { segments: sources, into, rows: trips, ms: Date.now() - started };
     await recordEvent(tx, null, "silver.compacted", result);

@@ -38,7 +38,7 @@ export type WorkerHandle = { runner: Runner; stop: () => Promise<void> };
  * application_name (`processName`) and frees the jobs of dead workers at start and every 15 s.
  * Signals are left to the caller (main.ts).
  *
- * @example const worker = await startWorker({ pool, concurrency: 2, logger, processName, maxSegments: 8, fineMinTrips: 20_000_000 }); await worker.stop();
+ * @example const worker = await startWorker({ pool, concurrency: 2, logger, processName, maxSegments: 8, fineMinTrips: 20_000_000, pairsMinTrips: 5_000_000 }); await worker.stop();
  */
 export async function startWorker(options: {
   pool: pg.Pool;
@@ -49,6 +49,8 @@ export async function startWorker(options: {
   maxSegments: number;
   /** FINE_MIN_TRIPS: the segments that get level-10 counts (pipeline/transform/refine.ts). */
   fineMinTrips: number;
+  /** PAIRS_MIN_TRIPS: the segments that get level-8 cell pairs (pipeline/transform/refine.ts). */
+  pairsMinTrips: number;
 }): Promise<WorkerHandle> {
   const { pool } = options;
   const logger = options.logger.child({ component: "worker" });
@@ -102,7 +104,10 @@ export async function startWorker(options: {
       [TASK.mergeGold]: mergeGold(pool, logger),
       [TASK.maintain]: maintain(pool, logger),
       [TASK.sealSegment]: sealSegmentTask(pool, logger),
-      [TASK.compactSegments]: compactSegmentsTask(pool, logger, options.maxSegments, options.fineMinTrips),
+      [TASK.compactSegments]: compactSegmentsTask(pool, logger, options.maxSegments, {
+        cells: options.fineMinTrips,
+        pairs: options.pairsMinTrips,
+      }),
     },
   };
   let stopping = false;

@@ -327,8 +327,8 @@ async function requestsDuringLoad(
 
 /**
  * Step 3b: the compaction's job after the ingestion (pipeline/transform/tasks/compact_segments.ts), which
- * builds the level-10 counts of a large segment (pipeline/transform/refine.ts): requests are timed once
- * it has run, as the vacuum's. Its `gold.refined` events (none below FINE_MIN_TRIPS).
+ * builds the level-10 counts and level-8 pairs of a large segment (pipeline/transform/refine.ts): requests
+ * are timed once it has run, as the vacuum's. Its `gold.refined` events (none below PAIRS_MIN_TRIPS).
  */
 async function refinement(url: string, timeoutMs: number) {
   return withClient(url, async (c) => {
@@ -342,7 +342,7 @@ async function refinement(url: string, timeoutMs: number) {
       await new Promise((res) => setTimeout(res, 500));
     }
     const { rows } = await c.query(
-      "SELECT (payload->>'ms')::int AS ms, (payload->>'origin_rows')::int + (payload->>'destination_rows')::int AS rows FROM audit.events WHERE type = 'gold.refined'",
+      "SELECT (payload->>'ms')::int AS ms, (payload->>'origin_rows')::int + (payload->>'destination_rows')::int + coalesce((payload->>'pair_rows')::int, 0) AS rows FROM audit.events WHERE type = 'gold.refined'",
     );
     return {
       waited_seconds: round((Date.now() - started) / 1000, 1),
@@ -382,6 +382,7 @@ async function storage(url: string) {
       const s = await size(t);
       fineBytes += s.table + s.indexes;
     }
+    const finePairs = await size("gold.weekly_cell_pairs_fine");
     const { rows } = await c.query(`SELECT
         (SELECT count(*) FROM silver.trips) AS silver_rows,
         (SELECT count(*) FROM silver.trip_groups) AS groups,
@@ -392,6 +393,7 @@ async function storage(url: string) {
         (SELECT count(*) FROM gold.weekly_cell_pairs) AS gold_pairs,
         (SELECT coalesce(sum(trips), 0) FROM gold.weekly_cell_pairs) AS sum_pairs,
         (SELECT count(*) FROM gold.weekly_origin_fine) + (SELECT count(*) FROM gold.weekly_destination_fine) AS fine_rows,
+        (SELECT count(*) FROM gold.weekly_cell_pairs_fine) AS fine_pair_rows,
         (SELECT coalesce(sum(trips), 0) FROM gold.weekly_regions) AS sum_regions,
         (SELECT coalesce(sum(trips), 0) FROM gold.weekly_origin_cells) AS sum_origin,
         (SELECT coalesce(sum(trips), 0) FROM gold.weekly_destination_cells) AS sum_destination,
@@ -417,6 +419,9 @@ async function storage(url: string) {
       /** Level-10 counts of the large segments (built after the ingestion; not in gold_rows). */
       fine_rows: r.fine_rows!,
       fine_bytes: fineBytes,
+      /** Level-8 pairs of the large segments (built after the ingestion; not in gold_rows). */
+      fine_pair_rows: r.fine_pair_rows!,
+      fine_pair_bytes: finePairs.table + finePairs.indexes,
       database_bytes: r.database_bytes!,
       bytes_per_trip: {
         silver: (silver.table + silver.indexes) / Math.max(1, r.silver_rows!),
@@ -820,7 +825,9 @@ export function markdown(r: BenchResult): string {
     `| silver.trip_groups: groups, size | ${r.storage.groups.toLocaleString("en")}, ${mb(r.storage.groups_bytes)} (${round(r.storage.bytes_per_trip.groups, 1)} B/trip) |`,
     `| gold: rows, size | ${r.storage.gold_rows.toLocaleString("en")} (${round(100 * r.storage.gold_rows_per_silver_row, 2)} % of silver rows), ${mb(r.storage.gold_bytes)} (${round(r.storage.bytes_per_trip.gold, 1)} B/trip) |`,
     `| — of which gold.weekly_cell_pairs (both-ends answers) | ${r.storage.pair_rows.toLocaleString("en")} rows, ${mb(r.storage.pair_bytes)} |`,
-    `| level-10 counts of large segments, built after the ingestion (gold.weekly_origin_fine, _destination_fine) | ${r.storage.fine_rows.toLocaleString("en")} rows (${round((100 * r.storage.fine_rows) / Math.max(1, r.storage.silver_rows), 2)} % of silver rows), ${mb(r.storage.fine_bytes)}; ${r.refined.segments} segment(s) in ${r.refined.seconds} s, requests timed ${r.refined.waited_seconds} s after the vacuum |`,
+    `| level-10 counts of large segments, built after the ingestion (gold.weekly_origin_fine, _destination_fine) | ${r.storage.fine_rows.toLocaleString("en")} rows (${round((100 * r.storage.fine_rows) / Math.max(1, r.storage.silver_rows), 2)} % of silver rows), ${mb(r.storage.fine_bytes)} |`,
+    `| level-8 pairs of large segments, built after the ingestion (gold.weekly_cell_pairs_fine) | ${r.storage.fine_pair_rows.toLocaleString("en")} rows (${round((100 * r.storage.fine_pair_rows) / Math.max(1, r.storage.silver_rows), 2)} % of silver rows), ${mb(r.storage.fine_pair_bytes)} |`,
+    `| both built after the ingestion (gold.refined) | ${r.refined.segments} segment(s) in ${r.refined.seconds} s, requests timed ${r.refined.waited_seconds} s after the vacuum |`,
     `| database size | ${mb(r.storage.database_bytes)} (${round(r.storage.database_bytes / r.rows, 0)} B/trip) |`,
     `| gold totals = silver total; bronze released | ${r.storage.gold_equals_silver ? "yes" : "**NO**"}; ${r.storage.bronze_rows_left === 0 ? "yes" : `**${r.storage.bronze_rows_left} rows left**`} |`,
     `| API weekly-average, region: p50 / p95 (n=${r.queries.region.n}) | ${r.queries.region.p50_ms} / ${r.queries.region.p95_ms} ms |`,

@@ -120,6 +120,15 @@ export async function mismatches(db: { pool: pg.Pool }): Promise<Record<string, 
                  WHERE t.segment IN (SELECT segment FROM gold.weekly_origin_fine UNION SELECT segment FROM gold.weekly_destination_fine)
                  GROUP BY 1, 2, 3, 4, 5) s
       USING (e, segment, cell, week, region_id) WHERE g.trips IS DISTINCT FROM s.trips`),
+    // The level-8 pairs of the segments that have them (pipeline/transform/refine.ts).
+    finePairs: await q(`SELECT count(*)::int AS n FROM
+      (SELECT segment, origin_cell, destination_cell, week, region_id, trips FROM gold.weekly_cell_pairs_fine) g
+      FULL JOIN (SELECT t.segment, tripflow.cell_parent(t.origin_cell, 8) AS origin_cell,
+                        tripflow.cell_parent(t.destination_cell, 8) AS destination_cell,
+                        tripflow.iso_week(t.trip_time) AS week, t.region_id, count(*) AS trips
+                 FROM silver.trips AS t WHERE t.segment IN (SELECT segment FROM gold.weekly_cell_pairs_fine)
+                 GROUP BY 1, 2, 3, 4, 5) s
+      USING (segment, origin_cell, destination_cell, week, region_id) WHERE g.trips IS DISTINCT FROM s.trips`),
     groups: await q(`SELECT count(*)::int AS n FROM
       (SELECT region_id, origin_cell, destination_cell, slot, sum(trips) AS trips, min(first_trip_at) AS first,
               max(last_trip_at) AS last, round(sum(sum_origin_lon)::numeric, 6) AS lon, round(sum(sum_dest_lat)::numeric, 6) AS lat
@@ -134,4 +143,4 @@ export async function mismatches(db: { pool: pg.Pool }): Promise<Record<string, 
   };
 }
 
-export const AGREE = { regions: 0, origins: 0, destinations: 0, pairs: 0, fine: 0, groups: 0 };
+export const AGREE = { regions: 0, origins: 0, destinations: 0, pairs: 0, fine: 0, finePairs: 0, groups: 0 };

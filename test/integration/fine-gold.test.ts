@@ -9,17 +9,19 @@ import { rng } from "../helpers/random.ts";
 import { ingestGenerated, startTestServices, type Started } from "../helpers/services.ts";
 
 /**
- * Level-10 counts (db/migrations/14, pipeline/transform/refine.ts): built for the segments of large files
- * of at least FINE_MIN_TRIPS trips once their ingestion completed; box answers then plan at level 10,
- * reading the other segments' trips (segment 0, smaller large files) near the box's edges by table.
+ * Level-10 counts and level-8 pairs (db/migrations/14 and 15, pipeline/transform/refine.ts): built for the
+ * segments of large files of at least FINE_MIN_TRIPS (PAIRS_MIN_TRIPS) trips once their ingestion
+ * completed; box answers then plan at level 10 (both-ends answers read level-8 pairs), reading the other
+ * segments' trips (segment 0, smaller large files) near the box's edges by table.
  */
 const ENV = {
   BULK_MIN_BYTES: "150000", // 4,000 and 2,000 generated lines are large files, 600 are not
   CHUNK_ROWS: "1000",
   FINE_MIN_TRIPS: "3000",
+  PAIRS_MIN_TRIPS: "3000",
 };
 
-describe("level-10 counts of large segments", () => {
+describe("level-10 counts and level-8 pairs of large segments", () => {
   let db: TestDatabase;
   let tf: Started;
   const ids: Record<string, number> = {};
@@ -54,6 +56,8 @@ describe("level-10 counts of large segments", () => {
       ).rows.map((r) => r.relname);
     expect(await parts("gold.weekly_origin_fine")).toEqual([`weekly_origin_fine_seg_${ids["large.csv"]}`]);
     expect(await parts("gold.weekly_destination_fine")).toEqual([`weekly_destination_fine_seg_${ids["large.csv"]}`]);
+    expect(await parts("gold.weekly_cell_pairs_fine")).toEqual([`weekly_cell_pairs_fine_seg_${ids["large.csv"]}`]);
+    expect((await mismatches(db)).finePairs).toBe(0);
     for (const end of ["origin", "destination"]) {
       const { rows } = await db.pool.query(
         `SELECT count(*)::int AS n FROM
@@ -71,39 +75,46 @@ describe("level-10 counts of large segments", () => {
     );
     expect(events.map((e) => e.id)).toEqual([ids["large.csv"]]);
     const { rows: counted } = await db.pool.query(
-      "SELECT (SELECT count(*) FROM gold.weekly_origin_fine)::int AS o, (SELECT count(*) FROM gold.weekly_destination_fine)::int AS d",
+      `SELECT (SELECT count(*) FROM gold.weekly_origin_fine)::int AS o, (SELECT count(*) FROM gold.weekly_destination_fine)::int AS d,
+              (SELECT count(*) FROM gold.weekly_cell_pairs_fine)::int AS p`,
     );
-    expect([events[0].payload.origin_rows, events[0].payload.destination_rows]).toEqual([counted[0].o, counted[0].d]);
+    const p = events[0].payload;
+    expect([p.origin_rows, p.destination_rows, p.pair_rows]).toEqual([counted[0].o, counted[0].d, counted[0].p]);
+    expect(counted[0].p).toBeGreaterThan(0);
     // Run again: nothing left to build.
-    expect(await refineSegments(db.pool, 3000)).toEqual([]);
+    expect(await refineSegments(db.pool, { cells: 3000, pairs: 3000 })).toEqual([]);
   });
 
   it("are built when a worker starts for a segment that lacks them (a database from before them)", async () => {
     const large = ids["large.csv"];
-    await db.pool.query(`DROP TABLE gold.weekly_origin_fine_seg_${large}, gold.weekly_destination_fine_seg_${large}`);
+    await db.pool.query(
+      `DROP TABLE gold.weekly_origin_fine_seg_${large}, gold.weekly_destination_fine_seg_${large}, gold.weekly_cell_pairs_fine_seg_${large}`,
+    );
     await tf.stop();
     tf = await startTestServices(db.url, ["api", "worker", "watch"], ENV);
     await compactionsDone(db);
     const { rows } = await db.pool.query(
-      "SELECT (SELECT count(DISTINCT segment) FROM gold.weekly_origin_fine)::int AS o, (SELECT count(DISTINCT segment) FROM gold.weekly_destination_fine)::int AS d",
+      `SELECT (SELECT count(DISTINCT segment) FROM gold.weekly_origin_fine)::int AS o, (SELECT count(DISTINCT segment) FROM gold.weekly_destination_fine)::int AS d,
+              (SELECT count(DISTINCT segment) FROM gold.weekly_cell_pairs_fine)::int AS p`,
     );
-    expect(rows[0]).toEqual({ o: 1, d: 1 });
-    expect((await mismatches(db)).fine).toBe(0);
+    expect(rows[0]).toEqual({ o: 1, d: 1, p: 1 });
+    expect(await mismatches(db)).toMatchObject({ fine: 0, finePairs: 0 });
   });
 
-  it("answer box questions exactly at level 10, the smaller segment and segment 0 read by their trips", async () => {
+  it("answer box questions exactly at level 10 and with level-8 pairs, the smaller segment and segment 0 read by their trips", async () => {
     const { rows: state } = await db.pool.query(QUERIES.fineState);
-    expect(state[0]).toMatchObject({
-      refined: true,
-      unrefined: ["silver.trips_0", `silver.trips_seg_${ids["smaller.csv"]}`],
-    });
-    const fineReads = async () =>
+    const others = ["silver.trips_0", `silver.trips_seg_${ids["smaller.csv"]}`];
+    expect(state[0]).toMatchObject({ refined: true, unrefined: others, paired: true, unpaired: others });
+    const reads = (tables: string) => async () =>
       (
         await db.pool.query(
-          "SELECT coalesce(sum(idx_scan), 0)::int AS n FROM pg_stat_user_indexes WHERE relname ~ '^weekly_(origin|destination)_fine_seg_'",
+          `SELECT coalesce(sum(idx_scan), 0)::int AS n FROM pg_stat_user_indexes WHERE relname ~ '^${tables}_seg_'`,
         )
       ).rows[0].n as number;
+    const fineReads = reads("weekly_(origin|destination)_fine");
+    const pairReads = reads("weekly_cell_pairs_fine");
     const readsBefore = await fineReads();
+    const pairReadsBefore = await pairReads();
     const random = rng(77);
     const G = 2 ** GOLD_LEVEL;
     const T = 2 ** FINE_GOLD_LEVEL;
@@ -148,5 +159,8 @@ describe("level-10 counts of large segments", () => {
     for (const deadline = Date.now() + 5000; (await fineReads()) === readsBefore && Date.now() < deadline; )
       await new Promise((r) => setTimeout(r, 200));
     expect(await fineReads()).toBeGreaterThan(readsBefore);
+    for (const deadline = Date.now() + 5000; (await pairReads()) === pairReadsBefore && Date.now() < deadline; )
+      await new Promise((r) => setTimeout(r, 200));
+    expect(await pairReads()).toBeGreaterThan(pairReadsBefore);
   });
 }, 300_000);
