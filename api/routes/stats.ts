@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { createHash } from "node:crypto";
 import type pg from "pg";
 import {
   halfColumns,
@@ -164,8 +165,7 @@ async function boxSeries(
   const plan = fine ? planBoxFine(q.box) : { ...planBox(q.box), fine: [] };
   const run = (g: Rect | null, ps: BoxPart[], f: Rect[]) =>
     pool.query<Series[number]>(
-      weeklyBoxSql(q.end, f.length > 0 ? fine : null),
-      weeklyBoxArgs({ ...q, gold: g, parts: ps, fine: f }),
+      prepared(weeklyBoxSql(q.end, f.length > 0 ? fine : null), weeklyBoxArgs({ ...q, gold: g, parts: ps, fine: f })),
     );
   if (!split) return (await run(plan.gold, plan.parts, plan.fine)).rows;
   const [first, second] = halves(plan.parts, fine ? Number.POSITIVE_INFINITY : 8);
@@ -225,6 +225,23 @@ async function withFineState(
   fineStates.set(pool, { at: Date.now(), state: Promise.resolve(after) });
   return after.partitions === before.partitions ? series : answer(null);
 }
+
+/**
+ * A box query as a named prepared statement (named by its text's hash): each connection plans it once,
+ * with a generic plan (createPool's plan_cache_mode), instead of once per call. Planning one of these
+ * queries took about 6 ms a call, their LATERAL ranges fix the plan's shape whatever the values, and
+ * an answer runs two to four of them (docs/scalability.md).
+ */
+function prepared(text: string, values: unknown[]): pg.QueryConfig {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    if (statementNames.size >= 64) statementNames.clear();
+    name = `box_${createHash("sha1").update(text).digest("hex").slice(0, 16)}`;
+    statementNames.set(text, name);
+  }
+  return { name, text, values };
+}
+const statementNames = new Map<string, string>();
 
 /** PostgreSQL's undefined_table: a table fine_state named was dropped before the answer read it. */
 const UNDEFINED_TABLE = "42P01";
@@ -299,7 +316,9 @@ async function bothSeries(
   const mid = fine && within ? subtract(within, pairs) : null;
   const sql = mid ? weeklyBoxBoth(fine!.unpaired) : QUERIES.weeklyBoxBoth;
   const run = (part: WeeklyBoxBothParams["part"]) =>
-    pool.query<Series[number]>(sql, weeklyBoxBothArgs({ ...q, inner, pairs, within: mid ? within : pairs, part }));
+    pool.query<Series[number]>(
+      prepared(sql, weeklyBoxBothArgs({ ...q, inner, pairs, within: mid ? within : pairs, part })),
+    );
   const none = { midByOrigin: [], midByDestination: [] };
   // ring's rectangles: its western and eastern columns, then its southern and northern rows (splitBox).
   const ring = [edge.filter((_, i) => i % 2 === 0), edge.filter((_, i) => i % 2 === 1)] as const;

@@ -48,6 +48,14 @@ export async function refineSegments(pool: pg.Pool, minTrips: RefineThresholds):
       const cells = !state[0].fine && trips >= minTrips.cells ? await inserted(SQL.refineFineCells) : [];
       const pairs = !state[0].pairs && trips >= minTrips.pairs ? await inserted(SQL.refineFinePairs) : [];
       if (cells.length === 0 && pairs.length === 0) return null;
+      // Their visibility maps, so that answers read them from their indexes alone: a table filled in
+      // one transaction has none until a vacuum, and autovacuum may come minutes later (every row was
+      // then read from the heap too). Outside the transaction: VACUUM cannot run inside one.
+      const built = [
+        ...(cells.length > 0 ? [tables.fineOrigins, tables.fineDestinations] : []),
+        ...(pairs.length > 0 ? [tables.finePairs] : []),
+      ];
+      await client.query(`VACUUM ${built.join(", ")}`);
       return { origins: cells[0] ?? 0, destinations: cells[1] ?? 0, pairs: pairs[0] ?? 0 };
     };
     const built = await withSession(pool, STAGE_SETTINGS, (client) =>

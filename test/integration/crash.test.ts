@@ -262,12 +262,13 @@ describe("exactly once for a compaction: SIGKILL while it builds and inside its 
   beforeAll(async () => {
     db = p.db = await createTestDatabase();
     // One segment at most: every second large file makes a compaction of two.
-    // Every segment gets its level-10 counts (after the compaction, in the same job).
+    // Every segment gets its level-10 counts and level-8 pairs (after the compaction, in the same job).
     env = p.env = await childEnv(db.url, {
       BULK_MIN_BYTES: "1",
       CHUNK_ROWS: "5000",
       MAX_SEGMENTS: "1",
       FINE_MIN_TRIPS: "1",
+      PAIRS_MIN_TRIPS: "1",
     });
   });
   afterAll(() => p.release());
@@ -295,6 +296,10 @@ describe("exactly once for a compaction: SIGKILL while it builds and inside its 
     [
       "while it builds the merged segment's level-10 counts",
       (c) => running(c, "%Target: gold.weekly_origin_fine_cmp%"),
+    ],
+    [
+      "while it builds the merged segment's level-8 pairs",
+      (c) => running(c, "%Target: gold.weekly_cell_pairs_fine_cmp%"),
     ],
   ];
 
@@ -324,11 +329,12 @@ describe("exactly once for a compaction: SIGKILL while it builds and inside its 
              AND NOT EXISTS (SELECT FROM pg_inherits h WHERE h.inhrelid = c.oid)`,
         );
         expect(left[0].n).toBe(0);
-        // The one segment has its level-10 counts, of both ends.
+        // The one segment has its level-10 counts, of both ends, and its level-8 pairs.
         const { rows: fine } = await db.pool.query(
-          "SELECT (SELECT count(DISTINCT segment) FROM gold.weekly_origin_fine)::int AS o, (SELECT count(DISTINCT segment) FROM gold.weekly_destination_fine)::int AS d",
+          `SELECT (SELECT count(DISTINCT segment) FROM gold.weekly_origin_fine)::int AS o, (SELECT count(DISTINCT segment) FROM gold.weekly_destination_fine)::int AS d,
+                  (SELECT count(DISTINCT segment) FROM gold.weekly_cell_pairs_fine)::int AS p`,
         );
-        expect(fine[0]).toEqual({ o: 1, d: 1 });
+        expect(fine[0]).toEqual({ o: 1, d: 1, p: 1 });
       } finally {
         second.process.kill("SIGTERM");
         expect(await second.exited).toBe(0);
