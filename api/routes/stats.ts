@@ -230,9 +230,12 @@ async function withFineState(
  * A box query as a named prepared statement (named by its text's hash): each connection plans it once,
  * with a generic plan (createPool's plan_cache_mode), instead of once per call. Planning one of these
  * queries took about 6 ms a call, their LATERAL ranges fix the plan's shape whatever the values, and
- * an answer runs two to four of them (docs/scalability.md).
+ * an answer runs two to four of them (docs/scalability.md). The one value a generic plan cannot fold is
+ * the region ($1, NULL for all): its test `($1::int IS NULL OR t.region_id = $1::int)` becomes, in the
+ * text, `($1::int IS NULL)` (tested once) or `(t.region_id = $1::int)`, two statements.
  */
-function prepared(text: string, values: unknown[]): pg.QueryConfig {
+function prepared(sql: string, values: unknown[]): pg.QueryConfig {
+  const text = sql.replaceAll(REGION_TEST, values[0] === null ? "($$1::int IS NULL)" : "($1.region_id = $$1::int)");
   let name = statementNames.get(text);
   if (name === undefined) {
     if (statementNames.size >= 64) statementNames.clear();
@@ -242,6 +245,7 @@ function prepared(text: string, values: unknown[]): pg.QueryConfig {
   return { name, text, values };
 }
 const statementNames = new Map<string, string>();
+const REGION_TEST = /\(\$1::int IS NULL OR (\w+)\.region_id = \$1::int\)/g;
 
 /** PostgreSQL's undefined_table: a table fine_state named was dropped before the answer read it. */
 const UNDEFINED_TABLE = "42P01";
