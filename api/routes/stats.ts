@@ -163,10 +163,14 @@ async function boxSeries(
   fine: FineState | null,
 ): Promise<Series> {
   const plan = fine ? planBoxFine(q.box) : { ...planBox(q.box), fine: [] };
-  const run = (g: Rect | null, ps: BoxPart[], f: Rect[]) =>
-    pool.query<Series[number]>(
-      prepared(weeklyBoxSql(q.end, f.length > 0 ? fine : null), weeklyBoxArgs({ ...q, gold: g, parts: ps, fine: f })),
-    );
+  // Planned at level 10 (the largest segments), each call is planned for its values: a generic plan
+  // sorts the bands' trips to count them by week where a plan for the values hashes them, and at 100 M
+  // the sort cost the heaviest answers more than the planning it saves (docs/scalability.md).
+  const run = (g: Rect | null, ps: BoxPart[], f: Rect[]) => {
+    const sql = weeklyBoxSql(q.end, f.length > 0 ? fine : null);
+    const values = weeklyBoxArgs({ ...q, gold: g, parts: ps, fine: f });
+    return pool.query<Series[number]>(fine ? { text: sql, values } : prepared(sql, values));
+  };
   if (!split) return (await run(plan.gold, plan.parts, plan.fine)).rows;
   const [first, second] = halves(plan.parts, fine ? Number.POSITIVE_INFINITY : 8);
   const [a, b] = await Promise.all([run(plan.gold, first, []), run(null, second, plan.fine)]);

@@ -45,11 +45,12 @@ describe("contracts defined once and kept equal in TypeScript, SQL and the docs"
       new Set([CELL_LEVEL.group, CELL_LEVEL.gold, CELL_LEVEL.pairs]),
     );
     expect(read("db/queries/weekly_box_both.sql")).toEqual(
-      new Set([CELL_LEVEL.pairs, CELL_LEVEL.gold, CELL_LEVEL.fine]),
+      new Set([CELL_LEVEL.pairs, CELL_LEVEL.gold, CELL_LEVEL.finePairs, CELL_LEVEL.fine]),
     );
     expect(read("db/queries/weekly_box.sql")).toEqual(new Set([CELL_LEVEL.gold, CELL_LEVEL.fine]));
     expect(read("db/queries/weekly_box_fine.sql")).toEqual(new Set([CELL_LEVEL.fineGold, CELL_LEVEL.fine]));
     expect(read("db/transforms/refine/fine_cells.sql")).toEqual(new Set([CELL_LEVEL.fineGold]));
+    expect(read("db/transforms/refine/fine_pairs.sql")).toEqual(new Set([CELL_LEVEL.finePairs]));
     const all = new Set<number>(Object.values(CELL_LEVEL));
     for (const { path, text } of [...files("db/transforms", [".sql"]), ...files("db/queries", [".sql"])])
       for (const level of levels(text)) expect(all.has(level), `${path}: level ${level}`).toBe(true);
