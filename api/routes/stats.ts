@@ -169,7 +169,7 @@ async function boxSeries(
   const run = (g: Rect | null, ps: BoxPart[], f: Rect[]) => {
     const sql = weeklyBoxSql(q.end, f.length > 0 ? fine : null);
     const values = weeklyBoxArgs({ ...q, gold: g, parts: ps, fine: f });
-    return pool.query<Series[number]>(fine ? { text: sql, values } : prepared(sql, values));
+    return fine ? pool.query<Series[number]>(sql, values) : generic<Series[number]>(pool, prepared(sql, values));
   };
   if (!split) return (await run(plan.gold, plan.parts, plan.fine)).rows;
   const [first, second] = halves(plan.parts, fine ? Number.POSITIVE_INFINITY : 8);
@@ -232,7 +232,7 @@ async function withFineState(
 
 /**
  * A box query as a named prepared statement (named by its text's hash): each connection plans it once,
- * with a generic plan (createPool's plan_cache_mode), instead of once per call. Planning one of these
+ * with a generic plan (`generic`), instead of once per call. Planning one of these
  * queries took about 6 ms a call, their LATERAL ranges fix the plan's shape whatever the values, and
  * an answer runs two to four of them (docs/scalability.md). The one value a generic plan cannot fold is
  * the region ($1, NULL for all): its test `($1::int IS NULL OR t.region_id = $1::int)` becomes, in the
@@ -249,6 +249,26 @@ function prepared(sql: string, values: unknown[]): pg.QueryConfig {
   return { name, text, values };
 }
 const statementNames = new Map<string, string>();
+
+/**
+ * Runs a named statement with its generic plan: PostgreSQL picks a statement's plan at each execution by
+ * the session's plan_cache_mode, which applies to every statement of the session, unnamed ones too; so it
+ * is set around this one query on a connection of its own, and the pool's other queries (the worker's
+ * transforms in the same process among them) keep plans made for their values.
+ */
+async function generic<R extends pg.QueryResultRow>(pool: pg.Pool, config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query("SET plan_cache_mode = force_generic_plan");
+    return await client.query<R>(config);
+  } finally {
+    await client.query("RESET plan_cache_mode").catch(() => {
+      broken = true;
+    });
+    client.release(broken);
+  }
+}
 const REGION_TEST = /\(\$1::int IS NULL OR (\w+)\.region_id = \$1::int\)/g;
 
 /** PostgreSQL's undefined_table: a table fine_state named was dropped before the answer read it. */
@@ -324,7 +344,8 @@ async function bothSeries(
   const mid = fine && within ? subtract(within, pairs) : null;
   const sql = mid ? weeklyBoxBoth(fine!.unpaired) : QUERIES.weeklyBoxBoth;
   const run = (part: WeeklyBoxBothParams["part"]) =>
-    pool.query<Series[number]>(
+    generic<Series[number]>(
+      pool,
       prepared(sql, weeklyBoxBothArgs({ ...q, inner, pairs, within: mid ? within : pairs, part })),
     );
   const none = { midByOrigin: [], midByDestination: [] };

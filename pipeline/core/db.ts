@@ -26,16 +26,14 @@ export const KEEPALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 
 /**
  * A bounded pool; `application_name` shows each role in pg_stat_activity. JIT compilation is off for
  * tripflow's sessions: the API's queries are short and an index-driven plan with a high cost estimate
- * paid ~0.4 s of compilation per request; the transforms measured no faster with it. Named prepared
- * statements (only the box queries use them, api/routes/stats.ts) get a generic plan, made once per
- * connection; every other statement is unnamed and planned for its values, as before.
+ * paid ~0.4 s of compilation per request; the transforms measured no faster with it.
  */
 export function createPool(url: string, max: number, name = "tripflow"): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max,
     application_name: name,
-    options: "-c jit=off -c plan_cache_mode=force_generic_plan",
+    options: "-c jit=off",
     ...KEEPALIVE,
     // Before the client is handed out, once per connection; a failure here is the next query's to report.
     onConnect: async (client) => {
