@@ -169,7 +169,7 @@ async function boxSeries(
   const run = (g: Rect | null, ps: BoxPart[], f: Rect[]) => {
     const sql = weeklyBoxSql(q.end, f.length > 0 ? fine : null);
     const values = weeklyBoxArgs({ ...q, gold: g, parts: ps, fine: f });
-    return fine ? pool.query<Series[number]>(sql, values) : generic<Series[number]>(pool, prepared(sql, values));
+    return fine ? pool.query<Series[number]>(sql, values) : generic<Series[number]>(pool, sql, values);
   };
   if (!split) return (await run(plan.gold, plan.parts, plan.fine)).rows;
   const [first, second] = halves(plan.parts, fine ? Number.POSITIVE_INFINITY : 8);
@@ -204,20 +204,20 @@ function cachedFineState(pool: pg.Pool): Promise<FineState> {
 }
 
 /**
- * `answer(fine)` with the finer tables when some segment has them (`uses`: "refined", level-10 counts
- * for one-end answers; "paired", level-8 pairs for both-ends answers; the others' trips read by table
- * name), else without (`fine` null). Such an answer is exact only if the segments it read are the ones
+ * `answer(fine)` with the finer tables when some segment has any of those it `uses` ("refined": level-10
+ * counts, for one-end answers; "paired": level-8 pairs, for both-ends answers; each reads the others'
+ * trips by table name, and looks at its own flag), else without (`fine` null). Such an answer is exact only if the segments it read are the ones
  * fine_state named: they are read again afterwards, and if any came or went meanwhile (a seal, a
  * compaction, a withdrawal), or a table named is gone, the answer is asked again without them, which is
  * exact whatever the segments.
  */
 async function withFineState(
   pool: pg.Pool,
-  uses: "refined" | "paired",
+  uses: ("refined" | "paired")[],
   answer: (fine: FineState | null) => Promise<Series>,
 ): Promise<Series> {
   const before = await cachedFineState(pool);
-  if (!before[uses]) return answer(null);
+  if (!uses.some((u) => before[u])) return answer(null);
   let series: Series;
   try {
     series = await answer(before);
@@ -231,14 +231,21 @@ async function withFineState(
 }
 
 /**
- * A box query as a named prepared statement (named by its text's hash): each connection plans it once,
- * with a generic plan (`generic`), instead of once per call. Planning one of these
- * queries took about 6 ms a call, their LATERAL ranges fix the plan's shape whatever the values, and
- * an answer runs two to four of them (docs/scalability.md). The one value a generic plan cannot fold is
- * the region ($1, NULL for all): its test `($1::int IS NULL OR t.region_id = $1::int)` becomes, in the
- * text, `($1::int IS NULL)` (tested once) or `(t.region_id = $1::int)`, two statements.
+ * A box query as a named prepared statement (named by its text's hash), run with its generic plan: each
+ * connection plans it once instead of once per call. Planning one of these queries took about 6 ms a
+ * call, their LATERAL ranges fix the plan's shape whatever the values, and an answer runs two to four
+ * of them (docs/scalability.md). The one value a generic plan cannot fold is the region ($1, NULL for
+ * all): its test `($1::int IS NULL OR t.region_id = $1::int)` becomes, in the text, `($1::int IS NULL)`
+ * (tested once) or `(t.region_id = $1::int)`, two statements. PostgreSQL picks a statement's plan at
+ * each execution by the session's plan_cache_mode, which applies to every statement of the session,
+ * unnamed ones too: so it is set around this one query on a connection of its own, and the pool's other
+ * queries (the worker's transforms in the same process among them) keep plans made for their values.
  */
-function prepared(sql: string, values: unknown[]): pg.QueryConfig {
+async function generic<R extends pg.QueryResultRow>(
+  pool: pg.Pool,
+  sql: string,
+  values: unknown[],
+): Promise<pg.QueryResult<R>> {
   const text = sql.replaceAll(REGION_TEST, values[0] === null ? "($$1::int IS NULL)" : "($1.region_id = $$1::int)");
   let name = statementNames.get(text);
   if (name === undefined) {
@@ -246,22 +253,11 @@ function prepared(sql: string, values: unknown[]): pg.QueryConfig {
     name = `box_${createHash("sha1").update(text).digest("hex").slice(0, 16)}`;
     statementNames.set(text, name);
   }
-  return { name, text, values };
-}
-const statementNames = new Map<string, string>();
-
-/**
- * Runs a named statement with its generic plan: PostgreSQL picks a statement's plan at each execution by
- * the session's plan_cache_mode, which applies to every statement of the session, unnamed ones too; so it
- * is set around this one query on a connection of its own, and the pool's other queries (the worker's
- * transforms in the same process among them) keep plans made for their values.
- */
-async function generic<R extends pg.QueryResultRow>(pool: pg.Pool, config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
   const client = await pool.connect();
   let broken = false;
   try {
     await client.query("SET plan_cache_mode = force_generic_plan");
-    return await client.query<R>(config);
+    return await client.query<R>({ name, text, values });
   } finally {
     await client.query("RESET plan_cache_mode").catch(() => {
       broken = true;
@@ -269,6 +265,7 @@ async function generic<R extends pg.QueryResultRow>(pool: pg.Pool, config: pg.Qu
     client.release(broken);
   }
 }
+const statementNames = new Map<string, string>();
 const REGION_TEST = /\(\$1::int IS NULL OR (\w+)\.region_id = \$1::int\)/g;
 
 /** PostgreSQL's undefined_table: a table fine_state named was dropped before the answer read it. */
@@ -322,72 +319,56 @@ const weeklyBoxBothArgs = (p: WeeklyBoxBothParams) => [
   ...bounds(p.part.midByDestination),
 ];
 
+/** A both-ends query's part that reads nothing: every rectangle list empty. */
+const NOTHING: WeeklyBoxBothParams["part"] = {
+  byOrigin: [],
+  byDestination: [],
+  ring: [],
+  pairs: [],
+  midByOrigin: [],
+  midByDestination: [],
+};
+
 /**
  * Trips per week whose origin and destination both lie in the box: gold's cell pairs for the trips
  * between level-6 cells wholly inside it, silver's level-12 cell indexes for the band between those
  * cells and the box's edges (weekly_box_both.sql). With `fine` (some segment has level-8 pairs,
- * withFineState), the band's level-8 cells wholly inside the box (M) are read from the level-8 pairs
- * and from the other segments' trips, so that silver's band is at most a level-8 cell deep. With
- * `split`, two queries side by side, so that one answer uses both cores: the western half of the pairs'
- * columns and what is read by origin, then the eastern half and what is read by destination; without
- * pairs, the western and the eastern half of the inner cells (or, with level-8 pairs, M and the band by
- * origin, then the band by destination). The ring's rectangles (its western and southern side, its
- * eastern and northern side) go one pair to each. Their weeks add up.
+ * withFineState), silver's band stops at the level-8 cells wholly inside the box (`within`), and those
+ * around the level-6 cells (M) are read from the level-8 pairs and from the other segments' trips. Two
+ * queries side by side, so that one answer uses both cores: the western half of the pairs' columns and
+ * what is read by origin, then the eastern half and what is read by destination; without pairs (nor
+ * level-8 pairs), the western and the eastern half of the inner cells. The ring's rectangles (its
+ * western and southern side, its eastern and northern side) go one pair to each. Their weeks add up.
  */
-async function bothSeries(
-  pool: pg.Pool,
-  q: Period & { box: Box },
-  split: boolean,
-  fine: FineState | null,
-): Promise<Series> {
+async function bothSeries(pool: pg.Pool, q: Period & { box: Box }, fine: FineState | null): Promise<Series> {
   const { inner, edge, pairs, within } = splitBoxPairs(q.box);
-  const mid = fine && within ? subtract(within, pairs) : null;
-  const sql = mid ? weeklyBoxBoth(fine!.unpaired) : QUERIES.weeklyBoxBoth;
-  const run = (part: WeeklyBoxBothParams["part"]) =>
+  const paired = fine !== null && within !== null;
+  // What silver's band stops at, and where A2's origins lie.
+  const core = paired ? within : pairs;
+  const mid = paired ? subtract(within, pairs) : [];
+  const sql = paired ? weeklyBoxBoth(fine.unpaired) : QUERIES.weeklyBoxBoth;
+  const run = (part: Partial<WeeklyBoxBothParams["part"]>) =>
     generic<Series[number]>(
       pool,
-      prepared(sql, weeklyBoxBothArgs({ ...q, inner, pairs, within: mid ? within : pairs, part })),
+      sql,
+      weeklyBoxBothArgs({ ...q, inner, pairs, within: core, part: { ...NOTHING, ...part } }),
     );
-  const none = { midByOrigin: [], midByDestination: [] };
-  // ring's rectangles: its western and eastern columns, then its southern and northern rows (splitBox).
+  if (!inner) return (await run({ ring: edge })).rows;
+  // splitBox's ring: its western and eastern columns, then its southern and northern rows.
   const ring = [edge.filter((_, i) => i % 2 === 0), edge.filter((_, i) => i % 2 === 1)] as const;
-  if (mid) {
-    const band = subtract(inner!, within);
-    const all = { byOrigin: band, byDestination: band, ring: edge, pairs: pairs ? [pairs] : [] };
-    const m = { midByOrigin: mid, midByDestination: pairs ? mid : [] };
-    if (!split) return (await run({ ...all, ...m })).rows;
-    const [a, b] = await Promise.all([
-      run({
-        ...all,
-        byDestination: [],
-        ring: ring[0],
-        pairs: pairs ? halfColumns(pairs, 0, PAIR_COLUMN) : [],
-        ...m,
-        midByDestination: [],
-      }),
-      run({
-        ...all,
-        byOrigin: [],
-        ring: ring[1],
-        pairs: pairs ? halfColumns(pairs, 1, PAIR_COLUMN) : [],
-        ...m,
-        midByOrigin: [],
-      }),
-    ]);
-    return addSeries(a.rows, b.rows);
-  }
-  const band = inner ? subtract(inner, pairs) : [];
-  const all = { byOrigin: band, byDestination: pairs ? band : [], ring: edge, pairs: pairs ? [pairs] : [], ...none };
-  if (!split || !inner) return (await run(all)).rows;
-  const [a, b] = pairs
-    ? await Promise.all([
-        run({ ...all, byDestination: [], ring: ring[0], pairs: halfColumns(pairs, 0, PAIR_COLUMN) }),
-        run({ ...all, byOrigin: [], ring: ring[1], pairs: halfColumns(pairs, 1, PAIR_COLUMN) }),
-      ])
-    : await Promise.all([
-        run({ ...all, byOrigin: halfColumns(inner, 0), ring: ring[0] }),
-        run({ ...all, byOrigin: halfColumns(inner, 1), ring: ring[1] }),
-      ]);
+  const band = subtract(inner, core);
+  const half = (h: 0 | 1) => (pairs ? halfColumns(pairs, h, PAIR_COLUMN) : []);
+  const [a, b] = await Promise.all(
+    core
+      ? [
+          run({ byOrigin: band, ring: ring[0], pairs: half(0), midByOrigin: mid }),
+          run({ byDestination: band, ring: ring[1], pairs: half(1), midByDestination: pairs ? mid : [] }),
+        ]
+      : [
+          run({ byOrigin: halfColumns(inner, 0), ring: ring[0] }),
+          run({ byOrigin: halfColumns(inner, 1), ring: ring[1] }),
+        ],
+  );
   return addSeries(a.rows, b.rows);
 }
 
@@ -401,22 +382,20 @@ async function series(pool: pg.Pool, period: Period, box: Box | undefined, match
     return rows;
   }
   if (match === "origin" || match === "destination")
-    return withFineState(pool, "refined", (f) => boxSeries(pool, { ...period, box, end: match }, true, f));
-  const both = () => withFineState(pool, "paired", (f) => bothSeries(pool, { ...period, box }, true, f));
-  if (match === "both") return both();
+    return withFineState(pool, ["refined"], (f) => boxSeries(pool, { ...period, box, end: match }, true, f));
+  if (match === "both") return withFineState(pool, ["paired"], (f) => bothSeries(pool, { ...period, box }, f));
   // any = origin + destination - both (inclusion-exclusion, week by week): the three series side by
-  // side; only the both-ends one, the longest since it reads gold's cell pairs too, is split in two.
-  const [ends, inBoth] = await Promise.all([
-    withFineState(pool, "refined", async (f) => {
-      const [o, d] = await Promise.all([
-        boxSeries(pool, { ...period, box, end: "origin" }, false, f),
-        boxSeries(pool, { ...period, box, end: "destination" }, false, f),
-      ]);
-      return addSeries(o, d);
-    }),
-    both(),
-  ]);
-  return addSeries(ends, inBoth, -1);
+  // side, under one check of the segments; only the both-ends one, the longest since it reads gold's
+  // cell pairs too, is split in two.
+  return withFineState(pool, ["refined", "paired"], async (f) => {
+    const ends = f?.refined ? f : null;
+    const [o, d, both] = await Promise.all([
+      boxSeries(pool, { ...period, box, end: "origin" }, false, ends),
+      boxSeries(pool, { ...period, box, end: "destination" }, false, ends),
+      bothSeries(pool, { ...period, box }, f?.paired ? f : null),
+    ]);
+    return addSeries(addSeries(o, d), both, -1);
+  });
 }
 
 /**
