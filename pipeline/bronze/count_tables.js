@@ -5,16 +5,18 @@
 // there (tsx and its compiler) cost 44 MB of the service's 300 MB; this module loads in 10.
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 
-/** The role the counting thread is started with (its workerData). */
+/** The role the counting thread is started with (its workerData's `role`; `groupSlots` beside it). */
 export const COUNTING_THREAD = "tripflow weekly counts";
 
-/** Numbers per trip in a batch: see TripTables.add. */
-export const KEYS_PER_TRIP = 6;
+/** Numbers per trip in a batch: see TripTables.addAll. */
+export const KEYS_PER_TRIP = 13;
 
 /** A CountTable gives up past this many slots (24 bytes each): 24 MiB, about 629,000 keys. */
 const MAX_SLOTS = 2 ** 20;
 /** The PairTable gives up past this many slots (16 bytes each): 32 MiB, about 1.47 million pairs. */
 const MAX_PAIR_SLOTS = 2 ** 21;
+/** Numbers per GroupTable slot: key a, key b, trips, four sums, first and last moment. */
+const GROUP_WIDTH = 9;
 const EMPTY = -1;
 
 /**
@@ -29,6 +31,7 @@ const EMPTY = -1;
  *   origins: TableParts<Float64Array<ArrayBuffer>>;
  *   destinations: TableParts<Float64Array<ArrayBuffer>>;
  *   pairs: TableParts<Int32Array<ArrayBuffer>> | null;
+ *   groups: TableParts<Float64Array<ArrayBuffer>> | null;
  * }} TablesParts TripTables' state, handed from the thread that counted to the one that writes rows.
  */
 
@@ -259,10 +262,122 @@ function pairSlot(origin, destination, weekRegion) {
 }
 
 /**
- * The four tables of a file's weekly counts: trips per region-and-week key, per key and level-8 origin
- * cell, per key and level-8 destination cell, and per cell pair (weekly_counts.ts tripKeys computes
- * the keys). Past a table's bound the counts give up (`whole` false); the pairs give up on their own
- * (`pairs` null), the rest staying whole.
+ * A file's groups of similar trips as silver.trip_groups keeps them (db/transforms/seal/stage_groups.sql):
+ * per key, its trips, the sums of its origins' and destinations' longitudes and latitudes, its first
+ * and last moment, in an open-addressing table of GROUP_WIDTH float64 per slot (no object per group).
+ * The key is two whole numbers (weekly_counts.ts tripKeys packs them): `a` below 2^53, `b` below 2^32.
+ * `add` returns false once the table would outgrow `maxSlots` (a power of two).
+ */
+export class GroupTable {
+  maxSlots = 0;
+  size = 0;
+  mask = (1 << 10) - 1;
+  slots = new Float64Array((this.mask + 1) * GROUP_WIDTH).fill(EMPTY);
+
+  /** @param {number} maxSlots */
+  constructor(maxSlots) {
+    this.maxSlots = maxSlots;
+  }
+
+  /** @param {TableParts<Float64Array<ArrayBuffer>>} parts */
+  static from(parts) {
+    return restore(new GroupTable(0), parts);
+  }
+
+  /** @returns {TableParts<Float64Array<ArrayBuffer>>} */
+  parts() {
+    return partsOf(this);
+  }
+
+  /**
+   * One trip of a group: the group's key, the trip's points and its moment (microseconds since 2000).
+   * @param {Float64Array} keys the batch
+   * @param {number} at where the trip's group numbers start: a, b, four coordinates, moment
+   * @returns {boolean} false once the table gave up
+   */
+  add(keys, at) {
+    const a = keys[at];
+    const b = keys[at + 1];
+    const moment = keys[at + 6];
+    const t = this.slots;
+    let h = slot(a, b) & this.mask;
+    for (;;) {
+      const s = h * GROUP_WIDTH;
+      const key = t[s];
+      if (key === EMPTY) break;
+      if (key === a && t[s + 1] === b) {
+        t[s + 2]++;
+        t[s + 3] += keys[at + 2];
+        t[s + 4] += keys[at + 3];
+        t[s + 5] += keys[at + 4];
+        t[s + 6] += keys[at + 5];
+        if (moment < t[s + 7]) t[s + 7] = moment;
+        if (moment > t[s + 8]) t[s + 8] = moment;
+        return true;
+      }
+      h = (h + 1) & this.mask;
+    }
+    const s = h * GROUP_WIDTH;
+    t[s] = a;
+    t[s + 1] = b;
+    t[s + 2] = 1;
+    t[s + 3] = keys[at + 2];
+    t[s + 4] = keys[at + 3];
+    t[s + 5] = keys[at + 4];
+    t[s + 6] = keys[at + 5];
+    t[s + 7] = moment;
+    t[s + 8] = moment;
+    this.size++;
+    return this.size * 4 < (this.mask + 1) * 3 || this.grow();
+  }
+
+  /**
+   * Calls `fn` with each group's slot (its numbers at `slots[at .. at + GROUP_WIDTH)`) from slot `from`
+   * on, until `limit` groups were given or the table ends; returns the slot to go on from.
+   * @param {number} from
+   * @param {number} limit
+   * @param {(slots: Float64Array, at: number) => void} fn
+   * @returns {number}
+   */
+  forEachFrom(from, limit, fn) {
+    const t = this.slots;
+    let given = 0;
+    let slot = from;
+    for (; slot <= this.mask && given < limit; slot++) {
+      const at = slot * GROUP_WIDTH;
+      if (t[at] === EMPTY) continue;
+      fn(t, at);
+      given++;
+    }
+    return slot;
+  }
+
+  /** @private */
+  grow() {
+    const slots = (this.mask + 1) * 2;
+    if (slots > this.maxSlots) return false;
+    const old = this.slots;
+    this.mask = slots - 1;
+    const t = new Float64Array(slots * GROUP_WIDTH).fill(EMPTY);
+    this.slots = t;
+    for (let from = 0; from < old.length; from += GROUP_WIDTH) {
+      const a = old[from];
+      if (a === EMPTY) continue;
+      let h = slot(a, old[from + 1]) & this.mask;
+      while (t[h * GROUP_WIDTH] !== EMPTY) h = (h + 1) & this.mask;
+      const at = h * GROUP_WIDTH;
+      for (let k = 0; k < GROUP_WIDTH; k++) t[at + k] = old[from + k];
+    }
+    return true;
+  }
+}
+
+/**
+ * The tables a file's trips are counted into while it loads: trips per region-and-week key, per key
+ * and level-8 origin cell, per key and level-8 destination cell, per cell pair (weekly_counts.ts
+ * tripKeys computes the keys), and the groups of similar trips. Past a table's bound the counts give
+ * up (`whole` false); the pairs and the groups give up on their own (`pairs`, `groups` null), the rest
+ * staying whole.
  */
 export class TripTables {
   regions = new CountTable();
@@ -270,7 +385,14 @@ export class TripTables {
   destinations = new CountTable();
   /** @type {PairTable | null} */
   pairs = new PairTable();
+  /** @type {GroupTable | null} */
+  groups;
   whole = true;
+
+  /** @param {number} groupSlots the groups' bound in slots (a power of two); 0: no groups are kept */
+  constructor(groupSlots = 0) {
+    this.groups = groupSlots > 0 ? new GroupTable(groupSlots) : null;
+  }
 
   /** @param {TablesParts} parts */
   static from(parts) {
@@ -280,6 +402,7 @@ export class TripTables {
     tables.origins = CountTable.from(parts.origins);
     tables.destinations = CountTable.from(parts.destinations);
     tables.pairs = parts.pairs && PairTable.from(parts.pairs);
+    tables.groups = parts.groups && GroupTable.from(parts.groups);
     return tables;
   }
 
@@ -292,16 +415,20 @@ export class TripTables {
       origins: this.origins.parts(),
       destinations: this.destinations.parts(),
       pairs: this.pairs?.parts() ?? null,
+      groups: this.groups?.parts() ?? null,
     };
     const transfer = [parts.regions.slots.buffer, parts.origins.slots.buffer, parts.destinations.slots.buffer];
     if (parts.pairs) transfer.push(parts.pairs.slots.buffer);
+    if (parts.groups) transfer.push(parts.groups.slots.buffer);
     return { parts, transfer };
   }
 
   /**
    * `n` trips, KEYS_PER_TRIP numbers each from `at`: the region-and-week key, the level-8 origin and
    * destination cells, the level-6 origin and destination cells and the pair's week-and-region int32
-   * (a pair origin of -1: this trip's pair cannot be kept, and the pairs give up).
+   * (a pair origin of -1: this trip's pair cannot be kept, and the pairs give up); then the group's
+   * two keys (a first of -1: the groups give up), the origin's longitude and latitude, the
+   * destination's, and the moment in microseconds since 2000.
    * @param {Float64Array} keys
    * @param {number} n
    */
@@ -316,12 +443,15 @@ export class TripTables {
         this.giveUp();
       const pairs = this.pairs;
       if (pairs && (keys[at + 3] === EMPTY || !pairs.add(keys[at + 3], keys[at + 4], keys[at + 5]))) this.pairs = null;
+      const groups = this.groups;
+      if (groups && (keys[at + 6] === EMPTY || !groups.add(keys, at + 6))) this.groups = null;
     }
   }
 
   giveUp() {
     this.whole = false;
     this.pairs = null;
+    this.groups = null;
   }
 }
 
@@ -329,9 +459,10 @@ export class TripTables {
  * The counting thread: each batch of keys into its tables, the batch sent back to be filled again;
  * at the end, the tables (transferred, not copied).
  * @param {import("node:worker_threads").MessagePort} port
+ * @param {number} groupSlots
  */
-function countTrips(port) {
-  const tables = new TripTables();
+function countTrips(port, groupSlots) {
+  const tables = new TripTables(groupSlots);
   port.on("message", (/** @type {{ keys: Float64Array<ArrayBuffer>; n: number } | { end: true }} */ message) => {
     if ("end" in message) {
       const { parts, transfer } = tables.parts();
@@ -344,4 +475,4 @@ function countTrips(port) {
   });
 }
 
-if (!isMainThread && workerData === COUNTING_THREAD && parentPort) countTrips(parentPort);
+if (!isMainThread && workerData?.role === COUNTING_THREAD && parentPort) countTrips(parentPort, workerData.groupSlots);

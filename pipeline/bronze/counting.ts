@@ -1,19 +1,39 @@
 import { Worker } from "node:worker_threads";
 import { COUNTING_THREAD, KEYS_PER_TRIP, type TablesParts, TripTables } from "./count_tables.js";
-import { tripKeys, WeeklyCounts } from "./weekly_counts.ts";
+import { type GroupTrip, tripKeys, WeeklyCounts } from "./weekly_counts.ts";
 
 /** What counts a trip: WeeklyCounts itself, or a CountingThread that hands trips to one on another thread. */
 export type TripCounter = Pick<WeeklyCounts, "add">;
 
-/** Trips per batch sent to the counting thread (KEYS_PER_TRIP float64 each: 192 KiB). */
+/** Trips per batch sent to the counting thread (KEYS_PER_TRIP float64 each: 416 KiB). */
 const BATCH = 4_096;
-/** Batches sent and not yet back before the loader waits for the thread (768 KiB). */
+/** Batches sent and not yet back before the loader waits for the thread (1.6 MiB). */
 const MAX_OUT = 4;
 /**
  * How long the loader waits for the thread (a batch back, or the tables at the end) before it gives the
  * counts up: a thread that stopped answering costs the seal its own count, never a load that hangs.
  */
 const STALL_MS = 60_000;
+
+/**
+ * A file's bytes per line at the least (a line with one-letter names and points of few digits), and how
+ * many lines a file may have per group kept: a larger file's groups would outgrow the bound anyway, so
+ * its load does not keep them (their table, up to 72 bytes × 2^19 slots by default, stays unallocated).
+ */
+const MIN_LINE_BYTES = 40;
+const LINES_PER_GROUP = 8;
+
+/**
+ * The bound of the groups a load keeps (LOAD_GROUPS_MAX, `max` groups) in slots, filled to three
+ * quarters at most: the smallest power of two that holds `max`; 0 (none kept) for a file of more than
+ * LINES_PER_GROUP × `max` lines of MIN_LINE_BYTES (125 MB with the default 390,000).
+ *
+ * @example groupSlots(390_000, 100_000_000) // 524288
+ */
+export function groupSlots(max: number, fileBytes: number): number {
+  if (max <= 0 || fileBytes > max * LINES_PER_GROUP * MIN_LINE_BYTES) return 0;
+  return Math.max(1024, 2 ** Math.ceil(Math.log2(max / 0.75)));
+}
 
 type Reply = { done: Float64Array<ArrayBuffer> } | { tables: TablesParts };
 
@@ -37,10 +57,11 @@ export class CountingThread implements TripCounter {
   private result: ((tables: TablesParts | null) => void) | null = null;
   private stall: NodeJS.Timeout | undefined;
 
-  constructor() {
+  /** `groupSlots`: the groups' bound in slots of 72 bytes (a power of two; 0: no groups kept). */
+  constructor(groupSlots = 0) {
     // Its tables are typed arrays, outside the JavaScript heap: the thread's own heap stays small.
     this.worker = new Worker(new URL("./count_tables.js", import.meta.url), {
-      workerData: COUNTING_THREAD,
+      workerData: { role: COUNTING_THREAD, groupSlots },
       resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 },
     });
     this.worker.on("message", (reply: Reply) => {
@@ -55,9 +76,9 @@ export class CountingThread implements TripCounter {
   }
 
   /** One trip, as WeeklyCounts.add takes it. */
-  add(region: number, days: number, ox: number, oy: number, dx: number, dy: number): void {
+  add(region: number, days: number, ox: number, oy: number, dx: number, dy: number, group?: GroupTrip): void {
     if (this.failed) return;
-    if (!tripKeys(this.batch, this.n * KEYS_PER_TRIP, region, days, ox, oy, dx, dy)) this.fail();
+    if (!tripKeys(this.batch, this.n * KEYS_PER_TRIP, region, days, ox, oy, dx, dy, group)) this.fail();
     else if (++this.n === BATCH) this.send();
   }
 

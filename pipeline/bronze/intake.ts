@@ -15,13 +15,13 @@ import { inspectFile } from "../landing/inspect.ts";
 import { registerIngestion } from "../landing/register.ts";
 import { openForWriting } from "../landing/writers.ts";
 import { attachChunk, bronzeChunkRows, loadBronze, type ExpectedFile } from "./loader.ts";
-import { CountingThread } from "./counting.ts";
+import { CountingThread, groupSlots } from "./counting.ts";
 import { Dimensions } from "./silver_rows.ts";
 import { stageWeeklyCounts } from "./weekly_counts.ts";
 
 export type IntakeDeps = {
   pool: pg.Pool;
-  config: Pick<Config, "chunkRows" | "progressIntervalMs" | "bulkMinBytes">;
+  config: Pick<Config, "chunkRows" | "progressIntervalMs" | "bulkMinBytes" | "loadGroupsMax">;
   archive: Archive;
   logger: Logger;
   owner?: string;
@@ -279,7 +279,8 @@ export class Intake {
     // A large file's weekly counts, kept while its lines are read: they spare the seal its gold
     // aggregate. Only a first load reads every chunk; a resumed one keeps none (the seal counts then).
     // They are kept on a thread of their own (counting.ts), off the loader's.
-    const counter = started.bulk && !resuming ? new CountingThread() : undefined;
+    const counter =
+      started.bulk && !resuming ? new CountingThread(groupSlots(this.config.loadGroupsMax, expected.size)) : undefined;
     const client = await this.pool.connect();
     try {
       const result = await loadBronze(client, {

@@ -5,6 +5,7 @@ import { BinaryRows, daysFromCivil, int4, int8, PG_EPOCH_DAYS, timestampField } 
 import { dataLine, type lineReader, type Point } from "./parse.ts";
 import { PlainBytes } from "./plain_bytes.ts";
 import type { TripCounter } from "./counting.ts";
+import type { GroupTrip } from "./weekly_counts.ts";
 
 /**
  * The columns a large file's chunk is COPYed with, straight into its segment table: what
@@ -51,6 +52,17 @@ const subcell = (x27: number, y27: number) => (x27 % SUB) * SUB + (y27 % SUB);
  * weekly_counts.ts).
  */
 export class SilverRows extends BinaryRows {
+  /** The trip being added, as its group takes it: one object written over for every trip. */
+  private readonly group: GroupTrip = {
+    seconds: 0,
+    micros: 0,
+    minute: 0,
+    originLon: 0,
+    originLat: 0,
+    destinationLon: 0,
+    destinationLat: 0,
+  };
+
   constructor(private readonly counts?: TripCounter) {
     super();
   }
@@ -141,7 +153,16 @@ export class SilverRows extends BinaryRows {
     at = int4(v, at + 6, subcell(ox27, oy27));
     at = int4(v, at, subcell(dx27, dy27));
     this.used = at;
-    this.counts?.add(region, days, ox, oy, dx, dy);
+    if (!this.counts) return;
+    const g = this.group;
+    g.seconds = seconds;
+    g.micros = micros;
+    g.minute = minute;
+    g.originLon = originLon;
+    g.originLat = originLat;
+    g.destinationLon = destinationLon;
+    g.destinationLat = destinationLat;
+    this.counts.add(region, days, ox, oy, dx, dy, g);
   }
 }
 

@@ -5,7 +5,7 @@ import { from as copyFrom } from "pg-copy-streams";
 import { CELL_LEVEL } from "../core/cells.ts";
 import { segmentSql, segmentTables } from "../core/lifecycle.ts";
 import { SQL } from "../core/sql.ts";
-import { BinaryRows, daysFromCivil, date, int4, int8 } from "./binary.ts";
+import { BinaryRows, daysFromCivil, date, int4, int8, timestampField } from "./binary.ts";
 import { type CountTable, KEYS_PER_TRIP, TripTables } from "./count_tables.js";
 
 /** 0001-01-01, a Monday: weeks are numbered from it (week n starts 7n days later). */
@@ -20,14 +20,39 @@ const PAIR_SHIFT = CELL_LEVEL.fine - CELL_LEVEL.pairs;
 const PAIR_ROWS = 180 * 2 ** CELL_LEVEL.pairs;
 /** A pair's week and region share 32 bits: regions from this id on give the pairs up. */
 const PAIR_REGIONS = 2 ** 13;
-/** Binary COPY rows handed out at a time by WeeklyCounts.pairRows. */
+/** Binary COPY rows handed out at a time by WeeklyCounts.pairRows and groupRows. */
 const PAIR_BATCH = 16_384;
+/** The level-12 columns (rows) of a group's level-7 cell, and its rows: a level-7 cell packs as column * 2^15 + row. */
+const GROUP_SHIFT = CELL_LEVEL.fine - CELL_LEVEL.group;
+const GROUP_ROWS = 2 ** 15;
+/** A group's key `a` packs region * 2^37 + level-7 origin cell * 2^6 + slot: regions from 2^16 on give the groups up. */
+const GROUP_REGIONS = 2 ** 16;
+const GROUP_A = 2 ** 37;
+/** Moments whose microseconds since 2000 a double holds exactly (about 285 years either side). */
+const MAX_GROUP_SECONDS = 9e9;
 
 /**
- * A trip's keys, as TripTables.addAll (count_tables.js) takes them, written at keys[at, at + 6): its
- * region-and-week key (region * 2^19 + week), its level-8 origin and destination cells packed below
- * 2^32, its level-6 origin and destination cells packed below 2^28 and the pair's week * 2^13 + region
- * as an int32 (a pair origin of -1 for a region id the pairs cannot pack). False, and nothing written,
+ * A trip's place in its group (silver.trip_groups), written with its keys: `seconds` since
+ * 2000-01-01 and `micros`, its minute of the day, and its points in degrees.
+ */
+export type GroupTrip = {
+  seconds: number;
+  micros: number;
+  minute: number;
+  originLon: number;
+  originLat: number;
+  destinationLon: number;
+  destinationLat: number;
+};
+
+/**
+ * A trip's keys, as TripTables.addAll (count_tables.js) takes them, written at keys[at, at +
+ * KEYS_PER_TRIP): its region-and-week key (region * 2^19 + week), its level-8 origin and destination
+ * cells packed below 2^32, its level-6 origin and destination cells packed below 2^28 and the pair's
+ * week * 2^13 + region as an int32 (a pair origin of -1 for a region id the pairs cannot pack); then
+ * its group's keys (region * 2^37 + level-7 origin cell * 2^6 + slot, and the level-7 destination
+ * cell; a first of -1 without `group`, for a region id from 2^16 on or a moment a double cannot hold
+ * in microseconds), its points and its moment in microseconds since 2000. False, and nothing written,
  * for a week outside years 1..9999: the counts then give up.
  */
 export function tripKeys(
@@ -39,6 +64,7 @@ export function tripKeys(
   oy: number,
   dx: number,
   dy: number,
+  group?: GroupTrip,
 ): boolean {
   const week = Math.floor((days - FIRST_MONDAY) / 7);
   if (week < 0 || week >= WEEK_BITS) return false;
@@ -48,6 +74,18 @@ export function tripKeys(
   keys[at + 3] = region < PAIR_REGIONS ? (ox >> PAIR_SHIFT) * PAIR_ROWS + (oy >> PAIR_SHIFT) : -1;
   keys[at + 4] = (dx >> PAIR_SHIFT) * PAIR_ROWS + (dy >> PAIR_SHIFT);
   keys[at + 5] = (week * PAIR_REGIONS + region) | 0;
+  if (!group || region >= GROUP_REGIONS || Math.abs(group.seconds) > MAX_GROUP_SECONDS) {
+    keys[at + 6] = -1;
+    return true;
+  }
+  const origin = (ox >> GROUP_SHIFT) * GROUP_ROWS + (oy >> GROUP_SHIFT);
+  keys[at + 6] = region * GROUP_A + origin * 64 + Math.floor(group.minute / 30);
+  keys[at + 7] = (dx >> GROUP_SHIFT) * GROUP_ROWS + (dy >> GROUP_SHIFT);
+  keys[at + 8] = group.originLon;
+  keys[at + 9] = group.originLat;
+  keys[at + 10] = group.destinationLon;
+  keys[at + 11] = group.destinationLat;
+  keys[at + 12] = group.seconds * 1e6 + group.micros;
   return true;
 }
 
@@ -68,9 +106,12 @@ export class WeeklyCounts {
   /** Counts kept here, or (`tables`) those a counting thread kept (counting.ts). */
   constructor(private readonly tables = new TripTables()) {}
 
-  /** One trip: its region, the day of its date (from 1970-01-01) and its level-12 cells (column, row). */
-  add(region: number, days: number, ox: number, oy: number, dx: number, dy: number): void {
-    if (tripKeys(this.keys, 0, region, days, ox, oy, dx, dy)) this.tables.addAll(this.keys, 1);
+  /**
+   * One trip: its region, the day of its date (from 1970-01-01), its level-12 cells (column, row) and,
+   * for its group, its moment and points (without: the groups give up).
+   */
+  add(region: number, days: number, ox: number, oy: number, dx: number, dy: number, group?: GroupTrip): void {
+    if (tripKeys(this.keys, 0, region, days, ox, oy, dx, dy, group)) this.tables.addAll(this.keys, 1);
     else this.tables.giveUp();
   }
 
@@ -81,6 +122,28 @@ export class WeeklyCounts {
   /** Whether the pairs are whole (and so is the rest). */
   get pairsComplete(): boolean {
     return this.tables.whole && this.tables.pairs !== null;
+  }
+
+  /** Whether the groups are whole (and so is the rest). */
+  get groupsComplete(): boolean {
+    return this.tables.whole && this.tables.groups !== null;
+  }
+
+  /**
+   * Binary COPY rows for silver.trip_groups' columns (GROUP_COLUMNS), PAIR_BATCH rows a piece, in no
+   * order (the key is built by a sort).
+   */
+  *groupRows(segment: number): Generator<Buffer> {
+    const groups = this.tables.whole && this.tables.groups;
+    if (!groups) throw new Error("the groups gave up: the seal aggregates them");
+    const out = new GroupRows();
+    const row = (t: Float64Array, at: number) => out.row(t, at, segment);
+    for (let slot = 0; slot <= groups.mask; ) {
+      slot = groups.forEachFrom(slot, PAIR_BATCH, row);
+      if (slot <= groups.mask) yield* out.take();
+    }
+    out.end();
+    yield* out.take();
   }
 
   /** Binary COPY rows for gold.weekly_regions' columns (region_id, week, trips, segment), by region and week. */
@@ -179,12 +242,52 @@ class PairRows extends BinaryRows {
   }
 }
 
+/** A level-7 cell packed as column * 2^15 + row, as its id (tripflow.cell's packing). */
+const groupCell = (packed: number) => {
+  const column = Math.floor(packed / GROUP_ROWS);
+  return CELL_LEVEL.group * 2 ** 42 + column * 2 ** 21 + (packed - column * GROUP_ROWS);
+};
+
+/** The columns GroupRows writes, in its order. */
+const GROUP_COLUMNS =
+  "region_id, origin_cell, destination_cell, slot, trips, sum_origin_lon, sum_origin_lat, sum_dest_lon, sum_dest_lat, first_trip_at, last_trip_at, segment";
+
+class GroupRows extends BinaryRows {
+  /** A GroupTable slot (count_tables.js): key a, key b, trips, four sums, first and last moment. */
+  row(t: Float64Array, at: number, segment: number): void {
+    this.room(160);
+    const v = this.view;
+    const a = t[at]!;
+    const region = Math.floor(a / GROUP_A);
+    const rest = a - region * GROUP_A;
+    const slot = rest % 64;
+    v.setInt16(this.used, 12);
+    let to = int4(v, this.used + 2, region);
+    to = int8(v, to, groupCell((rest - slot) / 64));
+    to = int8(v, to, groupCell(t[at + 1]!));
+    v.setInt32(to, 2);
+    v.setInt16(to + 4, slot);
+    to = int8(v, to + 6, t[at + 2]!);
+    for (let k = 3; k <= 6; k++) {
+      v.setInt32(to, 8);
+      v.setFloat64(to + 4, t[at + k]!);
+      to += 12;
+    }
+    for (let k = 7; k <= 8; k++) {
+      const seconds = Math.floor(t[at + k]! / 1e6);
+      to = timestampField(v, to, seconds, t[at + k]! - seconds * 1e6);
+    }
+    this.used = int4(v, to, segment);
+  }
+}
+
 /**
  * In the load's last transaction: a large file's weekly counts into its segment's three gold tables
- * (db/transforms/seal/gold_tables.sql), and its cell pairs into their table (seal/pairs_table.sql) when
- * they were kept whole, so that the tables exist only if the whole file is in the segment; nothing if the
- * counts gave up. Their keys and statistics (seal/gold_keys.sql, pairs_keys.sql) are left to the seal,
- * which builds them beside its other builds, off the path from the load to the seal.
+ * (db/transforms/seal/gold_tables.sql), and its groups (seal/groups_table.sql) and cell pairs
+ * (seal/pairs_table.sql) into their tables when they were kept whole, so that the tables exist only if
+ * the whole file is in the segment; nothing if the counts gave up. Their keys and statistics
+ * (seal/gold_keys.sql, groups_keys.sql, pairs_keys.sql) are left to the seal, which builds them beside
+ * its other builds, off the path from the load to the seal.
  */
 export async function stageWeeklyCounts(client: pg.PoolClient, id: number, counts: WeeklyCounts): Promise<void> {
   if (!counts.complete) return;
@@ -197,6 +300,10 @@ export async function stageWeeklyCounts(client: pg.PoolClient, id: number, count
     `${tables.destinations} (region_id, week, cell, trips, segment)`,
     counts.cellRows("destinations", id),
   );
+  if (counts.groupsComplete) {
+    await client.query(segmentSql(SQL.sealGroupsTable, id));
+    await copyRows(client, `${tables.groups} (${GROUP_COLUMNS})`, counts.groupRows(id));
+  }
   if (!counts.pairsComplete) return;
   await client.query(segmentSql(SQL.sealPairsTable, id));
   await copyRows(

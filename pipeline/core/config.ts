@@ -32,6 +32,7 @@ const schema = z.object({
   MAX_SEGMENTS: integer(1, 1000).default(8),
   FINE_MIN_TRIPS: integer(1, Number.MAX_SAFE_INTEGER).default(20_000_000),
   PAIRS_MIN_TRIPS: integer(1, Number.MAX_SAFE_INTEGER).default(5_000_000),
+  LOAD_GROUPS_MAX: integer(0, 10_000_000).default(390_000),
   STALL_MS: integer(1000, 86_400_000).default(DEFAULT_STALL_MS),
   API_TOKEN: z
     .string()
@@ -89,6 +90,8 @@ export type Config = {
   fineMinTrips: number;
   /** Segments of at least this many trips get level-8 cell pairs once their ingestion completed (pipeline/transform/refine.ts). */
   pairsMinTrips: number;
+  /** LOAD_GROUPS_MAX: the most groups a large file's load keeps in memory (pipeline/bronze/intake.ts); 0: none. */
+  loadGroupsMax: number;
   /** An unfinished ingestion without an event for longer than this is stalled: GET /health says degraded, the CLI stops waiting. */
   stallMs: number;
   /** When set, requests other than GET, HEAD and OPTIONS need `Authorization: Bearer <apiToken>`. */
@@ -156,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxSegments: c.MAX_SEGMENTS,
     fineMinTrips: c.FINE_MIN_TRIPS,
     pairsMinTrips: c.PAIRS_MIN_TRIPS,
+    loadGroupsMax: c.LOAD_GROUPS_MAX,
     stallMs: c.STALL_MS,
     apiToken: c.API_TOKEN,
     corsOrigins: c.CORS_ORIGINS,

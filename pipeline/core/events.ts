@@ -51,6 +51,8 @@ export const EVENTS = Object.freeze({
       gold_from_load: z.boolean(),
       /** Absent in events written before gold.weekly_cell_pairs (db/migrations/13). */
       pairs_from_load: z.boolean().optional(),
+      /** Absent in events written before the load kept groups. */
+      groups_from_load: z.boolean().optional(),
       indexes_ms: ms,
       /** Each of the first part's sessions, as they ran side by side (seal.ts). */
       steps: z.array(z.object({ step: z.string(), ms })).optional(),

@@ -86,16 +86,27 @@ const BRIN_APART_MIN_ROWS = 20_000_000;
 const STAGE_GOLD = (id: number) =>
   [SQL.sealGoldTables, SQL.sealStageGold, SQL.sealGoldKeys].map((sql) => segmentSql(sql, id)).join("\n");
 
+/** The seal's own groups of a segment, in one query (one transaction): table, aggregate, key. */
+const STAGE_GROUPS = (id: number) =>
+  [SQL.sealGroupsTable, SQL.sealStageGroups, SQL.sealGroupsKeys].map((sql) => segmentSql(sql, id)).join("\n");
+
 /** The seal's own weekly cell pairs of a segment, in one query (one transaction): table, aggregate, key. */
 const STAGE_PAIRS = (id: number) =>
   [SQL.sealPairsTable, SQL.sealStagePairs, SQL.sealPairsKeys].map((sql) => segmentSql(sql, id)).join("\n");
 
-type Staged = { counts: boolean; countsKeyed: boolean; pairs: boolean; pairsKeyed: boolean };
+type Staged = {
+  counts: boolean;
+  countsKeyed: boolean;
+  pairs: boolean;
+  pairsKeyed: boolean;
+  groups: boolean;
+  groupsKeyed: boolean;
+};
 
 /**
  * Which of a segment's gold tables the load wrote (pipeline/bronze/weekly_counts.ts): the three weekly
  * count tables (created and filled in one transaction, so whole; `countsKeyed` once the seal has built
- * their keys), and the cell pairs table (the same; `pairsKeyed`).
+ * their keys), the cell pairs table (the same; `pairsKeyed`) and the groups table (`groupsKeyed`).
  */
 async function goldStaged(pool: pg.Pool, id: number): Promise<Staged> {
   const t = segmentTables(id);
@@ -103,8 +114,10 @@ async function goldStaged(pool: pg.Pool, id: number): Promise<Staged> {
     `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL AS counts,
             (SELECT count(*) = 3 FROM pg_index WHERE indrelid IN (to_regclass($1), to_regclass($2), to_regclass($3)) AND indisprimary) AS "countsKeyed",
             to_regclass($4) IS NOT NULL AS pairs,
-            EXISTS (SELECT FROM pg_index WHERE indrelid = to_regclass($4) AND indisprimary) AS "pairsKeyed"`,
-    [t.regions, t.origins, t.destinations, t.pairs],
+            EXISTS (SELECT FROM pg_index WHERE indrelid = to_regclass($4) AND indisprimary) AS "pairsKeyed",
+            to_regclass($5) IS NOT NULL AS groups,
+            EXISTS (SELECT FROM pg_index WHERE indrelid = to_regclass($5) AND indisprimary) AS "groupsKeyed"`,
+    [t.regions, t.origins, t.destinations, t.pairs, t.groups],
   );
   return rows[0]!;
 }
@@ -168,8 +181,9 @@ export async function withSession<T>(
  * Seals a bulk ingestion's segment once all its chunks are in it (queued by core/jobs.ts
  * queueSealIfReady). First, side by side: the segment's indexes, each built by one sort, and its own
  * groups and weekly counts in tables shaped like silver.trip_groups and gold (db/transforms/seal/),
- * each aggregated by one scan of the segment, but the weekly counts when the load kept them while it
- * read the lines (pipeline/bronze/weekly_counts.ts). Each is its own transaction, and an interrupted
+ * each aggregated by one scan of the segment, but those the load kept while it read the lines
+ * (pipeline/bronze/weekly_counts.ts: the weekly counts, and the groups of files up to about a million
+ * trips), whose keys only are built here. Each is its own transaction, and an interrupted
  * one is simply done again.
  * Then one transaction attaches the segment and its groups and gold as partitions (nothing is merged
  * into shared rows: readers add a key's rows up over the segments), marks every chunk merged and
@@ -181,12 +195,12 @@ export async function withSession<T>(
 export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
   const started = Date.now();
   const notApplied = { applied: false, rows: 0, indexesMs: 0, attachMs: 0 };
-  // The indexes and the file's own aggregates, side by side. Three sessions on two cores: whichever
-  // ends first leaves its core to the others and takes the short steps left (the BRIN index,
-  // ANALYZE): which of the three is longest depends on the file's size (the groups at 1 M, the index
-  // builds at 100 M, whose sorts grow faster). When the load wrote the weekly counts, the index builds
-  // take two sessions beside the groups' aggregate; otherwise one, beside the groups and the gold
-  // aggregates.
+  // The indexes and the file's own aggregates, side by side, each on a session of its own: whichever
+  // ends first leaves its core to the others and takes the short steps left (keys, the BRIN index,
+  // ANALYZE). When the load wrote the weekly counts and the groups (files up to about a million
+  // trips), the two index builds take the two cores; when it wrote the counts only, they take two
+  // sessions beside the groups' aggregate (the longest of the three at 1 M, the index builds at 100 M,
+  // whose sorts grow faster); otherwise one, beside the groups and the gold aggregates.
   const trips = segmentTable(id);
   const [origin, destination, brin] = segmentIndexes(trips) as [string, string, string];
   const staged = await goldStaged(pool, id);
@@ -194,7 +208,7 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
   const { rows: stored } = await pool.query<{ rows: number }>(SQL.sealState, [id]);
   const segmentRows = stored[0]?.rows ?? 0;
   const indexSettingsOfSegment = indexSettings(segmentRows);
-  const groups = segmentSql(SQL.sealStageGroups, id);
+  const groups = STAGE_GROUPS(id);
   const build = (step: string, ...statements: string[]) => ({ step, settings: indexSettingsOfSegment, statements });
   const stage = (step: string, statements: string) => ({ step, settings: STAGE_SETTINGS, statements: [statements] });
   // A large segment's BRIN index on a session of its own from the start: its scan reads the table
@@ -203,13 +217,19 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
   const brinApart = segmentRows >= BRIN_APART_MIN_ROWS;
   const sessions = [
     ...(staged.counts
-      ? [build("origin index", origin), build("destination index", destination), stage("groups", groups)]
+      ? [
+          build("origin index", origin),
+          build("destination index", destination),
+          ...(staged.groups ? [] : [stage("groups", groups)]),
+        ]
       : [build("indexes", origin, destination), stage("groups", groups), stage("gold", STAGE_GOLD(id))]),
     ...(brinApart ? [build("BRIN index", brin)] : []),
   ];
-  // The keys of the weekly counts the load wrote, and the cell pairs, go to the session that ends
-  // first: their keys when the load wrote them, or the whole pairs table when the load could not keep
-  // them (too many for its memory bound; work_mem as the aggregates', set for that step alone).
+  // The keys of the groups and the weekly counts the load wrote, and the cell pairs, go to the session
+  // that ends first: their keys when the load wrote them, or the whole pairs table when the load could
+  // not keep them (too many for its memory bound; work_mem as the aggregates', set for that step alone).
+  const groupsStep: Step[] =
+    staged.groups && !staged.groupsKeyed ? [{ step: "groups key", sql: segmentSql(SQL.sealGroupsKeys, id) }] : [];
   const countsStep: Step[] =
     staged.counts && !staged.countsKeyed ? [{ step: "gold keys", sql: segmentSql(SQL.sealGoldKeys, id) }] : [];
   const pairsStep: Step[] = staged.pairsKeyed
@@ -223,6 +243,7 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
           },
         ];
   const shortSteps: Step[] = [
+    ...groupsStep,
     ...countsStep,
     ...pairsStep,
     ...(brinApart ? [] : [{ step: "BRIN index", sql: brin }]),
@@ -267,6 +288,7 @@ export async function sealSegment(pool: pg.Pool, id: number): Promise<Sealed> {
       chunks: state.chunks,
       gold_from_load: staged.counts,
       pairs_from_load: staged.pairs,
+      groups_from_load: staged.groups,
       indexes_ms: indexesMs,
       steps,
       attach_ms: attachMs,

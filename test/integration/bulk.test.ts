@@ -24,15 +24,18 @@ describe("the bulk path: a large file loads into a segment of its own, sealed as
   const ingest = (rows: number, seed: number, name: string) => ingestGenerated(tf, db.pool, rows, seed, name);
 
   /**
-   * Per silver.sealed event of the ingestion: whether its gold and its cell pairs came from the weekly
-   * counts the load kept (on its counting thread: pipeline/bronze/counting.ts), and whether the seal
-   * then built their keys (the load writes the tables only).
+   * Per silver.sealed event of the ingestion: whether its gold, its cell pairs and its groups came from
+   * the counts the load kept (on its counting thread: pipeline/bronze/counting.ts), and whether the seal
+   * then built their keys (the load writes the tables only), or aggregated the groups itself.
    */
   const fromLoad = async (id: number) =>
     (
       await db.pool.query(
         `SELECT payload->'gold_from_load' AS gold, payload->'pairs_from_load' AS pairs,
-                payload->'steps' @> '[{"step": "gold keys"}, {"step": "cell pairs key"}]' AS keys
+                payload->'steps' @> '[{"step": "gold keys"}, {"step": "cell pairs key"}]' AS keys,
+                payload->'groups_from_load' AS groups,
+                CASE WHEN payload->'steps' @> '[{"step": "groups key"}]' THEN 'key'
+                     WHEN payload->'steps' @> '[{"step": "groups"}]' THEN 'aggregate' END AS "groupsBy"
            FROM audit.events WHERE ingestion_id = $1 AND type = 'silver.sealed'`,
         [id],
       )
@@ -73,9 +76,9 @@ describe("the bulk path: a large file loads into a segment of its own, sealed as
       { relname: "trips_0", bound: "FOR VALUES IN (0)", indexes: 4 },
       { relname: `trips_seg_${id}`, bound: `FOR VALUES IN (${id})`, indexes: 3 },
     ]);
-    // The weekly counts were kept while the lines were read (the seal did not aggregate them), and
-    // every key of gold and of the groups equals the same aggregate computed from silver.
-    expect(await fromLoad(id)).toEqual([{ gold: true, pairs: true, keys: true }]);
+    // The weekly counts and the groups were kept while the lines were read (the seal did not aggregate
+    // them), and every key of gold and of the groups equals the same aggregate computed from silver.
+    expect(await fromLoad(id)).toEqual([{ gold: true, pairs: true, keys: true, groups: true, groupsBy: "key" }]);
     expect(await mismatches(db)).toEqual(AGREE);
   });
 
@@ -114,8 +117,11 @@ describe("the bulk path: a large file loads into a segment of its own, sealed as
     await eventSeen(db.pool, name, "file.archived");
     const bulk = (await db.pool.query("SELECT id::int FROM audit.ingestions WHERE file_name = $1", [name])).rows[0].id;
     // Its weekly counts, kept while it was read (years 0001 to 9999, the grid's edges), equal gold's
-    // aggregate of silver, key by key.
-    expect(await fromLoad(bulk)).toEqual([{ gold: true, pairs: true, keys: true }]);
+    // aggregate of silver, key by key. Its groups were not kept (microseconds since 2000 of the years
+    // 0001 and 9999 are past what a double holds exactly): the seal aggregated them.
+    expect(await fromLoad(bulk)).toEqual([
+      { gold: true, pairs: true, keys: true, groups: false, groupsBy: "aggregate" },
+    ]);
     expect(await mismatches(db)).toEqual(AGREE);
     const chunk = await bronzeChunk(db.pool, rows);
     expect((await promoteSilverChunk(db.pool, chunk)).applied).toBe(true);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CountingThread } from "../../pipeline/bronze/counting.ts";
-import { WeeklyCounts } from "../../pipeline/bronze/weekly_counts.ts";
+import { TripTables } from "../../pipeline/bronze/count_tables.js";
+import { type GroupTrip, WeeklyCounts } from "../../pipeline/bronze/weekly_counts.ts";
 import { picker, rng } from "../helpers/random.ts";
 
 // The weekly counts a bulk load keeps while it reads (pipeline/bronze/weekly_counts.ts), against a
@@ -23,8 +24,14 @@ function monday(days: number): string {
 const goldCell = (x: number, y: number) => (8n << 42n) | (BigInt(x >> 4) << 21n) | BigInt(y >> 4);
 const pairCell = (x: number, y: number) => (6n << 42n) | (BigInt(x >> 6) << 21n) | BigInt(y >> 6);
 
-/** Decodes binary COPY rows of int4 / date / int8 fields (types given per column). */
-function decode(pieces: Buffer[], types: ("int4" | "date" | "int8")[]): string[] {
+const WIDTH = { int2: 2, int4: 4, date: 4, int8: 8, float8: 8, timestamp: 8 } as const;
+const groupCell = (x: number, y: number) => (7n << 42n) | (BigInt(x >> 5) << 21n) | BigInt(y >> 5);
+
+/**
+ * Decodes binary COPY rows of int2 / int4 / date / int8 / float8 / timestamp fields (types given per
+ * column; a timestamp as its microseconds since 2000, a float8 as JavaScript prints it).
+ */
+function decode(pieces: Buffer[], types: ("int2" | "int4" | "date" | "int8" | "float8" | "timestamp")[]): string[] {
   const buf = Buffer.concat(pieces);
   expect(buf.subarray(0, 11).toString("latin1")).toBe("PGCOPY\n\xff\r\n\0");
   let at = 19;
@@ -38,8 +45,11 @@ function decode(pieces: Buffer[], types: ("int4" | "date" | "int8")[]): string[]
     for (const type of types) {
       const length = buf.readInt32BE(at);
       at += 4;
-      if (type === "int8") values.push(String(buf.readBigInt64BE(at)));
+      if (length !== WIDTH[type]) throw new Error(`a ${type} field of ${length} bytes`);
+      if (type === "int8" || type === "timestamp") values.push(String(buf.readBigInt64BE(at)));
       else if (type === "int4") values.push(String(buf.readInt32BE(at)));
+      else if (type === "int2") values.push(String(buf.readInt16BE(at)));
+      else if (type === "float8") values.push(String(buf.readDoubleBE(at)));
       else values.push(new Date((buf.readInt32BE(at) + 10_957) * DAY_MS).toISOString().slice(0, 10));
       at += length;
     }
@@ -133,6 +143,89 @@ describe("WeeklyCounts: the weekly counts a bulk load keeps while it reads", () 
     expect(rows.sort()).toEqual([...pairs].map(([k, n]) => `${k} ${n} 7`).sort());
   });
 
+  it("keeps the groups of similar trips as silver.trip_groups holds them, and gives them up on their own", () => {
+    const next = rng(5);
+    const counts = new WeeklyCounts(new TripTables(2 ** 16));
+    const pick = picker(next);
+    // Level-7 cells of 32 level-12 columns (rows): both sides of a border, and the grid's last.
+    const someX = [0, 31, 32, 360 * 4096 - 1];
+    const someY = [0, 31, 32, 180 * 4096 - 1];
+    for (let i = 0; i < 6; i++) someX.push(Math.floor(next() * 360 * 4096));
+    for (let i = 0; i < 6; i++) someY.push(Math.floor(next() * 180 * 4096));
+    // Moments from 1900 to 2150 (seconds since 2000), microseconds, minutes at slot edges.
+    const someSeconds = [-3_155_673_600, -1, 0, 599_616_000, 4_733_510_400];
+    const someMinutes = [0, 29, 30, 719, 1_439];
+    type Group = { trips: number; sums: number[]; first: bigint; last: bigint };
+    const groups = new Map<string, Group>();
+    const trip: GroupTrip = {
+      seconds: 0,
+      micros: 0,
+      minute: 0,
+      originLon: 0,
+      originLat: 0,
+      destinationLon: 0,
+      destinationLat: 0,
+    };
+    for (let i = 0; i < 30_000; i++) {
+      const region = pick([1, 2, 2 ** 16 - 1]);
+      const [ox, oy, dx, dy] = [pick(someX), pick(someY), pick(someX), pick(someY)];
+      trip.seconds = pick(someSeconds);
+      trip.micros = pick([0, 1, 999_999]);
+      trip.minute = pick(someMinutes);
+      const points = [next() * 360 - 180, next() * 180 - 90, next() * 360 - 180, next() * 180 - 90];
+      [trip.originLon, trip.originLat, trip.destinationLon, trip.destinationLat] = points;
+      counts.add(region, 18_000, ox, oy, dx, dy, trip);
+      const key = `${region} ${groupCell(ox, oy)} ${groupCell(dx, dy)} ${Math.floor(trip.minute / 30)}`;
+      const moment = BigInt(trip.seconds) * 1_000_000n + BigInt(trip.micros);
+      const g = groups.get(key) ?? { trips: 0, sums: [0, 0, 0, 0], first: moment, last: moment };
+      g.trips++;
+      g.sums = g.sums.map((sum, k) => sum + points[k]!);
+      if (moment < g.first) g.first = moment;
+      if (moment > g.last) g.last = moment;
+      groups.set(key, g);
+    }
+    expect([counts.complete, counts.groupsComplete]).toEqual([true, true]);
+    const pieces = [...counts.groupRows(9)];
+    expect(pieces.length).toBeGreaterThan(1); // handed out as it goes
+    const rows = decode(pieces, [
+      "int4",
+      "int8",
+      "int8",
+      "int2",
+      "int8",
+      "float8",
+      "float8",
+      "float8",
+      "float8",
+      "timestamp",
+      "timestamp",
+      "int4",
+    ]);
+    // Sums added in the same order as here: equal to the last bit.
+    const expected = [...groups].map(([k, g]) => `${k} ${g.trips} ${g.sums.join(" ")} ${g.first} ${g.last} 9`);
+    expect(rows.sort()).toEqual(expected.sort());
+    expect(groups.size).toBeGreaterThan(5_000);
+
+    // They give up alone, the weekly counts staying whole: past their bound, for a region id from 2^16
+    // on, for a moment whose microseconds a double does not hold exactly, or without a group given.
+    const small = new WeeklyCounts(new TripTables(1024));
+    for (let i = 0; i < 800; i++) small.add(1, 18_000, i * 32, 0, 0, 0, trip);
+    const bigRegion = new WeeklyCounts(new TripTables(1024));
+    bigRegion.add(2 ** 16, 18_000, 0, 0, 0, 0, trip);
+    const far = new WeeklyCounts(new TripTables(1024));
+    far.add(1, 18_000, 0, 0, 0, 0, { ...trip, seconds: 9.1e9 });
+    const none = new WeeklyCounts(new TripTables(1024));
+    none.add(1, 18_000, 0, 0, 0, 0);
+    const unkept = new WeeklyCounts();
+    unkept.add(1, 18_000, 0, 0, 0, 0, trip);
+    for (const c of [small, bigRegion, far, none, unkept])
+      expect([c.complete, c.groupsComplete]).toEqual([true, false]);
+    expect(() => small.groupRows(1).next()).toThrow(/gave up/);
+    const bounded = new WeeklyCounts(new TripTables(1024));
+    for (let i = 0; i < 700; i++) bounded.add(1, 18_000, i * 32, 0, 0, 0, trip);
+    expect(bounded.groupsComplete).toBe(true);
+  });
+
   it("gives up (the seal counts instead) past its bound of keys and outside the calendar it packs", () => {
     const many = new WeeklyCounts();
     for (let i = 0; i < 700_000; i++) many.add(1, 18_000, (i % 1_000) * 16, Math.floor(i / 1_000) * 16, 0, 0);
@@ -162,8 +255,17 @@ describe("WeeklyCounts: the weekly counts a bulk load keeps while it reads", () 
 describe("CountingThread: the same counts kept on a worker thread", () => {
   it("gives exactly the counts WeeklyCounts gives on this thread, whatever the batches", async () => {
     const next = rng(11);
-    const thread = new CountingThread();
-    const here = new WeeklyCounts();
+    const thread = new CountingThread(2 ** 17);
+    const here = new WeeklyCounts(new TripTables(2 ** 17));
+    const group: GroupTrip = {
+      seconds: 0,
+      micros: 0,
+      minute: 0,
+      originLon: 0,
+      originLat: 0,
+      destinationLon: 0,
+      destinationLat: 0,
+    };
     // 40,003 trips: several full batches and a partial last one.
     for (let i = 0; i < 40_003; i++) {
       const trip = [
@@ -174,8 +276,13 @@ describe("CountingThread: the same counts kept on a worker thread", () => {
         Math.floor(next() * 3_000) + 500_000,
         Math.floor(next() * 3_000) + 200_000,
       ] as const;
-      thread.add(...trip);
-      here.add(...trip);
+      group.seconds = 599_616_000 + Math.floor(next() * 1e8);
+      group.micros = Math.floor(next() * 1e6);
+      group.minute = Math.floor(next() * 1440);
+      group.originLon = next() * 10;
+      group.destinationLat = next() * 10;
+      thread.add(...trip, group);
+      here.add(...trip, group);
       const behind = thread.backlog();
       if (behind) await behind;
     }
@@ -195,6 +302,24 @@ describe("CountingThread: the same counts kept on a worker thread", () => {
     const pairs = decode([...counts!.pairRows(3)], [...pairTypes]);
     expect(pairs.length).toBeGreaterThan(30_000);
     expect(text(pairs.sort())).toBe(text(decode([...here.pairRows(3)], [...pairTypes]).sort()));
+    expect(counts!.groupsComplete).toBe(true);
+    const groupTypes = [
+      "int4",
+      "int8",
+      "int8",
+      "int2",
+      "int8",
+      "float8",
+      "float8",
+      "float8",
+      "float8",
+      "timestamp",
+      "timestamp",
+      "int4",
+    ] as const;
+    const groups = decode([...counts!.groupRows(3)], [...groupTypes]);
+    expect(groups.length).toBeGreaterThan(10_000);
+    expect(text(groups.sort())).toBe(text(decode([...here.groupRows(3)], [...groupTypes]).sort()));
   }, 60_000);
 
   it("gives no counts (the seal counts instead) once its thread is gone, or for a week the tables cannot pack", async () => {
