@@ -266,17 +266,22 @@ function pairSlot(origin, destination, weekRegion) {
  * per key, its trips, the sums of its origins' and destinations' longitudes and latitudes, its first
  * and last moment, in an open-addressing table of GROUP_WIDTH float64 per slot (no object per group).
  * The key is two whole numbers (weekly_counts.ts tripKeys packs them): `a` below 2^53, `b` below 2^32.
- * `add` returns false once the table would outgrow `maxSlots` (a power of two).
+ * `add` returns false once the table is three quarters full: it does not grow.
  */
 export class GroupTable {
-  maxSlots = 0;
   size = 0;
-  mask = (1 << 10) - 1;
-  slots = new Float64Array((this.mask + 1) * GROUP_WIDTH).fill(EMPTY);
+  mask = -1;
+  slots = new Float64Array(0);
 
-  /** @param {number} maxSlots */
-  constructor(maxSlots) {
-    this.maxSlots = maxSlots;
+  /**
+   * All its slots at once: a table that grew would keep the old slots beside the new ones until the
+   * thread's next collection, half as much memory again at its peak.
+   * @param {number} slots a power of two
+   */
+  constructor(slots) {
+    if (slots <= 0) return;
+    this.mask = slots - 1;
+    this.slots = new Float64Array(slots * GROUP_WIDTH).fill(EMPTY);
   }
 
   /** @param {TableParts<Float64Array<ArrayBuffer>>} parts */
@@ -328,7 +333,7 @@ export class GroupTable {
     t[s + 7] = moment;
     t[s + 8] = moment;
     this.size++;
-    return this.size * 4 < (this.mask + 1) * 3 || this.grow();
+    return this.size * 4 < (this.mask + 1) * 3;
   }
 
   /**
@@ -350,25 +355,6 @@ export class GroupTable {
       given++;
     }
     return slot;
-  }
-
-  /** @private */
-  grow() {
-    const slots = (this.mask + 1) * 2;
-    if (slots > this.maxSlots) return false;
-    const old = this.slots;
-    this.mask = slots - 1;
-    const t = new Float64Array(slots * GROUP_WIDTH).fill(EMPTY);
-    this.slots = t;
-    for (let from = 0; from < old.length; from += GROUP_WIDTH) {
-      const a = old[from];
-      if (a === EMPTY) continue;
-      let h = slot(a, old[from + 1]) & this.mask;
-      while (t[h * GROUP_WIDTH] !== EMPTY) h = (h + 1) & this.mask;
-      const at = h * GROUP_WIDTH;
-      for (let k = 0; k < GROUP_WIDTH; k++) t[at + k] = old[from + k];
-    }
-    return true;
   }
 }
 

@@ -5,7 +5,7 @@ import { BinaryRows, daysFromCivil, int4, int8, PG_EPOCH_DAYS, timestampField } 
 import { dataLine, type lineReader, type Point } from "./parse.ts";
 import { PlainBytes } from "./plain_bytes.ts";
 import type { TripCounter } from "./counting.ts";
-import type { GroupTrip } from "./weekly_counts.ts";
+import { blankGroupTrip } from "./weekly_counts.ts";
 
 /**
  * The columns a large file's chunk is COPYed with, straight into its segment table: what
@@ -53,15 +53,7 @@ const subcell = (x27: number, y27: number) => (x27 % SUB) * SUB + (y27 % SUB);
  */
 export class SilverRows extends BinaryRows {
   /** The trip being added, as its group takes it: one object written over for every trip. */
-  private readonly group: GroupTrip = {
-    seconds: 0,
-    micros: 0,
-    minute: 0,
-    originLon: 0,
-    originLat: 0,
-    destinationLon: 0,
-    destinationLat: 0,
-  };
+  private readonly group = blankGroupTrip();
 
   constructor(private readonly counts?: TripCounter) {
     super();

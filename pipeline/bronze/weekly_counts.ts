@@ -45,6 +45,17 @@ export type GroupTrip = {
   destinationLat: number;
 };
 
+/** A GroupTrip of zeros, to write each trip's numbers over. */
+export const blankGroupTrip = (): GroupTrip => ({
+  seconds: 0,
+  micros: 0,
+  minute: 0,
+  originLon: 0,
+  originLat: 0,
+  destinationLon: 0,
+  destinationLat: 0,
+});
+
 /**
  * A trip's keys, as TripTables.addAll (count_tables.js) takes them, written at keys[at, at +
  * KEYS_PER_TRIP): its region-and-week key (region * 2^19 + week), its level-8 origin and destination

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CountingThread } from "../../pipeline/bronze/counting.ts";
 import { TripTables } from "../../pipeline/bronze/count_tables.js";
-import { type GroupTrip, WeeklyCounts } from "../../pipeline/bronze/weekly_counts.ts";
+import { blankGroupTrip, WeeklyCounts } from "../../pipeline/bronze/weekly_counts.ts";
 import { picker, rng } from "../helpers/random.ts";
 
 // The weekly counts a bulk load keeps while it reads (pipeline/bronze/weekly_counts.ts), against a
@@ -24,6 +24,21 @@ function monday(days: number): string {
 const goldCell = (x: number, y: number) => (8n << 42n) | (BigInt(x >> 4) << 21n) | BigInt(y >> 4);
 const pairCell = (x: number, y: number) => (6n << 42n) | (BigInt(x >> 6) << 21n) | BigInt(y >> 6);
 
+/** silver.trip_groups' columns as WeeklyCounts.groupRows writes them. */
+const GROUP_TYPES = [
+  "int4",
+  "int8",
+  "int8",
+  "int2",
+  "int8",
+  "float8",
+  "float8",
+  "float8",
+  "float8",
+  "timestamp",
+  "timestamp",
+  "int4",
+] as const;
 const WIDTH = { int2: 2, int4: 4, date: 4, int8: 8, float8: 8, timestamp: 8 } as const;
 const groupCell = (x: number, y: number) => (7n << 42n) | (BigInt(x >> 5) << 21n) | BigInt(y >> 5);
 
@@ -157,15 +172,7 @@ describe("WeeklyCounts: the weekly counts a bulk load keeps while it reads", () 
     const someMinutes = [0, 29, 30, 719, 1_439];
     type Group = { trips: number; sums: number[]; first: bigint; last: bigint };
     const groups = new Map<string, Group>();
-    const trip: GroupTrip = {
-      seconds: 0,
-      micros: 0,
-      minute: 0,
-      originLon: 0,
-      originLat: 0,
-      destinationLon: 0,
-      destinationLat: 0,
-    };
+    const trip = blankGroupTrip();
     for (let i = 0; i < 30_000; i++) {
       const region = pick([1, 2, 2 ** 16 - 1]);
       const [ox, oy, dx, dy] = [pick(someX), pick(someY), pick(someX), pick(someY)];
@@ -187,20 +194,7 @@ describe("WeeklyCounts: the weekly counts a bulk load keeps while it reads", () 
     expect([counts.complete, counts.groupsComplete]).toEqual([true, true]);
     const pieces = [...counts.groupRows(9)];
     expect(pieces.length).toBeGreaterThan(1); // handed out as it goes
-    const rows = decode(pieces, [
-      "int4",
-      "int8",
-      "int8",
-      "int2",
-      "int8",
-      "float8",
-      "float8",
-      "float8",
-      "float8",
-      "timestamp",
-      "timestamp",
-      "int4",
-    ]);
+    const rows = decode(pieces, [...GROUP_TYPES]);
     // Sums added in the same order as here: equal to the last bit.
     const expected = [...groups].map(([k, g]) => `${k} ${g.trips} ${g.sums.join(" ")} ${g.first} ${g.last} 9`);
     expect(rows.sort()).toEqual(expected.sort());
@@ -257,15 +251,7 @@ describe("CountingThread: the same counts kept on a worker thread", () => {
     const next = rng(11);
     const thread = new CountingThread(2 ** 17);
     const here = new WeeklyCounts(new TripTables(2 ** 17));
-    const group: GroupTrip = {
-      seconds: 0,
-      micros: 0,
-      minute: 0,
-      originLon: 0,
-      originLat: 0,
-      destinationLon: 0,
-      destinationLat: 0,
-    };
+    const group = blankGroupTrip();
     // 40,003 trips: several full batches and a partial last one.
     for (let i = 0; i < 40_003; i++) {
       const trip = [
@@ -303,23 +289,10 @@ describe("CountingThread: the same counts kept on a worker thread", () => {
     expect(pairs.length).toBeGreaterThan(30_000);
     expect(text(pairs.sort())).toBe(text(decode([...here.pairRows(3)], [...pairTypes]).sort()));
     expect(counts!.groupsComplete).toBe(true);
-    const groupTypes = [
-      "int4",
-      "int8",
-      "int8",
-      "int2",
-      "int8",
-      "float8",
-      "float8",
-      "float8",
-      "float8",
-      "timestamp",
-      "timestamp",
-      "int4",
-    ] as const;
-    const groups = decode([...counts!.groupRows(3)], [...groupTypes]);
+
+    const groups = decode([...counts!.groupRows(3)], [...GROUP_TYPES]);
     expect(groups.length).toBeGreaterThan(10_000);
-    expect(text(groups.sort())).toBe(text(decode([...here.groupRows(3)], [...groupTypes]).sort()));
+    expect(text(groups.sort())).toBe(text(decode([...here.groupRows(3)], [...GROUP_TYPES]).sort()));
   }, 60_000);
 
   it("gives no counts (the seal counts instead) once its thread is gone, or for a week the tables cannot pack", async () => {
