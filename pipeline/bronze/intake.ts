@@ -16,7 +16,6 @@ import { registerIngestion } from "../landing/register.ts";
 import { openForWriting } from "../landing/writers.ts";
 import { attachChunk, bronzeChunkRows, loadBronze, type ExpectedFile } from "./loader.ts";
 import { CountingThread, groupSlots } from "./counting.ts";
-import { buildSegmentIndexes } from "../core/segment_builds.ts";
 import { Dimensions } from "./silver_rows.ts";
 import { stageWeeklyCounts } from "./weekly_counts.ts";
 
@@ -283,7 +282,6 @@ export class Intake {
     const counter =
       started.bulk && !resuming ? new CountingThread(groupSlots(this.config.loadGroupsMax, expected.size)) : undefined;
     const client = await this.pool.connect();
-    let built: Promise<unknown> | undefined;
     try {
       const result = await loadBronze(client, {
         ingestionId: id,
@@ -346,17 +344,6 @@ export class Intake {
         },
       });
       const counts = await counter?.finish();
-      // A file whose load kept all its aggregates, its groups too (up to about a million trips), leaves
-      // the seal two index builds and short steps: the builds start now, beside this last transaction,
-      // which waits for them before it commits (and queues the seal). One that fails is the seal's again.
-      built = counts?.groupsComplete
-        ? buildSegmentIndexes(this.pool, id, result.rows).catch((err: Error) =>
-            this.logger.warn(
-              { ingestion: id, err: err.message },
-              "index build beside the load failed: the seal builds it",
-            ),
-          )
-        : undefined;
       await client.query("BEGIN");
       await lockIngestion(client, id);
       if (lastChunk) await queueSilverChunk(client, lastChunk);
@@ -369,13 +356,11 @@ export class Intake {
       await completeIfDone(client, id); // a file with a header and no data lines completes here
       if (counts) await stageWeeklyCounts(client, id, counts);
       if (started.bulk) await queueSealIfReady(client, id); // every chunk is in its segment now
-      await built;
       await client.query("COMMIT");
     } catch (err) {
       await client.query("ROLLBACK").catch(() => {});
       throw err;
     } finally {
-      await built; // never rejects (caught above)
       await counter?.close(); // first: the thread must end even if releasing the client throws
       client.release();
     }

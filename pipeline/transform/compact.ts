@@ -2,8 +2,7 @@ import type pg from "pg";
 import { inTransaction, recordEvent } from "../core/audit.ts";
 import { lockAggregates, PARENTS, segmentTables } from "../core/lifecycle.ts";
 import { fillSql, SQL } from "../core/sql.ts";
-import { indexSettings, segmentIndexes, withSession } from "../core/segment_builds.ts";
-import { STAGE_SETTINGS } from "./seal.ts";
+import { indexSettings, segmentIndexes, STAGE_SETTINGS, withSession } from "./seal.ts";
 
 export type Compacted = { segments: number[]; into: number; rows: number; ms: number };
 

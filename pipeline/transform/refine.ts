@@ -2,8 +2,7 @@ import type pg from "pg";
 import { recordEvent } from "../core/audit.ts";
 import { holdingIngestionShared, segmentSql, segmentTables } from "../core/lifecycle.ts";
 import { SQL } from "../core/sql.ts";
-import { withSession } from "../core/segment_builds.ts";
-import { STAGE_SETTINGS } from "./seal.ts";
+import { STAGE_SETTINGS, withSession } from "./seal.ts";
 
 export type Refined = { segment: number; origin_rows: number; destination_rows: number; pair_rows: number; ms: number };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { indexSettings } from "../../pipeline/core/segment_builds.ts";
+import { indexSettings } from "../../pipeline/transform/seal.ts";
 
 // The sort memory of the seal's and the compaction's index builds (pipeline/transform/seal.ts
 // indexSettings), against PostgreSQL 15's own arithmetic (tuplesort.c): a sort merges at most
