@@ -32,7 +32,7 @@ const schema = z.object({
   MAX_SEGMENTS: integer(1, 1000).default(8),
   FINE_MIN_TRIPS: integer(1, Number.MAX_SAFE_INTEGER).default(20_000_000),
   PAIRS_MIN_TRIPS: integer(1, Number.MAX_SAFE_INTEGER).default(5_000_000),
-  LOAD_GROUPS_MAX: integer(0, 10_000_000).default(390_000),
+  LOAD_GROUPS_MAX: integer(0, 1_500_000).default(390_000),
   STALL_MS: integer(1000, 86_400_000).default(DEFAULT_STALL_MS),
   API_TOKEN: z
     .string()
