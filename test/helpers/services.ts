@@ -6,7 +6,8 @@ import { startServices, type Role, type Services } from "../../pipeline/services
 import type pg from "pg";
 import { generate } from "../bench/generate.ts";
 import { eventSeen } from "./audit.ts";
-import { quietLogger } from "./database.ts";
+import { afterAll, beforeAll } from "vitest";
+import { createTestDatabase, quietLogger, type TestDatabase } from "./database.ts";
 
 export type Started = Services & { config: Config; landing: string; archive: string; baseUrl: string };
 
@@ -67,4 +68,21 @@ export async function ingestGenerated(
     [name],
   );
   return ingestions[0]!.id;
+}
+
+/**
+ * A describe block's own database and in-process services (api, worker, watch) with `env` on top of
+ * the test defaults, made before its tests and dropped after them: read `.db` and `.tf` in the tests.
+ */
+export function servicesOnOwnDatabase(env: Record<string, string>): { db: TestDatabase; tf: Started } {
+  const s = {} as { db: TestDatabase; tf: Started };
+  beforeAll(async () => {
+    s.db = await createTestDatabase();
+    s.tf = await startTestServices(s.db.url, ["api", "worker", "watch"], env);
+  });
+  afterAll(async () => {
+    await s.tf?.stop();
+    await s.db?.drop();
+  });
+  return s;
 }

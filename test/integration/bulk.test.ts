@@ -5,7 +5,7 @@ import { promoteSilverChunk } from "../../pipeline/transform/promote.ts";
 import { AGREE, eventSeen, exactly, mismatches, totals } from "../helpers/audit.ts";
 import { bronzeChunk, type Row } from "../helpers/bronze.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
-import { ingestGenerated, startTestServices, type Started } from "../helpers/services.ts";
+import { ingestGenerated, servicesOnOwnDatabase, startTestServices, type Started } from "../helpers/services.ts";
 
 describe("the bulk path: a large file loads into a segment of its own, sealed as a unit", () => {
   let db: TestDatabase;
@@ -153,5 +153,44 @@ describe("the bulk path: a large file loads into a segment of its own, sealed as
     const before = (await totals(db.pool)).silver;
     await ingest(7_000, 12, "bulk-b.csv");
     expect(await totals(db.pool)).toEqual(exactly(before + 7_000));
+  });
+}, 300_000);
+
+describe("the groups a bulk load keeps: bounded by LOAD_GROUPS_MAX, and by the file's size", () => {
+  // 10,000 groups: 2^14 slots, 12,288 groups at most; files up to 3.2 MB (320 bytes a group) try.
+  const s = servicesOnOwnDatabase({ BULK_MIN_BYTES: "1", CHUNK_ROWS: "5000", LOAD_GROUPS_MAX: "10000" });
+
+  const sealed = async (id: number) =>
+    (
+      await s.db.pool.query(
+        `SELECT payload->'groups_from_load' AS "fromLoad",
+                (SELECT count(*)::int FROM silver.trip_groups WHERE segment = $1) AS groups
+           FROM audit.events WHERE ingestion_id = $1 AND type = 'silver.sealed'`,
+        [id],
+      )
+    ).rows[0];
+
+  it("keeps them while they fit; past the bound, or for a larger file, the seal aggregates them: exact either way", async () => {
+    const few = await ingestGenerated(s.tf, s.db.pool, 2_000, 21, "few-groups.csv");
+    const fewSealed = await sealed(few);
+    expect(fewSealed.fromLoad).toBe(true);
+    expect(fewSealed.groups).toBeLessThanOrEqual(12_288);
+    // About 2.4 MB: under the size gate, but more groups than the table holds: it gave up on its own.
+    const many = await ingestGenerated(s.tf, s.db.pool, 25_000, 22, "many-groups.csv");
+    const manySealed = await sealed(many);
+    expect(manySealed.groups).toBeGreaterThan(12_288);
+    expect(manySealed.fromLoad).toBe(false);
+    // Over the gate (3.4 MB) with one group: the load does not try, however few the groups.
+    const line = "Prague,POINT (14.4378 50.0755),POINT (14.4 50.1),2019-01-07 08:15:00,cheap_mobile\n";
+    await writeFile(
+      join(s.tf.landing, ".one-group.csv.tmp"),
+      `region,origin_coord,destination_coord,datetime,datasource\n${line.repeat(40_000)}`,
+    );
+    await rename(join(s.tf.landing, ".one-group.csv.tmp"), join(s.tf.landing, "one-group.csv"));
+    await eventSeen(s.db.pool, "one-group.csv", "file.archived");
+    const { rows } = await s.db.pool.query("SELECT id::int FROM audit.ingestions WHERE file_name = 'one-group.csv'");
+    expect(await sealed(rows[0].id)).toEqual({ fromLoad: false, groups: 1 });
+    expect(await totals(s.db.pool)).toEqual(exactly(67_000));
+    expect(await mismatches(s.db)).toEqual(AGREE);
   });
 }, 300_000);
