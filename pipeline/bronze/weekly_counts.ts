@@ -110,6 +110,9 @@ export function tripKeys(
  * (count_tables.js) are bounded: past their bound (or for a week outside years 1..9999) they give up
  * (`complete` false), and the seal counts instead. The pairs, many more keys, give up on their own
  * (`pairsComplete`; also for a region id from 2^13 on) and free their table: then the seal counts them.
+ * So do the groups of similar trips (`groupsComplete`), what seal/stage_groups.sql computes, kept only
+ * when the tables were made with room for them (TripTables' groupSlots: small files, counting.ts
+ * groupSlots).
  */
 export class WeeklyCounts {
   private readonly keys = new Float64Array(KEYS_PER_TRIP);
