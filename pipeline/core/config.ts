@@ -22,6 +22,7 @@ const schema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   WORKER_CONCURRENCY: integer(1, 64).default(2),
   DB_POOL_SIZE: integer(2, 200).default(10),
+  DB_IDLE_MS: integer(1000, 86_400_000).default(300_000),
   CHUNK_ROWS: integer(1000, 10_000_000).default(250_000),
   SETTLE_MS: integer(0, 600_000).default(500),
   SCAN_INTERVAL_MS: integer(100, 3_600_000).default(2000),
@@ -75,6 +76,8 @@ export type Config = {
   logLevel: (typeof LOG_LEVELS)[number];
   workerConcurrency: number;
   dbPoolSize: number;
+  /** DB_IDLE_MS: an idle pool connection is closed after this long (pipeline/core/db.ts createPool). */
+  dbIdleMs: number;
   chunkRows: number;
   settleMs: number;
   scanIntervalMs: number;
@@ -149,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: c.LOG_LEVEL,
     workerConcurrency: c.WORKER_CONCURRENCY,
     dbPoolSize: c.DB_POOL_SIZE,
+    dbIdleMs: c.DB_IDLE_MS,
     chunkRows: c.CHUNK_ROWS,
     settleMs: c.SETTLE_MS,
     scanIntervalMs: c.SCAN_INTERVAL_MS,

@@ -24,11 +24,12 @@ pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
 export const KEEPALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 } as const;
 
 /**
- * How long an idle connection stays open: five minutes, not node-postgres' 10 s. A new server process
- * starts with cold caches (the catalog entries of every partition a box query touches, the plans of its
- * prepared statements, the warmed allocator below): on the 15 M bench database the same 38 both-ends
- * questions took a p95 of 57.9 ms on warm connections and 176.7 ms when asked again after 12 s of quiet,
- * every connection gone; a dashboard clicked now and then would pay that on every click.
+ * How long an idle connection stays open by default (DB_IDLE_MS): five minutes, not node-postgres' 10 s.
+ * A new server process starts with cold caches (the catalog entries of every partition a box query
+ * touches, the plans of its prepared statements, the warmed allocator below): on the 15 M bench
+ * database an API process asked the bench's box questions again after 12 s of quiet answered
+ * both-ends ones in 56.6 ms at p95 with connections kept and 102.8 ms with 10 s (`npm run bench:quiet
+ * -- --role api`, docs/api.md); a dashboard clicked now and then would pay that on every click.
  */
 const IDLE_MS = 300_000;
 
@@ -37,13 +38,13 @@ const IDLE_MS = 300_000;
  * tripflow's sessions: the API's queries are short and an index-driven plan with a high cost estimate
  * paid ~0.4 s of compilation per request; the transforms measured no faster with it.
  */
-export function createPool(url: string, max: number, name = "tripflow"): pg.Pool {
+export function createPool(url: string, max: number, name = "tripflow", idleMs = IDLE_MS): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max,
     application_name: name,
     options: "-c jit=off",
-    idleTimeoutMillis: IDLE_MS,
+    idleTimeoutMillis: idleMs,
     ...KEEPALIVE,
     // Before the client is handed out, once per connection; a failure here is the next query's to report.
     onConnect: async (client) => {

@@ -134,12 +134,12 @@ type Service = {
   log: string;
 };
 
-/** Step 3: the real service, as `npm start` runs it, in a child process whose memory is sampled. */
-async function startService(url: string, dir: string): Promise<Service> {
+/** Step 3: the real service, as `npm start` runs it (or one `role` of it), in a child process whose memory is sampled. */
+export async function startService(url: string, dir: string, role = "all"): Promise<Service> {
   const port = await freePort();
   const logFile = path.join(dir, "service.log");
   const fd = openSync(logFile, "w");
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "all"], {
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN, role], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -474,7 +474,7 @@ export function randomRequests(n: number, seed: number): Request[] {
   });
 }
 
-const query = (r: Request) =>
+export const query = (r: Request) =>
   new URLSearchParams(
     Object.entries({
       region: r.region,

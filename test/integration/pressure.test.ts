@@ -53,8 +53,13 @@ const WORKER_CONCURRENCY = 2;
  * clients at the same moment. So the idle count is 3 or 4 depending on that phase, not a fixed number.
  */
 const IDLE_CONNECTIONS = DEDICATED_CONNECTIONS + 1 + WORKER_CONCURRENCY;
-/** pg-pool's idleTimeoutMillis (10 s, not set by createPool) plus a margin: an idle pool client is closed by then. */
-const POOL_IDLE_MS = 12_000;
+/**
+ * The pool's idle timeout for this test (DB_IDLE_MS; five minutes by default), short so that every pool
+ * client the load used is closed soon after, and a connection still open then is one somebody kept.
+ */
+const DB_IDLE_MS = 10_000;
+/** DB_IDLE_MS plus a margin: an idle pool client is closed by then. */
+const POOL_IDLE_MS = DB_IDLE_MS + 2_000;
 /** A pool session idle this long is a client somebody checked out and kept (a pool would have closed it). */
 const HELD_AFTER_S = 13;
 /**
@@ -257,6 +262,7 @@ describe(`under pressure: ${SSE_CLIENTS} SSE clients and ${PRESSURE_SECONDS} s o
       LANDING_DIR: landing,
       ARCHIVE_DIR: join(root, "archive"),
       DB_POOL_SIZE: String(DB_POOL_SIZE),
+      DB_IDLE_MS: String(DB_IDLE_MS),
       WORKER_CONCURRENCY: String(WORKER_CONCURRENCY),
       CHUNK_ROWS: "1000",
       PROGRESS_INTERVAL_MS: "0",
