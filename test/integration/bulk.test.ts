@@ -180,17 +180,18 @@ describe("the groups a bulk load keeps: bounded by LOAD_GROUPS_MAX, and by the f
     const manySealed = await sealed(many);
     expect(manySealed.groups).toBeGreaterThan(12_288);
     expect(manySealed.fromLoad).toBe(false);
-    // Over the gate (3.4 MB) with one group: the load does not try, however few the groups.
-    const line = "Prague,POINT (14.4378 50.0755),POINT (14.4 50.1),2019-01-07 08:15:00,cheap_mobile\n";
-    await writeFile(
-      join(s.tf.landing, ".one-group.csv.tmp"),
-      `region,origin_coord,destination_coord,datetime,datasource\n${line.repeat(40_000)}`,
-    );
+    // Over the gate (3.5 MB) with one group: the load does not try, however few the groups. Points in
+    // binary fractions, so that the group's sums are exact in any order of addition (the check adds
+    // them up per segment).
+    const line = "Nowhere,POINT (0.5 0.25),POINT (0.75 0.125),2019-01-07 08:15:00,cheap_mobile\n";
+    const csv = `region,origin_coord,destination_coord,datetime,datasource\n${line.repeat(45_000)}`;
+    expect(Buffer.byteLength(csv)).toBeGreaterThan(3_200_000);
+    await writeFile(join(s.tf.landing, ".one-group.csv.tmp"), csv);
     await rename(join(s.tf.landing, ".one-group.csv.tmp"), join(s.tf.landing, "one-group.csv"));
     await eventSeen(s.db.pool, "one-group.csv", "file.archived");
     const { rows } = await s.db.pool.query("SELECT id::int FROM audit.ingestions WHERE file_name = 'one-group.csv'");
     expect(await sealed(rows[0].id)).toEqual({ fromLoad: false, groups: 1 });
-    expect(await totals(s.db.pool)).toEqual(exactly(67_000));
+    expect(await totals(s.db.pool)).toEqual(exactly(72_000));
     expect(await mismatches(s.db)).toEqual(AGREE);
   });
 }, 300_000);
