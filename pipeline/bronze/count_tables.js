@@ -17,6 +17,8 @@ const MAX_SLOTS = 2 ** 20;
 const MAX_PAIR_SLOTS = 2 ** 21;
 /** Numbers per GroupTable slot: key a, key b, trips, four sums, first and last moment. */
 const GROUP_WIDTH = 9;
+/** The share of a GroupTable's slots it fills before it gives up (counting.ts groupSlots sizes it by it). */
+export const GROUP_FILL = 0.75;
 const EMPTY = -1;
 
 /**
@@ -154,6 +156,31 @@ function slot(a, b) {
 }
 
 /**
+ * The filled slots of an open-addressing table of `width` numbers a slot (an empty one starts with
+ * EMPTY), from slot `from` on, each handed to `fn` as its position in `slots`, until `limit` were given
+ * or slot `mask` was passed; returns the slot to go on from.
+ * @template {Float64Array | Int32Array} S
+ * @param {S} slots
+ * @param {number} width
+ * @param {number} mask
+ * @param {number} from
+ * @param {number} limit
+ * @param {(slots: S, at: number) => void} fn
+ * @returns {number}
+ */
+function eachSlotFrom(slots, width, mask, from, limit, fn) {
+  let given = 0;
+  let slot = from;
+  for (; slot <= mask && given < limit; slot++) {
+    const at = slot * width;
+    if (slots[at] === EMPTY) continue;
+    fn(slots, at);
+    given++;
+  }
+  return slot;
+}
+
+/**
  * Trips per cell pair and week, in an open-addressing table of 16-byte slots (one Int32Array: origin
  * cell, destination cell, week and region in one number, count; no object per key): a file of 10 M
  * trips has about 770,000 pairs, kept in 32 MiB. `add` returns false once the table would outgrow
@@ -204,24 +231,16 @@ export class PairTable {
   }
 
   /**
-   * Calls `fn` with each pair and its count from slot `from` on, in slot order, until `limit` pairs were
-   * given or the table ends; returns the slot to go on from (the number of slots when it ended).
+   * Calls `fn` with each pair's slot (origin cell, destination cell, week-and-region, count at `slots[at ..
+   * at + 4)`) from slot `from` on, until `limit` pairs were given or the table ends; returns the slot to
+   * go on from (the number of slots when it ended).
    * @param {number} from
    * @param {number} limit
-   * @param {(origin: number, destination: number, weekRegion: number, count: number) => void} fn
+   * @param {(slots: Int32Array, at: number) => void} fn
    * @returns {number}
    */
   forEachFrom(from, limit, fn) {
-    const t = this.slots;
-    let given = 0;
-    let slot = from;
-    for (; slot <= this.mask && given < limit; slot++) {
-      const at = slot * 4;
-      if (t[at] === EMPTY) continue;
-      fn(t[at], t[at + 1], t[at + 2], t[at + 3]);
-      given++;
-    }
-    return slot;
+    return eachSlotFrom(this.slots, 4, this.mask, from, limit, fn);
   }
 
   /** @private */
@@ -333,7 +352,7 @@ export class GroupTable {
     t[s + 7] = moment;
     t[s + 8] = moment;
     this.size++;
-    return this.size * 4 < (this.mask + 1) * 3;
+    return this.size < (this.mask + 1) * GROUP_FILL;
   }
 
   /**
@@ -345,16 +364,7 @@ export class GroupTable {
    * @returns {number}
    */
   forEachFrom(from, limit, fn) {
-    const t = this.slots;
-    let given = 0;
-    let slot = from;
-    for (; slot <= this.mask && given < limit; slot++) {
-      const at = slot * GROUP_WIDTH;
-      if (t[at] === EMPTY) continue;
-      fn(t, at);
-      given++;
-    }
-    return slot;
+    return eachSlotFrom(this.slots, GROUP_WIDTH, this.mask, from, limit, fn);
   }
 }
 

@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import { COUNTING_THREAD, KEYS_PER_TRIP, type TablesParts, TripTables } from "./count_tables.js";
+import { COUNTING_THREAD, GROUP_FILL, KEYS_PER_TRIP, type TablesParts, TripTables } from "./count_tables.js";
 import { type GroupTrip, tripKeys, WeeklyCounts } from "./weekly_counts.ts";
 
 /** What counts a trip: WeeklyCounts itself, or a CountingThread that hands trips to one on another thread. */
@@ -32,7 +32,7 @@ const LINES_PER_GROUP = 8;
  */
 export function groupSlots(max: number, fileBytes: number): number {
   if (max <= 0 || fileBytes > max * LINES_PER_GROUP * MIN_LINE_BYTES) return 0;
-  return Math.max(1024, 2 ** Math.ceil(Math.log2(max / 0.75)));
+  return Math.max(1024, 2 ** Math.ceil(Math.log2(max / GROUP_FILL)));
 }
 
 type Reply = { done: Float64Array<ArrayBuffer> } | { tables: TablesParts };

@@ -21,7 +21,7 @@ const PAIR_ROWS = 180 * 2 ** CELL_LEVEL.pairs;
 /** A pair's week and region share 32 bits: regions from this id on give the pairs up. */
 const PAIR_REGIONS = 2 ** 13;
 /** Binary COPY rows handed out at a time by WeeklyCounts.pairRows and groupRows. */
-const PAIR_BATCH = 16_384;
+const ROW_BATCH = 16_384;
 /** The level-12 columns (rows) of a group's level-7 cell, and its rows: a level-7 cell packs as column * 2^15 + row. */
 const GROUP_SHIFT = CELL_LEVEL.fine - CELL_LEVEL.group;
 const GROUP_ROWS = 2 ** 15;
@@ -151,13 +151,7 @@ export class WeeklyCounts {
     const groups = this.tables.whole && this.tables.groups;
     if (!groups) throw new Error("the groups gave up: the seal aggregates them");
     const out = new GroupRows();
-    const row = (t: Float64Array, at: number) => out.row(t, at, segment);
-    for (let slot = 0; slot <= groups.mask; ) {
-      slot = groups.forEachFrom(slot, PAIR_BATCH, row);
-      if (slot <= groups.mask) yield* out.take();
-    }
-    out.end();
-    yield* out.take();
+    yield* inPieces(groups, out, (t, at) => out.row(t, at, segment));
   }
 
   /** Binary COPY rows for gold.weekly_regions' columns (region_id, week, trips, segment), by region and week. */
@@ -182,16 +176,10 @@ export class WeeklyCounts {
     const pairs = this.tables.whole && this.tables.pairs;
     if (!pairs) throw new Error("the cell pairs gave up: the seal counts them");
     const out = new PairRows();
-    const row = (origin: number, destination: number, weekRegion: number, trips: number) => {
-      const wr = weekRegion >>> 0;
-      out.row(origin, destination, Math.floor(wr / PAIR_REGIONS), wr % PAIR_REGIONS, trips, segment);
-    };
-    for (let slot = 0; slot <= pairs.mask; ) {
-      slot = pairs.forEachFrom(slot, PAIR_BATCH, row);
-      if (slot <= pairs.mask) yield* out.take();
-    }
-    out.end();
-    yield* out.take();
+    yield* inPieces(pairs, out, (t, at) => {
+      const wr = t[at + 2]! >>> 0;
+      out.row(t[at]!, t[at + 1]!, Math.floor(wr / PAIR_REGIONS), wr % PAIR_REGIONS, t[at + 3]!, segment);
+    });
   }
 
   private rows(table: CountTable, segment: number, cells: boolean): Buffer[] {
@@ -219,6 +207,23 @@ export class WeeklyCounts {
   }
 }
 
+/**
+ * Binary COPY rows of every filled slot of a table (count_tables.js PairTable, GroupTable), written by
+ * `row` into `out` and handed out ROW_BATCH rows a piece, in slot order: nothing is copied or sorted first.
+ */
+function* inPieces<S>(
+  table: { mask: number; forEachFrom(from: number, limit: number, fn: (slots: S, at: number) => void): number },
+  out: BinaryRows,
+  row: (slots: S, at: number) => void,
+): Generator<Buffer> {
+  for (let slot = 0; slot <= table.mask; ) {
+    slot = table.forEachFrom(slot, ROW_BATCH, row);
+    if (slot <= table.mask) yield* out.take();
+  }
+  out.end();
+  yield* out.take();
+}
+
 class CountRows extends BinaryRows {
   row(key: number, cell: number | null, trips: number, segment: number): void {
     this.room(64);
@@ -236,11 +241,13 @@ class CountRows extends BinaryRows {
   }
 }
 
-/** A level-6 cell packed as column * PAIR_ROWS + row, as its id (tripflow.cell's packing). */
-const pairCell = (packed: number) => {
-  const column = Math.floor(packed / PAIR_ROWS);
-  return CELL_LEVEL.pairs * 2 ** 42 + column * 2 ** 21 + (packed - column * PAIR_ROWS);
+/** A cell of `level` packed as column * `rows` + row, as its id (tripflow.cell's packing). */
+const packedCell = (packed: number, level: number, rows: number) => {
+  const column = Math.floor(packed / rows);
+  return level * 2 ** 42 + column * 2 ** 21 + (packed - column * rows);
 };
+/** A level-6 cell packed as column * PAIR_ROWS + row, as its id. */
+const pairCell = (packed: number) => packedCell(packed, CELL_LEVEL.pairs, PAIR_ROWS);
 
 class PairRows extends BinaryRows {
   row(origin: number, destination: number, week: number, region: number, trips: number, segment: number): void {
@@ -256,11 +263,8 @@ class PairRows extends BinaryRows {
   }
 }
 
-/** A level-7 cell packed as column * 2^15 + row, as its id (tripflow.cell's packing). */
-const groupCell = (packed: number) => {
-  const column = Math.floor(packed / GROUP_ROWS);
-  return CELL_LEVEL.group * 2 ** 42 + column * 2 ** 21 + (packed - column * GROUP_ROWS);
-};
+/** A level-7 cell packed as column * GROUP_ROWS + row, as its id. */
+const groupCell = (packed: number) => packedCell(packed, CELL_LEVEL.group, GROUP_ROWS);
 
 /** The columns GroupRows writes, in its order. */
 const GROUP_COLUMNS =

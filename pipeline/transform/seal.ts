@@ -82,17 +82,13 @@ export const STAGE_SETTINGS = ["SET work_mem = '256MB'", "SET max_parallel_worke
  */
 const BRIN_APART_MIN_ROWS = 20_000_000;
 
-/** The seal's own weekly counts of a segment, in one query (one transaction): tables, aggregate, keys. */
-const STAGE_GOLD = (id: number) =>
-  [SQL.sealGoldTables, SQL.sealStageGold, SQL.sealGoldKeys].map((sql) => segmentSql(sql, id)).join("\n");
+/** SQL files of a segment's table, in one query (one transaction): e.g. its table, its aggregate, its key. */
+const inOne = (id: number, ...sql: string[]) => sql.map((text) => segmentSql(text, id)).join("\n");
 
-/** The seal's own groups of a segment, in one query (one transaction): table, aggregate, key. */
-const STAGE_GROUPS = (id: number) =>
-  [SQL.sealGroupsTable, SQL.sealStageGroups, SQL.sealGroupsKeys].map((sql) => segmentSql(sql, id)).join("\n");
-
-/** The seal's own weekly cell pairs of a segment, in one query (one transaction): table, aggregate, key. */
-const STAGE_PAIRS = (id: number) =>
-  [SQL.sealPairsTable, SQL.sealStagePairs, SQL.sealPairsKeys].map((sql) => segmentSql(sql, id)).join("\n");
+/** The seal's own weekly counts, groups and weekly cell pairs of a segment: tables, aggregate, keys. */
+const STAGE_GOLD = (id: number) => inOne(id, SQL.sealGoldTables, SQL.sealStageGold, SQL.sealGoldKeys);
+const STAGE_GROUPS = (id: number) => inOne(id, SQL.sealGroupsTable, SQL.sealStageGroups, SQL.sealGroupsKeys);
+const STAGE_PAIRS = (id: number) => inOne(id, SQL.sealPairsTable, SQL.sealStagePairs, SQL.sealPairsKeys);
 
 type Staged = {
   counts: boolean;
