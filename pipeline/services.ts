@@ -42,7 +42,7 @@ export async function startServices(roles: Role[], config: Config, logger: Logge
   // The process's name in pg_stat_activity: while a session of that name exists, the process is alive
   // (it owns the ingestions it loads and the jobs its workers hold).
   const processName = `tripflow-${roles.join("+")}-${process.pid}-${randomBytes(3).toString("hex")}`;
-  const pool = createPool(databaseUrl, config.dbPoolSize, processName, config.dbIdleMs);
+  const pool = createPool(databaseUrl, config.dbPoolSize, processName, config.dbIdleMs, config.bulkNice);
   const stops: (() => Promise<unknown>)[] = [];
   const services: Services = {
     databaseUrl,

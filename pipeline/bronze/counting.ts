@@ -57,11 +57,14 @@ export class CountingThread implements TripCounter {
   private result: ((tables: TablesParts | null) => void) | null = null;
   private stall: NodeJS.Timeout | undefined;
 
-  /** `groupSlots`: the groups' bound in slots of 72 bytes (a power of two; 0: no groups kept). */
-  constructor(groupSlots = 0) {
+  /**
+   * `groupSlots`: the groups' bound in slots of 72 bytes (a power of two; 0: no groups kept); `nice`: how
+   * much lower the thread's CPU priority is than the process's (BULK_NICE; Linux sets it per thread).
+   */
+  constructor(groupSlots = 0, nice = 0) {
     // Its tables are typed arrays, outside the JavaScript heap: the thread's own heap stays small.
     this.worker = new Worker(new URL("./count_tables.js", import.meta.url), {
-      workerData: { role: COUNTING_THREAD, groupSlots },
+      workerData: { role: COUNTING_THREAD, groupSlots, nice },
       resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 },
     });
     this.worker.on("message", (reply: Reply) => {

@@ -4,7 +4,7 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import { failIngestion, getIngestion, recordEvent, type Ingestion } from "../core/audit.ts";
 import type { Config } from "../core/config.ts";
-import { waitForDatabase, whenDatabaseAnswers } from "../core/db.ts";
+import { lowerPriority, waitForDatabase, whenDatabaseAnswers } from "../core/db.ts";
 import { describeError, FileChangedError, IngestionEndedError, isTransient } from "../core/errors.ts";
 import { queueSealIfReady, queueSilverChunk, type ChunkPayload } from "../core/jobs.ts";
 import { completeIfDone, createSegment, lockIngestion, segmentTable } from "../core/lifecycle.ts";
@@ -21,7 +21,7 @@ import { stageWeeklyCounts } from "./weekly_counts.ts";
 
 export type IntakeDeps = {
   pool: pg.Pool;
-  config: Pick<Config, "chunkRows" | "progressIntervalMs" | "bulkMinBytes" | "loadGroupsMax">;
+  config: Pick<Config, "chunkRows" | "progressIntervalMs" | "bulkMinBytes" | "loadGroupsMax" | "bulkNice">;
   archive: Archive;
   logger: Logger;
   owner?: string;
@@ -280,9 +280,14 @@ export class Intake {
     // aggregate. Only a first load reads every chunk; a resumed one keeps none (the seal counts then).
     // They are kept on a thread of their own (counting.ts), off the loader's.
     const counter =
-      started.bulk && !resuming ? new CountingThread(groupSlots(this.config.loadGroupsMax, expected.size)) : undefined;
+      started.bulk && !resuming
+        ? new CountingThread(groupSlots(this.config.loadGroupsMax, expected.size), this.config.bulkNice)
+        : undefined;
     const client = await this.pool.connect();
+    // A large file's load runs at the lower priority of bulk work (BULK_NICE): the API answers first.
+    let restore = () => true;
     try {
+      if (started.bulk) restore = await lowerPriority(this.pool, client);
       const result = await loadBronze(client, {
         ingestionId: id,
         path,
@@ -362,7 +367,7 @@ export class Intake {
       throw err;
     } finally {
       await counter?.close(); // first: the thread must end even if releasing the client throws
-      client.release();
+      client.release(!restore());
     }
   }
 

@@ -12,6 +12,7 @@ import type { Column } from "../landing/inspect.ts";
 import type { CountingThread } from "./counting.ts";
 import { addBronzeRows, BRONZE_COLUMNS, CopyBuffer, lineReader } from "./parse.ts";
 import { LineSource } from "./line_source.ts";
+import { Turns } from "./turns.ts";
 import { type Dimensions, SegmentReader, SILVER_COLUMNS, SilverRows } from "./silver_rows.ts";
 
 export type ChunkLoaded = {
@@ -65,6 +66,9 @@ export type LoadOptions = {
  * for (at 64 KiB, a quarter of a 1 M load's time went to waiting for reads).
  */
 const READ_BYTES = 1 << 20;
+
+/** Lines read and written between two looks at the clock (Turns): well under a millisecond of work. */
+const LINES_PER_LOOK = 256;
 
 const ident = (id: number, chunk?: number) =>
   chunk === undefined ? bronzePartition(id) : `${bronzePartition(id)}_${chunk}`;
@@ -135,12 +139,15 @@ export async function loadBronze(
       let lineNo = firstLine;
       async function* copyRows(): AsyncGenerator<Buffer> {
         const out = new CopyBuffer();
+        const turns = new Turns();
         while (lineNo < endLine) {
-          const batch = await lines.next(endLine - lineNo);
+          const batch = await lines.next(Math.min(endLine - lineNo, LINES_PER_LOOK));
           if (batch === null) break;
           rows += addBronzeRows(out, reader, batch, lineNo);
           lineNo += batch.length;
           yield* out.take();
+          const turn = turns.due();
+          if (turn) await turn;
         }
       }
       const copy = client.query(copyFrom(`COPY ${ident(id, chunk)} (${BRONZE_COLUMNS.join(", ")}) FROM STDIN`));
@@ -193,8 +200,9 @@ async function copySegmentChunk(
   async function* silverRows(): AsyncGenerator<Buffer> {
     const out = new SilverRows(target.counts);
     const segmentReader = new SegmentReader(reader, target.dimensions, out, id);
+    const turns = new Turns();
     while (lineNo < endLine) {
-      const batch = await lines.nextBytes(endLine - lineNo);
+      const batch = await lines.nextBytes(Math.min(endLine - lineNo, LINES_PER_LOOK));
       if (batch === null) break;
       const { buf, bounds, count } = batch;
       for (let i = 0; i < count; i++) {
@@ -214,7 +222,7 @@ async function copySegmentChunk(
       }
       lineNo += count;
       yield* out.take();
-      const behind = target.counts?.backlog();
+      const behind = target.counts?.backlog() ?? turns.due();
       if (behind) await behind;
     }
     out.end();

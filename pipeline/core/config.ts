@@ -23,6 +23,7 @@ const schema = z.object({
   WORKER_CONCURRENCY: integer(1, 64).default(2),
   DB_POOL_SIZE: integer(2, 200).default(10),
   DB_IDLE_MS: integer(1000, 86_400_000).default(300_000),
+  BULK_NICE: integer(0, 19).default(10),
   CHUNK_ROWS: integer(1000, 10_000_000).default(250_000),
   SETTLE_MS: integer(0, 600_000).default(500),
   SCAN_INTERVAL_MS: integer(100, 3_600_000).default(2000),
@@ -78,6 +79,8 @@ export type Config = {
   dbPoolSize: number;
   /** DB_IDLE_MS: an idle pool connection is closed after this long (pipeline/core/db.ts createPool). */
   dbIdleMs: number;
+  /** BULK_NICE: how much lower the CPU priority of a large file's load, its seal and the compactions runs (pipeline/core/db.ts lowerPriority); 0: as the API's. */
+  bulkNice: number;
   chunkRows: number;
   settleMs: number;
   scanIntervalMs: number;
@@ -153,6 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerConcurrency: c.WORKER_CONCURRENCY,
     dbPoolSize: c.DB_POOL_SIZE,
     dbIdleMs: c.DB_IDLE_MS,
+    bulkNice: c.BULK_NICE,
     chunkRows: c.CHUNK_ROWS,
     settleMs: c.SETTLE_MS,
     scanIntervalMs: c.SCAN_INTERVAL_MS,

@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { Logger as GraphileLogger, runMigrations } from "graphile-worker";
 import pg from "pg";
@@ -38,7 +40,7 @@ const IDLE_MS = 300_000;
  * tripflow's sessions: the API's queries are short and an index-driven plan with a high cost estimate
  * paid ~0.4 s of compilation per request; the transforms measured no faster with it.
  */
-export function createPool(url: string, max: number, name = "tripflow", idleMs = IDLE_MS): pg.Pool {
+export function createPool(url: string, max: number, name = "tripflow", idleMs = IDLE_MS, bulkNice = 0): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max,
@@ -51,10 +53,76 @@ export function createPool(url: string, max: number, name = "tripflow", idleMs =
       await client.query(WARM_ALLOCATOR).catch(() => {});
     },
   });
+  bulkNices.set(pool, bulkNice);
   // A client whose server went away must not crash the process; the next query reconnects.
   pool.on("error", () => {});
   pool.on("connect", (client) => client.on("error", () => {}));
   return pool;
+}
+
+/** BULK_NICE of each pool (createPool), read through patientPool's proxy too (its `bulkNice`). */
+const bulkNices = new WeakMap<pg.Pool, number>();
+
+/** The server process behind each client, where it can be reniced: its pid and its own nice value; null: it cannot. */
+const backends = new WeakMap<pg.PoolClient, { pid: number; nice: number } | null>();
+
+/**
+ * Lowers the CPU priority of the server process behind `client` by the pool's BULK_NICE (createPool),
+ * for a bulk step (a load's COPY, the seal's index builds and aggregates, a compaction, a VACUUM), so
+ * that the API's queries, on processes at the normal priority, take the cores first while a large file
+ * loads: Linux gives a process at nice 10 about a tenth of a core against one at 0, and all of an idle
+ * core. Returns `restore`, which puts the priority back and says whether it could: a client it could not
+ * restore must be released broken (`client.release(true)`), or an answer would run at the low priority.
+ * Only where the server runs on this host and this process may renice it (the same user, or root): the
+ * server process is found by `pg_backend_pid()` and checked in /proc to be PostgreSQL's, connected from
+ * this client's own port (a server elsewhere, in a container or a pid namespace of its own, is left as
+ * it is). Anything else, or BULK_NICE=0, changes nothing.
+ *
+ * @example const restore = await lowerPriority(pool, client); try { ... } finally { client.release(!restore()); }
+ */
+export async function lowerPriority(pool: pg.Pool, client: pg.PoolClient): Promise<() => boolean> {
+  const nice = bulkNices.get(pool) ?? (pool as { bulkNice?: number }).bulkNice ?? 0;
+  if (nice <= 0) return () => true;
+  let backend = backends.get(client);
+  if (backend === undefined) {
+    backend = await ownBackend(client).catch(() => null);
+    backends.set(client, backend);
+  }
+  if (!backend) return () => true;
+  const { pid, nice: own } = backend;
+  try {
+    os.setPriority(pid, Math.min(19, own + nice));
+  } catch {
+    backends.set(client, null);
+    return () => true;
+  }
+  return () => {
+    try {
+      os.setPriority(pid, own);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+}
+
+/** The local server process behind `client` and its nice value, or null when it is not one this process can see. */
+async function ownBackend(client: pg.PoolClient): Promise<{ pid: number; nice: number } | null> {
+  const { rows } = await client.query<{ pid: number; port: number | null }>(
+    "SELECT pg_backend_pid() AS pid, inet_client_port() AS port",
+  );
+  const { pid, port } = rows[0]!;
+  const localPort = (client as unknown as { connection?: { stream?: { localPort?: number } } }).connection?.stream
+    ?.localPort;
+  let title: string;
+  try {
+    title = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    return null;
+  }
+  const ours = port === null ? title.includes("[local]") : port === localPort && title.includes(`(${port})`);
+  if (!title.startsWith("postgres") || !ours) return null;
+  return { pid, nice: os.getPriority(pid) };
 }
 
 /**
@@ -117,6 +185,7 @@ export function patientPool(pool: pg.Pool, maxWaitMs = 120_000): pg.Pool {
   };
   return new Proxy(pool, {
     get(target, prop) {
+      if (prop === "bulkNice") return bulkNices.get(target) ?? 0;
       if (prop === "connect") return (callback?: never) => (callback ? target.connect(callback) : connect());
       const value = Reflect.get(target, prop, target);
       return typeof value === "function" ? value.bind(target) : value;

@@ -90,6 +90,6 @@ export async function compactSegments(pool: pg.Pool, maxSegments: number): Promi
     return result;
   });
   // The visibility map of the new table, for the index-only scans of box answers.
-  await pool.query(`VACUUM ${target.trips}`);
+  await withSession(pool, [], (client) => client.query(`VACUUM ${target.trips}`));
   return rowsMerged;
 }

@@ -2,7 +2,8 @@ import { readFile } from "node:fs/promises";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventBus } from "../../pipeline/core/bus.ts";
-import { createPool } from "../../pipeline/core/db.ts";
+import { createPool, patientPool } from "../../pipeline/core/db.ts";
+import { withSession } from "../../pipeline/transform/seal.ts";
 import { QUERIES } from "../../api/queries.ts";
 import { createTestDatabase, quietLogger, type TestDatabase } from "../helpers/database.ts";
 
@@ -10,6 +11,12 @@ import { createTestDatabase, quietLogger, type TestDatabase } from "../helpers/d
 async function minorFaults(pid: number): Promise<number | null> {
   const text = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => null);
   return text === null ? null : Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[7]);
+}
+
+/** The nice value of a process or thread (Linux: /proc/<pid>/stat, field 19), or null. */
+async function niceOf(path: string): Promise<number | null> {
+  const text = await readFile(`${path}/stat`, "utf8").catch(() => null);
+  return text === null ? null : Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[16]);
 }
 
 /** A one-end box question's parameters (db/queries/weekly_box.sql): a thin box in Prague, one level-12 part. */
@@ -103,6 +110,42 @@ describe("connections to the database", () => {
     } finally {
       await bus.close();
       await pool.end();
+    }
+  });
+
+  it("run bulk work on a server process at BULK_NICE and give its connection back at the normal priority", async (ctx) => {
+    const pidOf = async (c: pg.ClientBase) =>
+      (await c.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+    const niced = createPool(db.url, 1, "tripflow-nice", 10_000, 10);
+    const plain = createPool(db.url, 1, "tripflow-not-niced", 10_000, 0);
+    try {
+      const first = await niced.connect();
+      const pid = await pidOf(first);
+      first.release();
+      const own = await niceOf(`/proc/${pid}`);
+      // Not Linux, or the server in another process namespace: nothing to renice.
+      if (own === null) ctx.skip();
+      // The pool has one connection: the session below, and the one after it, run on that server process.
+      const during = await withSession(niced, [], async (c) => [await pidOf(c), await niceOf(`/proc/${pid}`)]);
+      expect(during).toEqual([pid, Math.min(19, own! + 10)]);
+      const after = await niced.connect();
+      try {
+        expect(await pidOf(after)).toBe(pid);
+        expect(await niceOf(`/proc/${pid}`)).toBe(own);
+      } finally {
+        after.release();
+      }
+      // The worker's pool (patientPool's proxy) carries the same setting.
+      expect(await withSession(patientPool(niced), [], async () => niceOf(`/proc/${pid}`))).toBe(
+        Math.min(19, own! + 10),
+      );
+      expect(await niceOf(`/proc/${pid}`)).toBe(own);
+      // BULK_NICE=0: bulk work runs at the API's priority.
+      const plainPid = await withSession(plain, [], async (c) => [await niceOf(`/proc/${await pidOf(c)}`)]);
+      expect(plainPid).toEqual([own]);
+    } finally {
+      await niced.end();
+      await plain.end();
     }
   });
 

@@ -1,3 +1,4 @@
+import { readdir, readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { CountingThread } from "../../pipeline/bronze/counting.ts";
 import { TripTables } from "../../pipeline/bronze/count_tables.js";
@@ -46,8 +47,11 @@ const groupCell = (x: number, y: number) => (7n << 42n) | (BigInt(x >> 5) << 21n
  * Decodes binary COPY rows of int2 / int4 / date / int8 / float8 / timestamp fields (types given per
  * column; a timestamp as its microseconds since 2000, a float8 as JavaScript prints it).
  */
-function decode(pieces: Buffer[], types: ("int2" | "int4" | "date" | "int8" | "float8" | "timestamp")[]): string[] {
-  const buf = Buffer.concat(pieces);
+function decode(
+  pieces: Iterable<Buffer>,
+  types: ("int2" | "int4" | "date" | "int8" | "float8" | "timestamp")[],
+): string[] {
+  const buf = Buffer.concat([...pieces]);
   expect(buf.subarray(0, 11).toString("latin1")).toBe("PGCOPY\n\xff\r\n\0");
   let at = 19;
   const rows: string[] = [];
@@ -294,6 +298,41 @@ describe("CountingThread: the same counts kept on a worker thread", () => {
     expect(groups.length).toBeGreaterThan(10_000);
     expect(text(groups.sort())).toBe(text(decode([...here.groupRows(3)], [...GROUP_TYPES]).sort()));
   }, 60_000);
+
+  it("runs its thread, and that thread only, at the nice value it is given (BULK_NICE)", async (ctx) => {
+    const nices = async () => {
+      const tasks = await readdir("/proc/self/task").catch(() => null);
+      if (!tasks) return null;
+      const values = await Promise.all(
+        tasks.map(async (t) => {
+          const text = await readFile(`/proc/self/task/${t}/stat`, "utf8").catch(() => "");
+          return text ? Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[16]) : null;
+        }),
+      );
+      return values.filter((v) => v !== null);
+    };
+    const before = await nices();
+    if (!before) ctx.skip(); // not Linux
+    const own = before!.reduce((a, b) => Math.max(a, b), 0);
+    const lowered = Math.min(19, own + 7);
+    const thread = new CountingThread(0, 7);
+    try {
+      // The thread lowers its priority as it starts: until then, every thread is at the process's.
+      let during = await nices();
+      for (
+        const deadline = Date.now() + 5000;
+        !during!.includes(lowered) && Date.now() < deadline;
+        during = await nices()
+      )
+        await new Promise((r) => setTimeout(r, 20));
+      expect(during!.filter((v) => v === lowered)).toHaveLength(1);
+      expect(during!.filter((v) => v !== lowered).every((v) => v <= own)).toBe(true);
+      thread.add(1, 18_000, 0, 0, 0, 0);
+      expect(await thread.finish()).not.toBeNull(); // and it counts as before
+    } finally {
+      await thread.close();
+    }
+  });
 
   it("gives no counts (the seal counts instead) once its thread is gone, or for a week the tables cannot pack", async () => {
     const thread = new CountingThread();
