@@ -11,7 +11,9 @@ describe("loadConfig", () => {
       archiveDir: "./archive",
       logLevel: "info",
       workerConcurrency: 2,
+      bulkNice: 10,
     });
+    expect(loadConfig({ BULK_NICE: "0" }).bulkNice).toBe(0);
   });
 
   it("names the variable and the value when one is wrong", () => {
@@ -20,6 +22,7 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ PORT: "70000" })).toThrow(/PORT/);
     expect(() => loadConfig({ WORKER_CONCURRENCY: "0" })).toThrow(/WORKER_CONCURRENCY/);
     expect(() => loadConfig({ LOG_LEVEL: "loud" })).toThrow(/LOG_LEVEL/);
+    expect(() => loadConfig({ BULK_NICE: "20" })).toThrow(/BULK_NICE/);
     expect(() => loadConfig({ DATABASE_URL: "mysql://x" })).toThrow(/DATABASE_URL: must be a postgres/);
   });
 
