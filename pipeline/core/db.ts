@@ -64,7 +64,7 @@ export function createPool(url: string, max: number, name = "tripflow", idleMs =
 const bulkNices = new WeakMap<pg.Pool, number>();
 
 /** The server process behind each client, where it can be reniced: its pid and its own nice value; null: it cannot. */
-const backends = new WeakMap<pg.PoolClient, { pid: number; nice: number } | null>();
+const backends = new WeakMap<pg.PoolClient, { pid: number; nice: number; marker: string } | null>();
 
 /**
  * Lowers the CPU priority of the server process behind `client` by the pool's BULK_NICE (createPool),
@@ -89,7 +89,7 @@ export async function lowerPriority(pool: pg.Pool, client: pg.PoolClient): Promi
     backends.set(client, backend);
   }
   if (!backend) return () => true;
-  const { pid, nice: own } = backend;
+  const { pid, nice: own, marker } = backend;
   try {
     os.setPriority(pid, Math.min(19, own + nice));
   } catch {
@@ -97,6 +97,9 @@ export async function lowerPriority(pool: pg.Pool, client: pg.PoolClient): Promi
     return () => true;
   }
   return () => {
+    // Only the same server process: one that ended meanwhile (its connection broken) may have left its
+    // pid to another process, which must keep its priority; the client is then released broken.
+    if (!isBackend(pid, marker)) return false;
     try {
       os.setPriority(pid, own);
       return true;
@@ -106,23 +109,27 @@ export async function lowerPriority(pool: pg.Pool, client: pg.PoolClient): Promi
   };
 }
 
+/** Whether process `pid` is a PostgreSQL server process whose title holds `marker` (its client's port, or [local]). */
+function isBackend(pid: number, marker: string): boolean {
+  try {
+    const title = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    return title.startsWith("postgres") && title.includes(marker);
+  } catch {
+    return false;
+  }
+}
+
 /** The local server process behind `client` and its nice value, or null when it is not one this process can see. */
-async function ownBackend(client: pg.PoolClient): Promise<{ pid: number; nice: number } | null> {
+async function ownBackend(client: pg.PoolClient): Promise<{ pid: number; nice: number; marker: string } | null> {
   const { rows } = await client.query<{ pid: number; port: number | null }>(
     "SELECT pg_backend_pid() AS pid, inet_client_port() AS port",
   );
   const { pid, port } = rows[0]!;
   const localPort = (client as unknown as { connection?: { stream?: { localPort?: number } } }).connection?.stream
     ?.localPort;
-  let title: string;
-  try {
-    title = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-  } catch {
-    return null;
-  }
-  const ours = port === null ? title.includes("[local]") : port === localPort && title.includes(`(${port})`);
-  if (!title.startsWith("postgres") || !ours) return null;
-  return { pid, nice: os.getPriority(pid) };
+  if (port !== null && port !== localPort) return null;
+  const marker = port === null ? "[local]" : `(${port})`;
+  return isBackend(pid, marker) ? { pid, nice: os.getPriority(pid), marker } : null;
 }
 
 /**

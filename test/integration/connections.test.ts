@@ -140,6 +140,21 @@ describe("connections to the database", () => {
         Math.min(19, own! + 10),
       );
       expect(await niceOf(`/proc/${pid}`)).toBe(own);
+      // A server process that ends during the step (terminated here): the step fails, the connection is
+      // not reused, and the pool's next one runs at the server's own priority.
+      const failed = withSession(niced, [], async (c) => {
+        await db.pool.query("SELECT pg_terminate_backend($1::int)", [await pidOf(c)]);
+        await c.query("SELECT 1");
+      });
+      await expect(failed).rejects.toThrow();
+      const next = await niced.connect();
+      try {
+        const nextPid = await pidOf(next);
+        expect(nextPid).not.toBe(pid);
+        expect(await niceOf(`/proc/${nextPid}`)).toBe(own);
+      } finally {
+        next.release();
+      }
       // BULK_NICE=0: bulk work runs at the API's priority.
       const plainPid = await withSession(plain, [], async (c) => [await niceOf(`/proc/${await pidOf(c)}`)]);
       expect(plainPid).toEqual([own]);
