@@ -53,7 +53,6 @@ function restore(table, parts) {
   table.size = parts.size;
   table.mask = parts.mask;
   table.slots = parts.slots;
-  if (parts.sorted) /** @type {{ sorted: boolean }} */ (/** @type {unknown} */ (table)).sorted = true;
   return table;
 }
 
@@ -64,7 +63,7 @@ function restore(table, parts) {
  * @returns {TableParts<S>}
  */
 function partsOf(table) {
-  return { size: table.size, mask: table.mask, slots: table.slots, sorted: "sorted" in table && table.sorted === true };
+  return { size: table.size, mask: table.mask, slots: table.slots };
 }
 
 /**
@@ -85,12 +84,14 @@ export class CountTable {
    * @param {TableParts<Float64Array<ArrayBuffer>>} parts
    */
   static from(parts) {
-    return restore(new CountTable(), parts);
+    const table = restore(new CountTable(), parts);
+    table.sorted = parts.sorted === true;
+    return table;
   }
 
   /** @returns {TableParts<Float64Array<ArrayBuffer>>} what `from` rebuilds the table with */
   parts() {
-    return partsOf(this);
+    return { ...partsOf(this), sorted: this.sorted };
   }
 
   /**

@@ -53,15 +53,15 @@ export function createPool(url: string, max: number, name = "tripflow", idleMs =
       await client.query(WARM_ALLOCATOR).catch(() => {});
     },
   });
-  bulkNices.set(pool, bulkNice);
+  Object.defineProperty(pool, BULK_NICE, { value: bulkNice });
   // A client whose server went away must not crash the process; the next query reconnects.
   pool.on("error", () => {});
   pool.on("connect", (client) => client.on("error", () => {}));
   return pool;
 }
 
-/** BULK_NICE of each pool (createPool), read through patientPool's proxy too (its `bulkNice`). */
-const bulkNices = new WeakMap<pg.Pool, number>();
+/** BULK_NICE of a pool (createPool), a property of the pool itself: patientPool's proxy hands it on. */
+const BULK_NICE = Symbol("tripflow bulk nice");
 
 /** The server process behind each client, where it can be reniced: its pid and its own nice value; null: it cannot. */
 const backends = new WeakMap<pg.PoolClient, { pid: number; nice: number; marker: string } | null>();
@@ -81,7 +81,7 @@ const backends = new WeakMap<pg.PoolClient, { pid: number; nice: number; marker:
  * @example const restore = await lowerPriority(pool, client); try { ... } finally { client.release(!restore()); }
  */
 export async function lowerPriority(pool: pg.Pool, client: pg.PoolClient): Promise<() => boolean> {
-  const nice = bulkNices.get(pool) ?? (pool as { bulkNice?: number }).bulkNice ?? 0;
+  const nice = (pool as { [BULK_NICE]?: number })[BULK_NICE] ?? 0;
   if (nice <= 0) return () => true;
   let backend = backends.get(client);
   if (backend === undefined) {
@@ -130,6 +130,28 @@ async function ownBackend(client: pg.PoolClient): Promise<{ pid: number; nice: n
   if (port !== null && port !== localPort) return null;
   const marker = port === null ? "[local]" : `(${port})`;
   return isBackend(pid, marker) ? { pid, nice: os.getPriority(pid), marker } : null;
+}
+
+/**
+ * Runs `fn` on a client of its own with the session `settings` (SET ...), reset before the client goes
+ * back to the pool: the seal's and the compaction's long builds, each on its own session, at the lower
+ * CPU priority of bulk work (BULK_NICE, lowerPriority), restored before it goes back too.
+ */
+export async function withSession<T>(
+  pool: pg.Pool,
+  settings: string[],
+  fn: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  let restore = () => true;
+  try {
+    restore = await lowerPriority(pool, client);
+    for (const setting of settings) await client.query(setting);
+    return await fn(client);
+  } finally {
+    await client.query("RESET ALL").catch(() => {});
+    client.release(!restore());
+  }
 }
 
 /**
@@ -192,7 +214,6 @@ export function patientPool(pool: pg.Pool, maxWaitMs = 120_000): pg.Pool {
   };
   return new Proxy(pool, {
     get(target, prop) {
-      if (prop === "bulkNice") return bulkNices.get(target) ?? 0;
       if (prop === "connect") return (callback?: never) => (callback ? target.connect(callback) : connect());
       const value = Reflect.get(target, prop, target);
       return typeof value === "function" ? value.bind(target) : value;

@@ -2,7 +2,8 @@ import type pg from "pg";
 import { inTransaction, recordEvent } from "../core/audit.ts";
 import { lockAggregates, PARENTS, segmentTables } from "../core/lifecycle.ts";
 import { fillSql, SQL } from "../core/sql.ts";
-import { indexSettings, segmentIndexes, STAGE_SETTINGS, withSession } from "./seal.ts";
+import { withSession } from "../core/db.ts";
+import { indexSettings, segmentIndexes, STAGE_SETTINGS } from "./seal.ts";
 
 export type Compacted = { segments: number[]; into: number; rows: number; ms: number };
 

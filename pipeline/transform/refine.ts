@@ -2,7 +2,8 @@ import type pg from "pg";
 import { recordEvent } from "../core/audit.ts";
 import { holdingIngestionShared, segmentSql, segmentTables } from "../core/lifecycle.ts";
 import { SQL } from "../core/sql.ts";
-import { STAGE_SETTINGS, withSession } from "./seal.ts";
+import { withSession } from "../core/db.ts";
+import { STAGE_SETTINGS } from "./seal.ts";
 
 export type Refined = { segment: number; origin_rows: number; destination_rows: number; pair_rows: number; ms: number };
 

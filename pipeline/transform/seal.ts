@@ -11,7 +11,7 @@ import {
   segmentTable,
   segmentTables,
 } from "../core/lifecycle.ts";
-import { lowerPriority } from "../core/db.ts";
+import { withSession } from "../core/db.ts";
 import { SQL } from "../core/sql.ts";
 
 /**
@@ -153,28 +153,6 @@ async function onSegment(
       return true;
     }),
   );
-}
-
-/**
- * Runs `fn` on a client of its own with the session `settings` (SET ...), reset before the client goes
- * back to the pool: the seal's and the compaction's long builds, each on its own session, at the lower
- * CPU priority of bulk work (BULK_NICE, core/db.ts lowerPriority), restored before it goes back too.
- */
-export async function withSession<T>(
-  pool: pg.Pool,
-  settings: string[],
-  fn: (client: pg.PoolClient) => Promise<T>,
-): Promise<T> {
-  const client = await pool.connect();
-  let restore = () => true;
-  try {
-    restore = await lowerPriority(pool, client);
-    for (const setting of settings) await client.query(setting);
-    return await fn(client);
-  } finally {
-    await client.query("RESET ALL").catch(() => {});
-    client.release(!restore());
-  }
 }
 
 /**

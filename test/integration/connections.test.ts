@@ -2,8 +2,7 @@ import { readFile } from "node:fs/promises";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventBus } from "../../pipeline/core/bus.ts";
-import { createPool, patientPool } from "../../pipeline/core/db.ts";
-import { withSession } from "../../pipeline/transform/seal.ts";
+import { createPool, patientPool, withSession } from "../../pipeline/core/db.ts";
 import { QUERIES } from "../../api/queries.ts";
 import { createTestDatabase, quietLogger, type TestDatabase } from "../helpers/database.ts";
 

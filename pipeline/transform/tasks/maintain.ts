@@ -3,7 +3,7 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import { recordEvent } from "../../core/audit.ts";
 import { MaintainPayload, queueCompaction, TASK } from "../../core/jobs.ts";
-import { withSession } from "../seal.ts";
+import { withSession } from "../../core/db.ts";
 
 /** The tables an ingestion grows: vacuumed (visibility map for index-only scans) and analyzed. */
 const TABLES = [
