@@ -1,5 +1,6 @@
 import { cors } from "hono/cors";
 import { requireToken } from "./auth.ts";
+import { BoxSessions } from "./box_sessions.ts";
 import type { AppDeps } from "./deps.ts";
 import { errorBody, HttpError } from "./errors.ts";
 import { newRouter } from "./router.ts";
@@ -9,9 +10,22 @@ import { docsRoutes } from "./routes/docs.ts";
 import { eventsRoutes } from "./routes/events.ts";
 import { groupsRoutes } from "./routes/groups.ts";
 import { healthRoutes } from "./routes/health.ts";
-import { statsRoutes } from "./routes/stats.ts";
+import { boxWarmups, statsRoutes } from "./routes/stats.ts";
 import { ingestionsRoutes } from "./routes/ingestions.ts";
 import { regionsRoutes } from "./routes/regions.ts";
+
+/**
+ * Events after which the box queries' plans are made again (BoxSessions.warm): each follows a change of
+ * silver's or gold's partitions or statistics, which makes PostgreSQL drop the plans that read them.
+ */
+const REPLANNING_EVENTS = new Set([
+  "silver.sealed",
+  "silver.compacted",
+  "gold.refined",
+  "maintenance.vacuumed",
+  "ingestion.completed",
+  "ingestion.failed",
+]);
 
 /**
  * The HTTP app: routes only, no port. `server.ts` is the one place that listens.
@@ -39,6 +53,13 @@ export function createApp(deps: AppDeps) {
   if (deps.config.apiToken !== undefined) app.use("*", requireToken(deps.config.apiToken));
 
   const { pool, bus, config, uploads } = deps;
+  // Box queries planned ahead: now, and after whatever makes PostgreSQL drop their plans (new or merged
+  // segments, finer gold, a vacuum or analyze of silver and gold), so that no answer waits for a plan.
+  const boxes = new BoxSessions(deps.boxPool, () => boxWarmups(pool), log);
+  void boxes.warm();
+  bus.subscribe((event) => {
+    if (REPLANNING_EVENTS.has(event.type)) void boxes.warm();
+  });
   app.route("/", healthRoutes({ pool, stallMs: config.stallMs }));
   app.route("/", eventsRoutes({ pool, bus, logger: log }));
   app.route(
@@ -47,7 +68,7 @@ export function createApp(deps: AppDeps) {
   );
   app.route("/", groupsRoutes({ pool }));
   app.route("/", regionsRoutes({ pool }));
-  app.route("/", statsRoutes({ pool }));
+  app.route("/", statsRoutes({ pool, boxes }));
   app.route("/", cellsRoutes({ pool }));
   app.route("/", consoleRoutes());
   app.route("/", docsRoutes(app)); // last: documents the routes above

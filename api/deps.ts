@@ -22,6 +22,11 @@ export type UploadServices = {
 /** Everything the HTTP app is built from; each route takes only the part it uses. */
 export type AppDeps = {
   pool: pg.Pool;
+  /**
+   * The box queries' own pool (api/box_sessions.ts): BOX_CONNECTIONS connections with
+   * BOX_SESSION_SETTINGS, never closed for idleness (pipeline/core/db.ts createPool, `idleMs: 0`).
+   */
+  boxPool: pg.Pool;
   bus: EventBus;
   config: Pick<Config, "landingDir" | "uploadMaxBytes" | "apiToken" | "corsOrigins" | "stallMs">;
   logger: Logger;

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { createApp } from "../api/app.ts";
+import { BOX_CONNECTIONS, BOX_SESSION_SETTINGS } from "../api/box_sessions.ts";
 import { listen } from "../api/server.ts";
 import { resolveDatabase } from "./core/bootstrap.ts";
 import { EventBus } from "./core/bus.ts";
@@ -42,7 +43,10 @@ export async function startServices(roles: Role[], config: Config, logger: Logge
   // The process's name in pg_stat_activity: while a session of that name exists, the process is alive
   // (it owns the ingestions it loads and the jobs its workers hold).
   const processName = `tripflow-${roles.join("+")}-${process.pid}-${randomBytes(3).toString("hex")}`;
-  const pool = createPool(databaseUrl, config.dbPoolSize, processName, config.dbIdleMs, config.bulkNice);
+  const pool = createPool(databaseUrl, config.dbPoolSize, processName, {
+    idleMs: config.dbIdleMs,
+    bulkNice: config.bulkNice,
+  });
   const stops: (() => Promise<unknown>)[] = [];
   const services: Services = {
     databaseUrl,
@@ -98,7 +102,19 @@ export async function startServices(roles: Role[], config: Config, logger: Logge
       });
     }
     if (roles.includes("api")) {
-      const app = createApp({ pool, bus: services.bus!, config, logger, uploads: uploadServices(pool, archive) });
+      const boxPool = createPool(databaseUrl, BOX_CONNECTIONS, processName, {
+        idleMs: 0,
+        settings: BOX_SESSION_SETTINGS,
+      });
+      stops.push(() => boxPool.end());
+      const app = createApp({
+        pool,
+        boxPool,
+        bus: services.bus!,
+        config,
+        logger,
+        uploads: uploadServices(pool, archive),
+      });
       services.app = app;
       const server = await listen(app, { port: config.port, host: config.host }, logger);
       services.server = server;

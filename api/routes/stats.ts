@@ -1,5 +1,4 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { createHash } from "node:crypto";
 import type pg from "pg";
 import {
   halfColumns,
@@ -12,6 +11,7 @@ import {
   type BoxPart,
   type Rect,
 } from "../box.ts";
+import type { BoxSessions, Warmup } from "../box_sessions.ts";
 import { BadRequestError, errorResponse } from "../errors.ts";
 import { Bbox, checkPeriod, PeriodParams, RegionName, unknownParameter, type Box } from "../params.ts";
 import { fillSql } from "../../pipeline/core/sql.ts";
@@ -77,6 +77,9 @@ const route = createRoute({
 });
 
 type Series = { week: string; trips: number }[];
+
+/** Where the answers' queries run: `boxes`, the box queries' own connections (BoxSessions); `pool`, the rest. */
+type Db = { pool: pg.Pool; boxes: BoxSessions };
 
 /** The trips a weekly series counts, as every weekly query takes them ($1..$3). */
 type Period = {
@@ -157,7 +160,7 @@ const weeklyBoxSql = (end: "origin" | "destination", fine: FineState | null) =>
  * weeks add up.
  */
 async function boxSeries(
-  pool: pg.Pool,
+  { pool, boxes }: Db,
   q: Period & { box: Box; end: "origin" | "destination" },
   split: boolean,
   fine: FineState | null,
@@ -169,7 +172,7 @@ async function boxSeries(
   const run = (g: Rect | null, ps: BoxPart[], f: Rect[]) => {
     const sql = weeklyBoxSql(q.end, f.length > 0 ? fine : null);
     const values = weeklyBoxArgs({ ...q, gold: g, parts: ps, fine: f });
-    return fine ? pool.query<Series[number]>(sql, values) : generic<Series[number]>(pool, sql, values);
+    return fine ? pool.query<Series[number]>(sql, values) : boxes.query<Series[number]>(sql, values);
   };
   if (!split) return (await run(plan.gold, plan.parts, plan.fine)).rows;
   const [first, second] = halves(plan.parts, fine ? Number.POSITIVE_INFINITY : 8);
@@ -229,44 +232,6 @@ async function withFineState(
   fineStates.set(pool, { at: Date.now(), state: Promise.resolve(after) });
   return after.partitions === before.partitions ? series : answer(null);
 }
-
-/**
- * A box query as a named prepared statement (named by its text's hash), run with its generic plan: each
- * connection plans it once instead of once per call. Planning one of these queries took about 6 ms a
- * call, their LATERAL ranges fix the plan's shape whatever the values, and an answer runs two to four
- * of them (docs/scalability.md). The one value a generic plan cannot fold is the region ($1, NULL for
- * all): its test `($1::int IS NULL OR t.region_id = $1::int)` becomes, in the text, `($1::int IS NULL)`
- * (tested once) or `(t.region_id = $1::int)`, two statements. PostgreSQL picks a statement's plan at
- * each execution by the session's plan_cache_mode, which applies to every statement of the session,
- * unnamed ones too: so it is set around this one query on a connection of its own, and the pool's other
- * queries (the worker's transforms in the same process among them) keep plans made for their values.
- */
-async function generic<R extends pg.QueryResultRow>(
-  pool: pg.Pool,
-  sql: string,
-  values: unknown[],
-): Promise<pg.QueryResult<R>> {
-  const text = sql.replaceAll(REGION_TEST, values[0] === null ? "($$1::int IS NULL)" : "($1.region_id = $$1::int)");
-  let name = statementNames.get(text);
-  if (name === undefined) {
-    if (statementNames.size >= 64) statementNames.clear();
-    name = `box_${createHash("sha1").update(text).digest("hex").slice(0, 16)}`;
-    statementNames.set(text, name);
-  }
-  const client = await pool.connect();
-  let broken = false;
-  try {
-    await client.query("SET plan_cache_mode = force_generic_plan");
-    return await client.query<R>({ name, text, values });
-  } finally {
-    await client.query("RESET plan_cache_mode").catch(() => {
-      broken = true;
-    });
-    client.release(broken);
-  }
-}
-const statementNames = new Map<string, string>();
-const REGION_TEST = /\(\$1::int IS NULL OR (\w+)\.region_id = \$1::int\)/g;
 
 /** PostgreSQL's undefined_table: a table fine_state named was dropped before the answer read it. */
 const UNDEFINED_TABLE = "42P01";
@@ -340,7 +305,7 @@ const NOTHING: WeeklyBoxBothParams["part"] = {
  * level-8 pairs), the western and the eastern half of the inner cells. The ring's rectangles (its
  * western and southern side, its eastern and northern side) go one pair to each. Their weeks add up.
  */
-async function bothSeries(pool: pg.Pool, q: Period & { box: Box }, fine: FineState | null): Promise<Series> {
+async function bothSeries({ boxes }: Db, q: Period & { box: Box }, fine: FineState | null): Promise<Series> {
   const { inner, edge, pairs, within } = splitBoxPairs(q.box);
   const paired = fine !== null && within !== null;
   // What silver's band stops at, and where A2's origins lie.
@@ -348,8 +313,7 @@ async function bothSeries(pool: pg.Pool, q: Period & { box: Box }, fine: FineSta
   const mid = paired ? subtract(within, pairs) : [];
   const sql = paired ? weeklyBoxBoth(fine.unpaired) : QUERIES.weeklyBoxBoth;
   const run = (part: Partial<WeeklyBoxBothParams["part"]>) =>
-    generic<Series[number]>(
-      pool,
+    boxes.query<Series[number]>(
       sql,
       weeklyBoxBothArgs({ ...q, inner, pairs, within: core, part: { ...NOTHING, ...part } }),
     );
@@ -372,7 +336,35 @@ async function bothSeries(pool: pg.Pool, q: Period & { box: Box }, fine: FineSta
   return addSeries(a.rows, b.rows);
 }
 
-async function series(pool: pg.Pool, period: Period, box: Box | undefined, match: Match): Promise<Series> {
+/**
+ * The box queries that answers run on BoxSessions now, each with values that read nothing (a box at
+ * 0°, 0° over one week of the year 2000, no cell): one end planned at level 8 unless some segment has
+ * level-10 counts (one-end answers are then planned per call), and both ends with or without the level-8
+ * pairs, as the segments are. BoxSessions makes their plans ahead of the questions.
+ */
+export async function boxWarmups(pool: pg.Pool): Promise<Warmup[]> {
+  const state = await fineState(pool);
+  const nothing = {
+    regionId: null,
+    firstWeek: "2000-01-03",
+    lastWeek: "2000-01-03",
+    box: { west: 0, south: 0, east: 0, north: 0 },
+  };
+  const ends = state.refined
+    ? []
+    : (["origin", "destination"] as const).map((end) => ({
+        sql: QUERIES.weeklyBox[end],
+        values: weeklyBoxArgs({ ...nothing, gold: null, parts: [], fine: [] }),
+      }));
+  const both = {
+    sql: state.paired ? weeklyBoxBoth(state.unpaired) : QUERIES.weeklyBoxBoth,
+    values: weeklyBoxBothArgs({ ...nothing, inner: null, pairs: null, within: null, part: NOTHING }),
+  };
+  return [...ends, both];
+}
+
+async function series(db: Db, period: Period, box: Box | undefined, match: Match): Promise<Series> {
+  const { pool } = db;
   if (!box) {
     const { rows } = await pool.query<Series[number]>(QUERIES.weeklyRegions, [
       period.regionId,
@@ -382,17 +374,17 @@ async function series(pool: pg.Pool, period: Period, box: Box | undefined, match
     return rows;
   }
   if (match === "origin" || match === "destination")
-    return withFineState(pool, ["refined"], (f) => boxSeries(pool, { ...period, box, end: match }, true, f));
-  if (match === "both") return withFineState(pool, ["paired"], (f) => bothSeries(pool, { ...period, box }, f));
+    return withFineState(pool, ["refined"], (f) => boxSeries(db, { ...period, box, end: match }, true, f));
+  if (match === "both") return withFineState(pool, ["paired"], (f) => bothSeries(db, { ...period, box }, f));
   // any = origin + destination - both (inclusion-exclusion, week by week): the three series side by
   // side, under one check of the segments; only the both-ends one, the longest since it reads gold's
   // cell pairs too, is split in two.
   return withFineState(pool, ["refined", "paired"], async (f) => {
     const ends = f?.refined ? f : null;
     const [o, d, both] = await Promise.all([
-      boxSeries(pool, { ...period, box, end: "origin" }, false, ends),
-      boxSeries(pool, { ...period, box, end: "destination" }, false, ends),
-      bothSeries(pool, { ...period, box }, f?.paired ? f : null),
+      boxSeries(db, { ...period, box, end: "origin" }, false, ends),
+      boxSeries(db, { ...period, box, end: "destination" }, false, ends),
+      bothSeries(db, { ...period, box }, f?.paired ? f : null),
     ]);
     return addSeries(addSeries(o, d), both, -1);
   });
@@ -403,7 +395,7 @@ async function series(pool: pg.Pool, period: Period, box: Box | undefined, match
  *
  * @example app.route("/", statsRoutes(deps)); await app.request("/stats/weekly-average?region=Prague");
  */
-export function statsRoutes({ pool }: { pool: pg.Pool }) {
+export function statsRoutes({ pool, boxes }: Db) {
   return newRouter().openapi(route, async (c) => {
     const q = c.req.valid("query");
     if (q.region === undefined && q.bbox === undefined)
@@ -433,7 +425,7 @@ export function statsRoutes({ pool }: { pool: pg.Pool }) {
     if (weeks > MAX_WEEKS)
       throw new BadRequestError(`from: the period may span at most ${MAX_WEEKS} weeks`, "invalid_parameter");
 
-    const rows = await series(pool, { regionId, firstWeek: first, lastWeek: last }, q.bbox, q.match);
+    const rows = await series({ pool, boxes }, { regionId, firstWeek: first, lastWeek: last }, q.bbox, q.match);
     const trips = rows.reduce((sum, w) => sum + w.trips, 0);
     return c.json(
       { ...base, from: first, to: addDays(last, 6), weeks, trips, weekly_average: trips / weeks, series: rows },

@@ -35,17 +35,34 @@ export const KEEPALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 
  */
 const IDLE_MS = 300_000;
 
+/** createPool's settings beyond the size and the name. */
+export type PoolOptions = {
+  /** An idle connection is closed after this long (ms); 0: never. Default five minutes (IDLE_MS). */
+  idleMs?: number;
+  /** BULK_NICE: how much lowerPriority lowers a bulk step's server process; 0: not at all. */
+  bulkNice?: number;
+  /** Server settings of every session of the pool (`-c name=value` at connection). */
+  settings?: Record<string, string>;
+};
+
 /**
  * A bounded pool; `application_name` shows each role in pg_stat_activity. JIT compilation is off for
  * tripflow's sessions: the API's queries are short and an index-driven plan with a high cost estimate
  * paid ~0.4 s of compilation per request; the transforms measured no faster with it.
  */
-export function createPool(url: string, max: number, name = "tripflow", idleMs = IDLE_MS, bulkNice = 0): pg.Pool {
+export function createPool(
+  url: string,
+  max: number,
+  name = "tripflow",
+  { idleMs = IDLE_MS, bulkNice = 0, settings = {} }: PoolOptions = {},
+): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max,
     application_name: name,
-    options: "-c jit=off",
+    options: Object.entries({ jit: "off", ...settings })
+      .map(([key, value]) => `-c ${key}=${value}`)
+      .join(" "),
     idleTimeoutMillis: idleMs,
     ...KEEPALIVE,
     // Before the client is handed out, once per connection; a failure here is the next query's to report.

@@ -2,7 +2,9 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApp } from "../../api/app.ts";
+import { BOX_CONNECTIONS, BOX_SESSION_SETTINGS } from "../../api/box_sessions.ts";
 import { EventBus } from "../../pipeline/core/bus.ts";
+import { createPool } from "../../pipeline/core/db.ts";
 import { loadConfig } from "../../pipeline/core/config.ts";
 import { Archive } from "../../pipeline/landing/archive.ts";
 import { uploadServices } from "../../pipeline/landing/uploads.ts";
@@ -18,6 +20,26 @@ export async function testApp(db: TestDatabase, env: Record<string, string> = {}
   const config = loadConfig({ LANDING_DIR: join(root, "landing"), ARCHIVE_DIR: join(root, "archive"), ...env });
   const bus = await EventBus.start(db.url, db.pool, quietLogger);
   const archive = new Archive({ pool: db.pool, archiveDir: config.archiveDir, logger: quietLogger });
-  const app = createApp({ pool: db.pool, bus, config, logger: quietLogger, uploads: uploadServices(db.pool, archive) });
-  return { app, bus, config, close: () => bus.close() };
+  const boxPool = createPool(db.url, BOX_CONNECTIONS, "tripflow-test-boxes", {
+    idleMs: 0,
+    settings: BOX_SESSION_SETTINGS,
+  });
+  const app = createApp({
+    pool: db.pool,
+    boxPool,
+    bus,
+    config,
+    logger: quietLogger,
+    uploads: uploadServices(db.pool, archive),
+  });
+  return {
+    app,
+    bus,
+    config,
+    boxPool,
+    close: async () => {
+      await bus.close();
+      await boxPool.end();
+    },
+  };
 }

@@ -115,8 +115,8 @@ describe("connections to the database", () => {
   it("run bulk work on a server process at BULK_NICE and give its connection back at the normal priority", async (ctx) => {
     const pidOf = async (c: pg.ClientBase) =>
       (await c.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
-    const niced = createPool(db.url, 1, "tripflow-nice", 10_000, 10);
-    const plain = createPool(db.url, 1, "tripflow-not-niced", 10_000, 0);
+    const niced = createPool(db.url, 1, "tripflow-nice", { idleMs: 10_000, bulkNice: 10 });
+    const plain = createPool(db.url, 1, "tripflow-not-niced", { idleMs: 10_000, bulkNice: 0 });
     try {
       const first = await niced.connect();
       const pid = await pidOf(first);
