@@ -9,6 +9,9 @@ import type { Logger } from "pino";
  */
 export const BOX_CONNECTIONS = 4;
 
+/** The application_name of those connections in pg_stat_activity (each process's own four). */
+export const BOX_APPLICATION_NAME = "tripflow-boxes";
+
 /**
  * The session settings of that pool: every statement on it runs with its generic plan. The box queries'
  * LATERAL ranges fix a plan's shape whatever the values, and planning one costs about 4–10 ms, paid by

@@ -1,7 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { createApp } from "../../api/app.ts";
-import type { EventBus } from "../../pipeline/core/bus.ts";
 import { testApp } from "../helpers/app.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 
@@ -26,8 +25,8 @@ type Document = {
 };
 
 let db: TestDatabase;
-let bus: EventBus;
 let app: ReturnType<typeof createApp>;
+let close: (() => Promise<void>) | undefined;
 let doc: Document;
 
 /** Pages for people, not API: the document and its viewer, the console and its files. */
@@ -62,7 +61,7 @@ const params = (o: Operation, where: string) =>
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  ({ app, bus } = await testApp(db));
+  ({ app, close } = await testApp(db));
   const res = await app.request("/openapi.json");
   expect(res.status).toBe(200);
   expect(res.headers.get("content-type")).toContain("application/json");
@@ -70,7 +69,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await bus?.close();
+  await close?.();
   await db?.drop();
 });
 

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BOX_APPLICATION_NAME, BOX_CONNECTIONS } from "../../api/box_sessions.ts";
 import { generate } from "../bench/generate.ts";
 import { recordTestEvent } from "../helpers/audit.ts";
 import { startChild, type Child } from "../helpers/child.ts";
@@ -41,16 +42,19 @@ const STATS_CONCURRENCY = 8;
  * - its pool, application_name = the process name: at most DB_POOL_SIZE. Everything else draws from it:
  *   API queries, the event bus's reads, the orchestrator's loads, graphile-worker's jobs, and
  *   graphile-worker's own LISTEN client (it takes one pool client with pgPool.connect and keeps it);
- * - the event bus's pg-listen subscriber, application_name 'tripflow-listen': one dedicated connection.
+ * - the event bus's pg-listen subscriber, application_name 'tripflow-listen': one dedicated connection;
+ * - the box queries' own pool, application_name 'tripflow-boxes' (api/box_sessions.ts): BOX_CONNECTIONS,
+ *   opened when the API starts and never closed for idleness.
  * (The start-up probe of bootstrap.ts is closed before "tripflow started".)
  */
-const DEDICATED_CONNECTIONS = 1;
+const DEDICATED_CONNECTIONS = 1 + BOX_CONNECTIONS;
 const WORKER_CONCURRENCY = 2;
 /**
- * What the idle process holds: the dedicated LISTEN connection, graphile-worker's LISTEN client, and
- * one pool client per worker at most: each worker polls every second (pollInterval 1000) and two
- * workers woken by the same job notification stay in phase afterwards, their polls then needing two
- * clients at the same moment. So the idle count is 3 or 4 depending on that phase, not a fixed number.
+ * What the idle process holds: the dedicated connections (LISTEN, the box queries' four),
+ * graphile-worker's LISTEN client, and one pool client per worker at most: each worker polls every
+ * second (pollInterval 1000) and two workers woken by the same job notification stay in phase
+ * afterwards, their polls then needing two clients at the same moment. So the idle count is 7 or 8
+ * depending on that phase, not a fixed number.
  */
 const IDLE_CONNECTIONS = DEDICATED_CONNECTIONS + 1 + WORKER_CONCURRENCY;
 /**
@@ -182,7 +186,7 @@ function problem(req: StatsRequest, answer: Answer): string | undefined {
 
 // ---- the test -----------------------------------------------------------------------------------
 
-type Sample = { pool: number; listen: number; other: number; total: number; http: number; rss: number };
+type Sample = { pool: number; listen: number; boxes: number; other: number; total: number; http: number; rss: number };
 
 describe(`under pressure: ${SSE_CLIENTS} SSE clients and ${PRESSURE_SECONDS} s of stats queries (real child process)`, () => {
   let db: TestDatabase;
@@ -210,8 +214,9 @@ describe(`under pressure: ${SSE_CLIENTS} SSE clients and ${PRESSURE_SECONDS} s o
     byName.delete("tripflow-test");
     const pool = byName.get(processName) ?? 0;
     const listen = byName.get("tripflow-listen") ?? 0;
+    const boxes = byName.get(BOX_APPLICATION_NAME) ?? 0;
     const total = [...byName.values()].reduce((a, b) => a + b, 0);
-    return { pool, listen, other: total - pool - listen, total };
+    return { pool, listen, boxes, other: total - pool - listen - boxes, total };
   }
 
   async function sample(): Promise<Sample> {
@@ -464,7 +469,8 @@ describe(`under pressure: ${SSE_CLIENTS} SSE clients and ${PRESSURE_SECONDS} s o
       // The pool: never beyond its size, and filled to it (so the bound is what held the connections back).
       const peak = (key: keyof Sample) => Math.max(...samples.map((s) => s[key]));
       expect(peak("pool")).toBe(DB_POOL_SIZE);
-      expect(peak("listen")).toBe(DEDICATED_CONNECTIONS);
+      expect(peak("listen")).toBe(1);
+      expect(peak("boxes")).toBe(BOX_CONNECTIONS);
       expect(peak("other")).toBe(0);
       expect(peak("total")).toBeLessThanOrEqual(DB_POOL_SIZE + DEDICATED_CONNECTIONS);
 
@@ -474,7 +480,7 @@ describe(`under pressure: ${SSE_CLIENTS} SSE clients and ${PRESSURE_SECONDS} s o
         `pressure: ${answers.length} stats requests in ${loadSeconds.toFixed(0)} s (${(answers.length / loadSeconds).toFixed(0)}/s, ` +
           `${[...statuses].map(([s, k]) => `${s}: ${k}`).join(", ")}), p50 ${percentile(ok, 50).toFixed(1)} ms, p95 ${percentile(ok, 95).toFixed(1)} ms, ` +
           `max ${percentile(ok, 100).toFixed(0)} ms; ${SSE_CLIENTS} SSE clients, ${expected.length} events each, ${frames} frames in all; ` +
-          `DB connections peak ${peak("total")} (pool ${peak("pool")}/${DB_POOL_SIZE} + listen ${peak("listen")}), idle baseline ${baselineConnections}; ` +
+          `DB connections peak ${peak("total")} (pool ${peak("pool")}/${DB_POOL_SIZE} + listen ${peak("listen")} + boxes ${peak("boxes")}), idle baseline ${baselineConnections}; ` +
           `RSS warm ${rssWarm.toFixed(0)} MB, peak ${peak("rss").toFixed(0)} MB`,
       );
     },
