@@ -160,20 +160,17 @@ const weeklyBoxSql = (end: "origin" | "destination", fine: FineState | null) =>
  * weeks add up.
  */
 async function boxSeries(
-  { pool, boxes }: Db,
+  { boxes }: Db,
   q: Period & { box: Box; end: "origin" | "destination" },
   split: boolean,
   fine: FineState | null,
 ): Promise<Series> {
   const plan = fine ? planBoxFine(q.box) : { ...planBox(q.box), fine: [] };
-  // Planned at level 10 (the largest segments), each call is planned for its values: a generic plan
-  // sorts the bands' trips to count them by week where a plan for the values hashes them, and at 100 M
-  // the sort cost the heaviest answers more than the planning it saves (docs/scalability.md).
-  const run = (g: Rect | null, ps: BoxPart[], f: Rect[]) => {
-    const sql = weeklyBoxSql(q.end, f.length > 0 ? fine : null);
-    const values = weeklyBoxArgs({ ...q, gold: g, parts: ps, fine: f });
-    return fine ? pool.query<Series[number]>(sql, values) : boxes.query<Series[number]>(sql, values);
-  };
+  const run = (g: Rect | null, ps: BoxPart[], f: Rect[]) =>
+    boxes.query<Series[number]>(
+      weeklyBoxSql(q.end, f.length > 0 ? fine : null),
+      weeklyBoxArgs({ ...q, gold: g, parts: ps, fine: f }),
+    );
   if (!split) return (await run(plan.gold, plan.parts, plan.fine)).rows;
   const [first, second] = halves(plan.parts, fine ? Number.POSITIVE_INFINITY : 8);
   const [a, b] = await Promise.all([run(plan.gold, first, []), run(null, second, plan.fine)]);
@@ -338,9 +335,9 @@ async function bothSeries({ boxes }: Db, q: Period & { box: Box }, fine: FineSta
 
 /**
  * The box queries that answers run on BoxSessions now, each with values that read nothing (a box at
- * 0°, 0° over one week of the year 2000, no cell): one end planned at level 8 unless some segment has
- * level-10 counts (one-end answers are then planned per call), and both ends with or without the level-8
- * pairs, as the segments are. BoxSessions makes their plans ahead of the questions.
+ * 0°, 0° over one week of the year 2000, no cell): one end at level 8, and at level 10 too when some
+ * segment has level-10 counts (with the tables of those that have none), and both ends with or without
+ * the level-8 pairs, as the segments are. BoxSessions makes their plans ahead of the questions.
  */
 export async function boxWarmups(pool: pg.Pool): Promise<Warmup[]> {
   const state = await fineState(pool);
@@ -350,12 +347,16 @@ export async function boxWarmups(pool: pg.Pool): Promise<Warmup[]> {
     lastWeek: "2000-01-03",
     box: { west: 0, south: 0, east: 0, north: 0 },
   };
-  const ends = state.refined
-    ? []
-    : (["origin", "destination"] as const).map((end) => ({
-        sql: QUERIES.weeklyBox[end],
-        values: weeklyBoxArgs({ ...nothing, gold: null, parts: [], fine: [] }),
-      }));
+  const ends = (["origin", "destination"] as const).flatMap((end) => {
+    const level8 = {
+      sql: QUERIES.weeklyBox[end],
+      values: weeklyBoxArgs({ ...nothing, gold: null, parts: [], fine: [] }),
+    };
+    if (!state.refined) return [level8];
+    // planned at level 10, its level-10 cells read from the counts ($18..$21, empty here)
+    const level10 = { sql: weeklyBoxSql(end, state), values: [...level8.values, ...bounds([])] };
+    return [level8, level10];
+  });
   const both = {
     sql: state.paired ? weeklyBoxBoth(state.unpaired) : QUERIES.weeklyBoxBoth,
     values: weeklyBoxBothArgs({ ...nothing, inner: null, pairs: null, within: null, part: NOTHING }),

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FINE_GOLD_LEVEL, GOLD_LEVEL } from "../../api/box.ts";
 import { QUERIES } from "../../api/queries.ts";
+import { boxWarmups } from "../../api/routes/stats.ts";
 import { refineSegments } from "../../pipeline/transform/refine.ts";
 import { REGIONS } from "../bench/generate.ts";
 import { compactionsDone, mismatches, segments } from "../helpers/audit.ts";
@@ -105,6 +106,13 @@ describe("level-10 counts and level-8 pairs of large segments", () => {
     const { rows: state } = await db.pool.query(QUERIES.fineState);
     const others = ["silver.trips_0", `silver.trips_seg_${ids["smaller.csv"]}`];
     expect(state[0]).toMatchObject({ refined: true, unrefined: others, paired: true, unpaired: others });
+    // planned ahead on the API's box connections: each end at level 8 and at level 10 (the level-10 text
+    // naming the segments without counts), both ends with the level-8 pairs' template; each runs as is
+    const warmups = await boxWarmups(db.pool);
+    expect(warmups).toHaveLength(5);
+    expect(warmups.filter((w) => others.every((t) => w.sql.includes(t)))).toHaveLength(3);
+    for (const w of warmups)
+      expect((await db.pool.query(w.sql, w.values)).rows).toEqual([{ week: "2000-01-03", trips: 0 }]);
     const reads = (tables: string) => async () =>
       (
         await db.pool.query(
