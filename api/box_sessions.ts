@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type pg from "pg";
 import type { Logger } from "pino";
+import { createPool } from "../pipeline/core/db.ts";
 
 /**
  * Connections of the box queries' own pool: as many as one `match=any` answer runs side by side (its
@@ -22,7 +23,15 @@ export const BOX_APPLICATION_NAME = "tripflow-boxes";
  * 80 ms hashed). PostgreSQL still sorts where nothing else can give the order (the weeks of the answer).
  * No other query runs on these connections.
  */
-export const BOX_SESSION_SETTINGS = { plan_cache_mode: "force_generic_plan", enable_sort: "off" } as const;
+const BOX_SESSION_SETTINGS = { plan_cache_mode: "force_generic_plan", enable_sort: "off" } as const;
+
+/**
+ * The box queries' own pool on `url`: BOX_CONNECTIONS connections named `name` (BOX_APPLICATION_NAME
+ * by default), with BOX_SESSION_SETTINGS, never closed for idleness.
+ */
+export function createBoxPool(url: string, name = BOX_APPLICATION_NAME): pg.Pool {
+  return createPool(url, BOX_CONNECTIONS, name, { idleMs: 0, settings: BOX_SESSION_SETTINGS });
+}
 
 /** A box query with values that read nothing: run on a connection to have its plan made there. */
 export type Warmup = { sql: string; values: unknown[] };
@@ -85,15 +94,13 @@ export class BoxSessions {
           await Promise.all(
             Array.from({ length: BOX_CONNECTIONS }, async () => {
               const client = await this.pool.connect();
-              let failed: Error | undefined;
               try {
                 for (const s of statements) await client.query(s);
+                client.release();
               } catch (err) {
-                failed = err as Error;
-              } finally {
-                client.release(failed);
+                client.release(err as Error); // dropped, not handed out again
+                throw err;
               }
-              if (failed) throw failed;
             }),
           );
           this.log.debug({ statements: statements.length, ms: Date.now() - started }, "box statements planned");

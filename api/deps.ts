@@ -23,8 +23,8 @@ export type UploadServices = {
 export type AppDeps = {
   pool: pg.Pool;
   /**
-   * The box queries' own pool (api/box_sessions.ts): BOX_CONNECTIONS connections with
-   * BOX_SESSION_SETTINGS, never closed for idleness (pipeline/core/db.ts createPool, `idleMs: 0`).
+   * The box queries' own pool (api/box_sessions.ts createBoxPool): BOX_CONNECTIONS connections with
+   * their own session settings, never closed for idleness.
    */
   boxPool: pg.Pool;
   bus: EventBus;

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { createApp } from "../api/app.ts";
-import { BOX_APPLICATION_NAME, BOX_CONNECTIONS, BOX_SESSION_SETTINGS } from "../api/box_sessions.ts";
+import { createBoxPool } from "../api/box_sessions.ts";
 import { listen } from "../api/server.ts";
 import { resolveDatabase } from "./core/bootstrap.ts";
 import { EventBus } from "./core/bus.ts";
@@ -102,10 +102,7 @@ export async function startServices(roles: Role[], config: Config, logger: Logge
       });
     }
     if (roles.includes("api")) {
-      const boxPool = createPool(databaseUrl, BOX_CONNECTIONS, BOX_APPLICATION_NAME, {
-        idleMs: 0,
-        settings: BOX_SESSION_SETTINGS,
-      });
+      const boxPool = createBoxPool(databaseUrl);
       stops.push(() => boxPool.end());
       const app = createApp({
         pool,

@@ -396,7 +396,8 @@ async function series(db: Db, period: Period, box: Box | undefined, match: Match
  *
  * @example app.route("/", statsRoutes(deps)); await app.request("/stats/weekly-average?region=Prague");
  */
-export function statsRoutes({ pool, boxes }: Db) {
+export function statsRoutes(db: Db) {
+  const { pool } = db;
   return newRouter().openapi(route, async (c) => {
     const q = c.req.valid("query");
     if (q.region === undefined && q.bbox === undefined)
@@ -426,7 +427,7 @@ export function statsRoutes({ pool, boxes }: Db) {
     if (weeks > MAX_WEEKS)
       throw new BadRequestError(`from: the period may span at most ${MAX_WEEKS} weeks`, "invalid_parameter");
 
-    const rows = await series({ pool, boxes }, { regionId, firstWeek: first, lastWeek: last }, q.bbox, q.match);
+    const rows = await series(db, { regionId, firstWeek: first, lastWeek: last }, q.bbox, q.match);
     const trips = rows.reduce((sum, w) => sum + w.trips, 0);
     return c.json(
       { ...base, from: first, to: addDays(last, 6), weeks, trips, weekly_average: trips / weeks, series: rows },

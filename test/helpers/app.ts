@@ -2,9 +2,8 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApp } from "../../api/app.ts";
-import { BOX_CONNECTIONS, BOX_SESSION_SETTINGS } from "../../api/box_sessions.ts";
+import { createBoxPool } from "../../api/box_sessions.ts";
 import { EventBus } from "../../pipeline/core/bus.ts";
-import { createPool } from "../../pipeline/core/db.ts";
 import { loadConfig } from "../../pipeline/core/config.ts";
 import { Archive } from "../../pipeline/landing/archive.ts";
 import { uploadServices } from "../../pipeline/landing/uploads.ts";
@@ -20,10 +19,7 @@ export async function testApp(db: TestDatabase, env: Record<string, string> = {}
   const config = loadConfig({ LANDING_DIR: join(root, "landing"), ARCHIVE_DIR: join(root, "archive"), ...env });
   const bus = await EventBus.start(db.url, db.pool, quietLogger);
   const archive = new Archive({ pool: db.pool, archiveDir: config.archiveDir, logger: quietLogger });
-  const boxPool = createPool(db.url, BOX_CONNECTIONS, "tripflow-test-boxes", {
-    idleMs: 0,
-    settings: BOX_SESSION_SETTINGS,
-  });
+  const boxPool = createBoxPool(db.url, "tripflow-test-boxes");
   const app = createApp({
     pool: db.pool,
     boxPool,

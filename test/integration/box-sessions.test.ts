@@ -1,8 +1,7 @@
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BOX_CONNECTIONS, BOX_SESSION_SETTINGS, BoxSessions } from "../../api/box_sessions.ts";
+import { BOX_CONNECTIONS, BoxSessions, createBoxPool } from "../../api/box_sessions.ts";
 import { boxWarmups } from "../../api/routes/stats.ts";
-import { createPool } from "../../pipeline/core/db.ts";
 import { mergeGoldChunk, mergeGroupsChunk } from "../../pipeline/transform/merge.ts";
 import { promoteSilverChunk } from "../../pipeline/transform/promote.ts";
 import { bronzeChunk, type Row } from "../helpers/bronze.ts";
@@ -47,7 +46,7 @@ describe("box queries planned ahead (api/box_sessions.ts)", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    boxPool = createPool(db.url, BOX_CONNECTIONS, "tripflow-test-boxes", { idleMs: 0, settings: BOX_SESSION_SETTINGS });
+    boxPool = createBoxPool(db.url, "tripflow-test-boxes");
   });
   afterAll(async () => {
     await boxPool?.end();
